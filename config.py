@@ -1,0 +1,66 @@
+"""Settings from the environment, with defaults for the embedded (SQLite) set-up."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {value!r}") from None
+
+
+class Config:
+    """Development defaults: SQLite under instance/, everything on 127.0.0.1."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'opsflow.db'}")
+    BPMN_DIR = Path(os.environ.get("OPSFLOW_BPMN_DIR", ROOT / "bpmn"))
+    MAX_CONTENT_LENGTH = _env_int("OPSFLOW_MAX_UPLOAD_BYTES", 4 * 1024 * 1024)
+    BABEL_DEFAULT_LOCALE = os.environ.get("OPSFLOW_DEFAULT_LOCALE", "zh_CN")
+    TESTING = False
+
+    @classmethod
+    def validate(cls) -> None:
+        """Refuse start-up with settings that cannot work, with a message naming the setting."""
+        if not cls.DATABASE_URL.startswith(("sqlite", "postgresql")):
+            raise ConfigError(f"DATABASE_URL must be sqlite:/// or postgresql+psycopg://, got {cls.DATABASE_URL!r}")
+        if cls.BABEL_DEFAULT_LOCALE not in ("zh_CN", "en"):
+            raise ConfigError("OPSFLOW_DEFAULT_LOCALE must be zh_CN or en")
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test"
+    DATABASE_URL = os.environ.get("OPSFLOW_TEST_DATABASE_URL", "sqlite://")
+
+
+class ProductionConfig(Config):
+    @classmethod
+    def validate(cls) -> None:
+        super().validate()
+        if cls.SECRET_KEY == "dev-only-not-secret":
+            raise ConfigError("SECRET_KEY must be set in production")
+        if "DATABASE_URL" not in os.environ:
+            raise ConfigError("DATABASE_URL must be set in production (postgresql+psycopg://…)")
+
+
+CONFIGS = {"development": Config, "test": TestConfig, "production": ProductionConfig}
+
+
+def from_environment() -> type[Config]:
+    name = os.environ.get("OPSFLOW_CONFIG", "development")
+    if name not in CONFIGS:
+        raise ConfigError(f"OPSFLOW_CONFIG must be one of {', '.join(CONFIGS)}, got {name!r}")
+    return CONFIGS[name]

@@ -1,0 +1,145 @@
+"""The restricted evaluator every diagram expression goes through (conditions, scripts, timers).
+
+SpiffWorkflow evaluates expressions with plain `eval`/`exec`; a diagram is untrusted input, so
+we replace its script environment. Two layers: a static whitelist over the syntax tree (used at
+deploy time to name the element at fault, and again before each evaluation), and simpleeval
+for the evaluation itself (no imports, no attributes, no dunders, bounded strings and powers).
+"""
+from __future__ import annotations
+
+import ast
+import datetime as _dt
+import threading
+from collections.abc import Mapping, MutableMapping
+from functools import lru_cache
+from typing import Any
+
+import simpleeval
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+
+from engine.errors import ExpressionRefused
+
+MAX_EXPRESSION_LENGTH = 2000
+
+SAFE_FUNCTIONS: dict[str, Any] = {
+    "len": len, "str": str, "int": int, "float": float, "bool": bool, "abs": abs,
+    "min": min, "max": max, "round": round, "sum": sum, "any": any, "all": all, "sorted": sorted,
+}
+
+_ALLOWED_NODES: tuple[type[ast.AST], ...] = (
+    ast.Expression, ast.Module, ast.Expr, ast.Assign, ast.AugAssign,
+    ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
+    ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Mod, ast.FloorDiv,
+    ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn,
+    ast.Is, ast.IsNot, ast.IfExp, ast.Name, ast.Load, ast.Store, ast.Constant,
+    ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Subscript, ast.Slice,
+    ast.JoinedStr, ast.FormattedValue, ast.Call,
+)
+
+
+def check(source: str, *, mode: str = "eval") -> ast.AST:
+    """Parse `source` and refuse anything outside the whitelist; returns the tree.
+
+    `mode` is "eval" for conditions and timers, "exec" for script tasks (assignments only).
+    """
+    if source is None or not str(source).strip():
+        raise ExpressionRefused("empty expression")
+    if len(source) > MAX_EXPRESSION_LENGTH:
+        raise ExpressionRefused(f"expression longer than {MAX_EXPRESSION_LENGTH} characters")
+    try:
+        tree = ast.parse(source.strip(), mode=mode)
+    except SyntaxError as exc:
+        raise ExpressionRefused(f"expression does not parse: {exc.msg} in {source!r}") from None
+    for node in ast.walk(tree):
+        if not isinstance(node, _ALLOWED_NODES):
+            raise ExpressionRefused(f"{type(node).__name__} is not allowed in an expression: {source!r}")
+        if isinstance(node, ast.Name) and node.id.startswith("_"):
+            raise ExpressionRefused(f"names starting with '_' are not allowed: {node.id!r} in {source!r}")
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "__" in node.value:
+            raise ExpressionRefused(f"strings containing '__' are not allowed in {source!r}")
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in SAFE_FUNCTIONS:
+                name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+                raise ExpressionRefused(f"function {name!r} is not allowed (allowed: "
+                                        f"{', '.join(sorted(SAFE_FUNCTIONS))}) in {source!r}")
+        if isinstance(node, ast.Assign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if not all(isinstance(t, ast.Name) for t in targets):
+                raise ExpressionRefused(f"only plain names can be assigned in {source!r}")
+        if mode == "exec" and isinstance(node, ast.Module):
+            for stmt in node.body:
+                if not isinstance(stmt, ast.Assign | ast.AugAssign | ast.Expr):
+                    raise ExpressionRefused(f"{type(stmt).__name__} is not allowed in a script: {source!r}")
+    return tree
+
+
+@lru_cache(maxsize=4096)
+def _checked(source: str, mode: str) -> ast.AST:
+    return check(source, mode=mode)
+
+
+class _Evaluator(threading.local):
+    def __init__(self) -> None:
+        self.evaluator = simpleeval.EvalWithCompoundTypes(functions=dict(SAFE_FUNCTIONS))
+
+
+_local = _Evaluator()
+
+
+def _json_safe(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, _dt.date | _dt.datetime) else value
+
+
+def evaluate(source: str, names: Mapping[str, Any]) -> Any:
+    """Evaluate an expression over `names`; an unknown name reads as None (an unset optional field)."""
+    tree = _checked(source.strip(), "eval")
+    evaluator = _local.evaluator
+    evaluator.names = lambda node: names.get(node.id)
+    try:
+        return evaluator.eval(source, previously_parsed=tree.body)  # type: ignore[attr-defined]
+    except simpleeval.InvalidExpression as exc:
+        raise ExpressionRefused(f"expression refused: {exc}") from None
+
+
+def execute(source: str, names: MutableMapping[str, Any]) -> None:
+    """Run a script of assignments, writing results into `names`."""
+    tree = _checked(source.strip(), "exec")
+    for stmt in tree.body:  # type: ignore[attr-defined]
+        if isinstance(stmt, ast.Expr):
+            evaluate(ast.unparse(stmt.value), names)
+        elif isinstance(stmt, ast.Assign):
+            value = evaluate(ast.unparse(stmt.value), names)
+            for target in stmt.targets:
+                names[target.id] = _json_safe(value)
+        elif isinstance(stmt, ast.AugAssign):
+            expr = ast.unparse(ast.BinOp(left=ast.Name(stmt.target.id, ast.Load()), op=stmt.op, right=stmt.value))
+            names[stmt.target.id] = _json_safe(evaluate(expr, names))
+
+
+class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
+    """SpiffWorkflow script environment that only runs whitelisted expressions."""
+
+    def evaluate(self, expression: str, context: Mapping[str, Any], external_context: Any = None) -> Any:
+        names = {**(external_context or {}), **context}
+        return evaluate(expression, names)
+
+    def execute(self, script: str, context: MutableMapping[str, Any], external_context: Any = None) -> bool:
+        execute(script, context)
+        return True
+
+    def call_service(self, context: Any, **kwargs: Any) -> Any:
+        raise ExpressionRefused("service tasks are not supported")
+
+
+class RestrictedScriptEngine(PythonScriptEngine):
+    """Script engine whose refusals surface as ExpressionRefused, not as a generic task error."""
+
+    def __init__(self) -> None:
+        super().__init__(environment=RestrictedEnvironment())
+
+    def validate(self, expression: str) -> None:
+        check(expression)
+
+
+SCRIPT_ENGINE = RestrictedScriptEngine()

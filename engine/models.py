@@ -1,0 +1,162 @@
+"""SQLAlchemy models: definitions, instances, task records, history, users and groups.
+
+The serialized workflow lives on the instance row; everything an inbox or a report reads is in
+plain columns (task_record, history_event) so that no query ever deserializes a workflow.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from engine import clock
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+class ProcessDefinition(Base):
+    """One deployed version of a process: the XML as deployed, never changed afterwards."""
+
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("process_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(String(200))
+    # [{"filename": ..., "xml": ...}]; the first file holds the process, the rest called processes.
+    sources: Mapped[list[Any]]
+    sha256: Mapped[str] = mapped_column(String(64))
+    start_form_key: Mapped[str | None] = mapped_column(String(100))
+    deployed_by: Mapped[str | None] = mapped_column(String(100))
+    deployed_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class ProcessInstance(Base):
+    """A running or finished case; `lock_version` makes concurrent advances fail cleanly."""
+
+    __tablename__ = "process_instance"
+    __table_args__ = (Index("ix_instance_status", "status"), Index("ix_instance_definition", "definition_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    process_id: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | completed | error
+    title: Mapped[str | None] = mapped_column(String(200))
+    fault_level: Mapped[str | None] = mapped_column(String(10))
+    started_by: Mapped[str | None] = mapped_column(String(100))
+    started_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    ended_at: Mapped[dt.datetime | None]
+    workflow_state: Mapped[str] = mapped_column(Text)
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+    # The tail of the history hash chain, so appending an event never reads old events.
+    last_event_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_event_hash: Mapped[str] = mapped_column(String(64), default="")
+
+    definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class TaskRecord(Base):
+    """A user task as the inbox sees it; mirrors one SpiffWorkflow task."""
+
+    __tablename__ = "task_record"
+    __table_args__ = (
+        Index("ix_task_state_group", "state", "candidate_group"),
+        Index("ix_task_assignee_state", "assignee", "state"),
+        Index("ix_task_instance", "instance_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str | None] = mapped_column(String(200))
+    candidate_group: Mapped[str | None] = mapped_column(String(100))
+    form_key: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(20), default="ready")  # ready | completed | cancelled
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    due_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    completed_at: Mapped[dt.datetime | None]
+    completed_by: Mapped[str | None] = mapped_column(String(100))
+
+    instance: Mapped[ProcessInstance] = relationship(lazy="raise")
+
+
+class HistoryEvent(Base):
+    """Append-only record of one state change, chained by hash to the previous event."""
+
+    __tablename__ = "history_event"
+    __table_args__ = (UniqueConstraint("instance_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(40))
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    task_record_id: Mapped[int | None]
+    actor: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[dt.datetime]
+    payload: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class User(Base):
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+
+    groups: Mapped[list[Group]] = relationship(secondary="membership", lazy="selectin")
+
+
+class Group(Base):
+    """A role from the spec (lanes map to these); `id` is the candidate-group name in diagrams."""
+
+    __tablename__ = "app_group"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+
+
+class Membership(Base):
+    __tablename__ = "membership"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("app_group.id", ondelete="CASCADE"), primary_key=True)

@@ -1,0 +1,127 @@
+"""Saving and loading workflow state, and the in-process cache that makes most loads free.
+
+The process spec is never stored in the instance state: it is the deployed definition, parsed
+once and cached (engine.definitions). Finished tasks never change, so their JSON fragments are
+kept on the workflow object and reused: saving costs string joins for the old part of the tree
+and real work only for what changed in this step.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from engine.definitions import ParsedDefinition
+from engine.expressions import SCRIPT_ENGINE
+
+STATE_FORMAT = 1
+_FINISHED = TaskState.COMPLETED | TaskState.CANCELLED | TaskState.ERROR
+
+_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG))
+_registry = _serializer.registry
+_encoder = _serializer._encoder_cls
+_workflow_converter: Any = _registry.convert_to_dict[_registry.typenames[BpmnWorkflow]].args[1].__self__
+_registry_lock = threading.Lock()  # the registry's encoder mode is a shared flag
+
+
+def _task_fragment(task: Any) -> str:
+    return json.dumps(_registry.convert(task), cls=_encoder, separators=(",", ":"))
+
+
+def dump(workflow: BpmnWorkflow) -> str:
+    """Serialize a workflow without its spec; reuses fragments of tasks that are finished."""
+    fragments: dict[UUID, tuple[Any, str]] = workflow.__dict__.setdefault("_opsflow_fragments", {})
+    with _registry_lock:
+        _registry._encoder_mode = True
+        try:
+            parts = []
+            for task_id, task in workflow.tasks.items():
+                key = (task.state, task.last_state_change, len(task._children))
+                cached = fragments.get(task_id)
+                if cached is not None and cached[0] == key:
+                    fragment = cached[1]
+                else:
+                    fragment = _task_fragment(task)
+                    if task.state & _FINISHED:
+                        fragments[task_id] = (key, fragment)
+                parts.append(f'"{task_id}":{fragment}')
+            header = {
+                "opsflow_state": STATE_FORMAT,
+                "serializer_version": _serializer.VERSION,
+                "data": _registry.clean(workflow.data),
+                "correlations": workflow.correlations,
+                "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+                "success": workflow.success,
+                "completed": workflow.completed,
+                "root": str(workflow.task_tree.id),
+                "subprocesses": {str(k): _registry.convert(v) for k, v in workflow.subprocesses.items()},
+                "bpmn_events": _registry.convert(workflow.bpmn_events),
+            }
+            head = json.dumps(header, cls=_encoder, separators=(",", ":"))
+        finally:
+            _registry._encoder_mode = False
+    return head[:-1] + ',"tasks":{' + ",".join(parts) + "}}"
+
+
+def load(state: str, definition: ParsedDefinition) -> BpmnWorkflow:
+    """Rebuild a workflow from `dump` output and the cached spec of its definition version."""
+    dct = json.loads(state)
+    if dct.get("opsflow_state") != STATE_FORMAT:
+        raise ValueError(f"unknown workflow state format {dct.get('opsflow_state')!r}")
+    workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=SCRIPT_ENGINE,
+                            deserializing=True)
+    workflow.tasks = _workflow_converter.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+    workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+    _workflow_converter.set_default_attributes(workflow, dct)
+    _workflow_converter.subprocesses_from_dict(dct["subprocesses"], workflow)
+    workflow.bpmn_events = _registry.restore(dct.get("bpmn_events", []))
+    return workflow
+
+
+def new_workflow(definition: ParsedDefinition) -> BpmnWorkflow:
+    return BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=SCRIPT_ENGINE)
+
+
+class WorkflowCache:
+    """Live workflows keyed by instance, valid only for the lock_version they were saved at.
+
+    `checkout` removes the entry, so two threads of one process never share a workflow object;
+    `checkin` happens after commit only, so a rolled-back change never reaches the cache.
+    """
+
+    def __init__(self, max_entries: int = 500):
+        self.max_entries = max_entries
+        self._entries: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def checkout(self, instance_id: int, lock_version: int) -> BpmnWorkflow | None:
+        with self._lock:
+            entry = self._entries.pop(instance_id, None)
+            if entry is not None and entry[0] == lock_version:
+                self.hits += 1
+                return entry[1]
+            self.misses += 1
+            return None
+
+    def checkin(self, instance_id: int, lock_version: int, workflow: BpmnWorkflow) -> None:
+        with self._lock:
+            self._entries[instance_id] = (lock_version, workflow)
+            self._entries.move_to_end(instance_id)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+workflow_cache = WorkflowCache()

@@ -1,0 +1,93 @@
+"""Users and groups: who may act on which task. Groups are the spec's roles (BPMN lanes)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from engine.errors import InvalidInput, NotFound
+from engine.models import Group, User
+
+# The spec's roles: id -> (中文, English). Candidate groups in diagrams use these ids.
+GROUPS: dict[str, tuple[str, str]] = {
+    "requester": ("用户", "Requester"),
+    "service_desk": ("服务台", "Service desk"),
+    "engineer": ("技术支持", "Engineer"),
+    "service_manager": ("服务经理", "Service manager"),
+    "resident_manager": ("驻厂经理", "Resident manager"),
+    "project_manager": ("项目经理", "Project manager"),
+    "general_manager": ("总经理", "General manager"),
+    "vendor": ("第三方工程师", "Vendor engineer"),
+    "tech_lead": ("技术负责人", "Technical lead"),
+    "dept_lead": ("部门领导", "Department lead"),
+    "company_lead": ("公司领导", "Company leadership"),
+    "report_reviewer": ("研发中心和工程部", "Report reviewer"),
+    "quality_admin": ("质量管理员", "Quality administrator"),
+    "process_owner": ("流程负责人", "Process owner"),
+    "auditor": ("审计员", "Auditor"),
+}
+
+# Managers may assign tasks to others.
+MANAGER_GROUPS = frozenset({"service_manager", "resident_manager", "project_manager", "general_manager"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a username and the groups it belongs to."""
+
+    username: str
+    groups: frozenset[str]
+
+    @property
+    def is_auditor(self) -> bool:
+        return "auditor" in self.groups
+
+    @property
+    def is_manager(self) -> bool:
+        return bool(self.groups & MANAGER_GROUPS)
+
+
+def ensure_groups(session: Session) -> None:
+    """Create the spec's groups that are missing (idempotent)."""
+    existing = set(session.scalars(select(Group.id)))
+    for group_id, (zh, en) in GROUPS.items():
+        if group_id not in existing:
+            session.add(Group(id=group_id, name_zh=zh, name_en=en))
+    session.flush()
+
+
+def create_user(session: Session, *, username: str, password: str, groups: list[str],
+                display_name: str | None = None, locale: str = "zh_CN") -> User:
+    """Create a user in existing groups; refuses unknown groups and duplicate names."""
+    if not username or len(username) > 100:
+        raise InvalidInput("username must be 1-100 characters", field_errors={"username": ["1-100 characters"]})
+    if session.scalars(select(User).where(User.username == username)).first():
+        raise InvalidInput(f"user {username!r} already exists", field_errors={"username": ["already exists"]})
+    found = list(session.scalars(select(Group).where(Group.id.in_(groups))))
+    unknown = sorted(set(groups) - {g.id for g in found})
+    if unknown:
+        raise InvalidInput(f"unknown groups: {', '.join(unknown)}", field_errors={"groups": unknown})
+    user = User(username=username, display_name=display_name or username,
+                password_hash=generate_password_hash(password), locale=locale, groups=found)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None or not user.is_active:
+        raise NotFound(f"no active user {username!r}")
+    return user
+
+
+def actor(session: Session, username: str) -> Actor:
+    """The acting user with their groups; unknown users are refused."""
+    user = get_user(session, username)
+    return Actor(user.username, frozenset(g.id for g in user.groups))
+
+
+def check_password(user: User, password: str) -> bool:
+    return check_password_hash(user.password_hash, password)

@@ -1,0 +1,845 @@
+# authoring aid; the files in bpmn/ are the source of truth once deployed/edited
+"""Generates the bundled diagrams bpmn/<process_id>.bpmn from a compact description per process,
+laying out lanes, shapes and orthogonal edges (BPMNDI) automatically so they open in bpmn-js.
+
+Usage: python tools/bpmn_build.py [--out DIR] [--overwrite] [process_id ...]
+Existing files are left alone unless --overwrite is given: once a diagram has been edited in a
+modeler, that file wins and this description is out of date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+from lxml import etree
+
+NSMAP = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+    "di": "http://www.omg.org/spec/DD/20100524/DI",
+    "xsi": "http://www.w3.org/2001/XMLSchema-instance",
+    "camunda": "http://camunda.org/schema/1.0/bpmn",
+}
+TARGET_NAMESPACE = "urn:opsflow:bpmn"
+EXPORTER = "opsflow tools/bpmn_build.py"
+EXPORTER_VERSION = "1"
+BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
+
+
+# --------------------------------------------------------------------------------------------
+# Description
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Lane:
+    group: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    name: str
+    kind: str  # start | end | user | exclusive | inclusive
+    lane: str  # group id of the lane
+    form_key: str | None = None
+    initiator: bool = False
+    # Rows are relative to the lane's main row (0): -1 sits above it, 1 below.  Only needed where
+    # parallel branches would otherwise share a lane and a column.
+    row: int = 0
+
+
+@dataclass(frozen=True)
+class Flow:
+    source: str
+    target: str
+    name: str = ""
+    condition: str | None = None
+    is_default: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"flow_{self.source}_{self.target}"
+
+
+@dataclass(frozen=True)
+class Process:
+    id: str
+    name: str
+    lanes: tuple[Lane, ...]
+    nodes: tuple[Node, ...]
+    flows: tuple[Flow, ...]
+
+
+def start(id_: str, name: str, form_key: str, lane: str, *, row: int = 0) -> Node:
+    return Node(id_, name, "start", lane, form_key=form_key, row=row)
+
+
+def task(id_: str, name: str, group: str, form_key: str, *, initiator: bool = False, row: int = 0) -> Node:
+    """A user task; its candidate group is also its lane."""
+    return Node(id_, name, "user", group, form_key=form_key, initiator=initiator, row=row)
+
+
+def xor(id_: str, name: str, lane: str, *, row: int = 0) -> Node:
+    return Node(id_, name, "exclusive", lane, row=row)
+
+
+def inclusive(id_: str, name: str, lane: str, *, row: int = 0) -> Node:
+    return Node(id_, name, "inclusive", lane, row=row)
+
+
+def end(id_: str, name: str, lane: str, *, row: int = 0) -> Node:
+    return Node(id_, name, "end", lane, row=row)
+
+
+def chain(*ids: str) -> list[Flow]:
+    return [Flow(a, b) for a, b in pairwise(ids)]
+
+
+def when(source: str, target: str, condition: str, name: str) -> Flow:
+    return Flow(source, target, name, condition=condition)
+
+
+def otherwise(source: str, target: str, name: str) -> Flow:
+    return Flow(source, target, name, is_default=True)
+
+
+def process(id_: str, name: str, lanes: Sequence[Lane], nodes: Sequence[Node],
+            flows: Iterable[Flow | list[Flow]]) -> Process:
+    flat: list[Flow] = []
+    for item in flows:
+        flat.extend(item if isinstance(item, list) else [item])
+    return Process(id_, name, tuple(lanes), tuple(nodes), tuple(flat))
+
+
+REQUESTER = Lane("requester", "用户")
+SERVICE_DESK = Lane("service_desk", "服务台")
+ENGINEER = Lane("engineer", "工程师")
+ENGINEER_SUPPORT = Lane("engineer", "技术支持")
+SERVICE_MANAGER = Lane("service_manager", "服务经理")
+
+PROCESSES: tuple[Process, ...] = (
+    process(
+        "service_desk", "服务台及现场服务",
+        [REQUESTER, SERVICE_DESK, ENGINEER_SUPPORT, SERVICE_MANAGER],
+        [
+            start("start", "提出服务需求", "request", "requester"),
+            task("accept", "受理并记录服务请求", "service_desk", "accept"),
+            task("classify", "事件分类", "service_desk", "classify"),
+            task("remote_fix", "远程解决", "engineer", "resolution"),
+            xor("gw_remote_resolved", "远程解决?", "engineer"),
+            task("dispatch_onsite", "派发现场服务单", "service_desk", "dispatch_onsite"),
+            task("onsite_fix", "现场服务", "engineer", "onsite_resolution"),
+            xor("gw_onsite_resolved", "现场解决?", "engineer"),
+            task("escalate", "服务升级", "service_manager", "escalate"),
+            task("expert_support", "服务支持", "engineer", "resolution"),
+            task("satisfaction", "满意度回访", "requester", "satisfaction", initiator=True),
+            xor("gw_remaining_problem", "遗留问题?", "requester"),
+            task("root_cause", "原因调查及诊断", "service_manager", "root_cause"),
+            task("expert_support_followup", "服务支持", "engineer", "resolution"),
+            end("end_done", "服务结束", "requester"),
+        ],
+        [
+            chain("start", "accept", "classify", "remote_fix", "gw_remote_resolved"),
+            when("gw_remote_resolved", "satisfaction", "resolved == True", "解决"),
+            otherwise("gw_remote_resolved", "dispatch_onsite", "未解决"),
+            chain("dispatch_onsite", "onsite_fix", "gw_onsite_resolved"),
+            when("gw_onsite_resolved", "satisfaction", "resolved == True", "解决"),
+            otherwise("gw_onsite_resolved", "escalate", "未解决"),
+            chain("escalate", "expert_support", "satisfaction", "gw_remaining_problem"),
+            when("gw_remaining_problem", "root_cause", "remaining_problem == True", "有"),
+            otherwise("gw_remaining_problem", "end_done", "无"),
+            chain("root_cause", "expert_support_followup", "satisfaction"),
+        ],
+    ),
+    process(
+        "emergency", "应急服务",
+        [REQUESTER, SERVICE_DESK, ENGINEER, Lane("resident_manager", "驻厂经理"),
+         Lane("project_manager", "项目经理"), Lane("general_manager", "总经理")],
+        [
+            start("start", "提出服务需求", "request", "requester"),
+            task("accept", "受理并记录服务需求", "service_desk", "accept"),
+            task("analyse_fault", "分析故障", "engineer", "analyse_fault"),
+            task("remote_handle", "联系处理结果", "engineer", "resolution"),
+            xor("gw_remote_resolved", "远程处理解决?", "engineer"),
+            task("onsite_with_parts", "携带配件现场处理", "engineer", "onsite_resolution"),
+            xor("gw_onsite_resolved", "现场解决?", "engineer"),
+            task("resident_manager_report", "沟通用户负责人，报告故障进度、结果", "resident_manager",
+                 "resident_manager_report"),
+            xor("gw_resident_manager_resolved", "驻厂经理协调解决?", "resident_manager"),
+            task("project_manager_handle", "项目经理处理", "project_manager", "resolution"),
+            xor("gw_project_manager_resolved", "项目经理解决?", "project_manager"),
+            task("general_manager_report", "报告总经理", "general_manager", "general_manager_report"),
+            task("record_in_backoffice", "录入后台数据库", "service_desk", "record_in_backoffice"),
+            task("fault_report", "提供故障技术报告", "project_manager", "fault_report"),
+            end("end_done", "服务结束", "project_manager"),
+        ],
+        [
+            chain("start", "accept", "analyse_fault", "remote_handle", "gw_remote_resolved"),
+            when("gw_remote_resolved", "record_in_backoffice", "resolved == True", "解决"),
+            otherwise("gw_remote_resolved", "onsite_with_parts", "未解决"),
+            chain("onsite_with_parts", "gw_onsite_resolved"),
+            when("gw_onsite_resolved", "record_in_backoffice", "resolved == True", "解决"),
+            otherwise("gw_onsite_resolved", "resident_manager_report", "未解决"),
+            chain("resident_manager_report", "gw_resident_manager_resolved"),
+            when("gw_resident_manager_resolved", "record_in_backoffice", "resolved == True", "解决"),
+            otherwise("gw_resident_manager_resolved", "project_manager_handle", "未解决"),
+            chain("project_manager_handle", "gw_project_manager_resolved"),
+            when("gw_project_manager_resolved", "record_in_backoffice", "resolved == True", "解决"),
+            otherwise("gw_project_manager_resolved", "general_manager_report", "未解决"),
+            chain("general_manager_report", "record_in_backoffice", "fault_report", "end_done"),
+        ],
+    ),
+    process(
+        "health_check", "健康检查",
+        [ENGINEER, SERVICE_DESK],
+        [
+            # Manual start only; the periodic timer start is added with the SLA/timer work.
+            start("start", "发起健康检查", "health_check_start", "engineer"),
+            task("prepare", "预备阶段", "engineer", "hc_prepare"),
+            task("collect", "现场交流与采集阶段", "engineer", "hc_collect"),
+            inclusive("gw_issues_split", "巡检发现问题?", "engineer"),
+            task("handle_hardware", "硬件处理流程", "engineer", "resolution", row=-1),
+            task("handle_software", "软件处理流程", "engineer", "resolution", row=1),
+            inclusive("gw_issues_join", "问题处理完毕", "engineer"),
+            task("training", "技术交流与培训阶段", "engineer", "hc_training"),
+            task("summary_report", "数据分析处理与报告生成阶段", "engineer", "hc_summary"),
+            task("record_in_backoffice", "存入公司后台数据库", "service_desk", "record_in_backoffice"),
+            end("end_done", "结束", "service_desk"),
+        ],
+        [
+            chain("start", "prepare", "collect", "gw_issues_split"),
+            when("gw_issues_split", "handle_hardware", "hardware_issues == True", "硬件问题"),
+            when("gw_issues_split", "handle_software", "software_issues == True", "软件问题"),
+            otherwise("gw_issues_split", "gw_issues_join", "无问题"),
+            chain("handle_hardware", "gw_issues_join"),
+            chain("handle_software", "gw_issues_join"),
+            chain("gw_issues_join", "training", "summary_report", "record_in_backoffice", "end_done"),
+        ],
+    ),
+    process(
+        "third_party", "第三方服务",
+        [REQUESTER, SERVICE_DESK, ENGINEER, Lane("vendor", "第三方")],
+        [
+            start("start", "提出服务需求", "request", "requester"),
+            task("accept", "受理并记录服务需求", "service_desk", "accept"),
+            task("classify", "事件分类", "service_desk", "classify"),
+            xor("gw_needs_third_party", "是否需第三方服务?", "service_desk"),
+            task("contact_vendor", "联系第三方供应商", "service_desk", "contact_vendor"),
+            task("vendor_onsite", "第三方工程师现场处理", "vendor", "resolution"),
+            xor("gw_vendor_resolved", "第三方解决?", "vendor"),
+            task("vendor_support", "厂商技术支持提供解决方案", "vendor", "vendor_support"),
+            task("engineer_onsite", "工程师现场修复", "engineer", "onsite_resolution"),
+            task("satisfaction", "满意度回访", "requester", "satisfaction", initiator=True),
+            end("end_done", "服务结束", "requester"),
+        ],
+        [
+            chain("start", "accept", "classify", "gw_needs_third_party"),
+            when("gw_needs_third_party", "contact_vendor", "needs_third_party == True", "是"),
+            otherwise("gw_needs_third_party", "engineer_onsite", "否"),
+            chain("contact_vendor", "vendor_onsite", "gw_vendor_resolved"),
+            when("gw_vendor_resolved", "satisfaction", "resolved == True", "解决"),
+            otherwise("gw_vendor_resolved", "vendor_support", "未解决"),
+            chain("vendor_support", "satisfaction"),
+            chain("engineer_onsite", "satisfaction", "end_done"),
+        ],
+    ),
+    process(
+        "other_service", "其他服务",
+        [REQUESTER, SERVICE_DESK, ENGINEER, Lane("project_manager", "项目经理")],
+        [
+            start("start", "提出服务需求", "request", "requester"),
+            task("record_analyse", "记录和分析用户需求", "service_desk", "record_analyse"),
+            task("onsite_check", "工程师现场检测与处理", "engineer", "onsite_check"),
+            task("feasible_plan", "提供可行性方案", "engineer", "feasible_plan"),
+            task("ask_permission", "征求用户允许", "project_manager", "ask_permission"),
+            task("customer_permission", "用户需求负责人允许?", "requester", "customer_permission",
+                 initiator=True),
+            xor("gw_permitted", "用户允许?", "requester"),
+            task("execute_plan", "执行方案", "engineer", "resolution"),
+            end("end_refused", "用户未允许", "requester"),
+            task("record_in_backoffice", "录入公司后台数据库", "service_desk", "record_in_backoffice"),
+            end("end_done", "服务结束", "service_desk"),
+        ],
+        [
+            chain("start", "record_analyse", "onsite_check", "feasible_plan", "ask_permission",
+                  "customer_permission", "gw_permitted"),
+            when("gw_permitted", "execute_plan", "permitted == True", "允许"),
+            otherwise("gw_permitted", "end_refused", "不允许"),
+            chain("execute_plan", "record_in_backoffice", "end_done"),
+        ],
+    ),
+    process(
+        "problem_management", "问题管理",
+        [REQUESTER, SERVICE_DESK, ENGINEER, SERVICE_MANAGER],
+        [
+            start("start", "问题提交", "problem_submit", "requester"),
+            xor("gw_kind", "问题类别?", "requester"),
+            task("consultation_record", "咨询记录", "service_desk", "consultation_record"),
+            end("end_consultation", "咨询已记录", "service_desk"),
+            task("problem_analyse", "问题分析", "engineer", "problem_analyse"),
+            xor("gw_problem_type", "问题类型?", "engineer"),
+            task("explain_and_convert", "解释并转为咨询记录", "service_desk", "explain_and_convert"),
+            end("end_converted", "已转为咨询记录", "service_desk"),
+            task("problem_confirm", "问题确认", "service_manager", "problem_confirm"),
+            xor("gw_approved", "主管批准?", "service_manager"),
+            task("implement", "问题解决", "engineer", "resolution"),
+            task("verify", "验证", "service_desk", "verify"),
+            xor("gw_verified", "验证通过?", "service_desk"),
+            task("problem_report", "问题上报", "service_manager", "problem_report"),
+            task("problem_reply", "问题回复", "service_manager", "problem_reply"),
+            end("end_done", "问题处理结束", "service_manager"),
+        ],
+        [
+            chain("start", "gw_kind"),
+            when("gw_kind", "consultation_record", 'kind == "consultation"', "咨询类"),
+            otherwise("gw_kind", "problem_analyse", "系统缺陷类"),
+            chain("consultation_record", "end_consultation"),
+            chain("problem_analyse", "gw_problem_type"),
+            when("gw_problem_type", "explain_and_convert", 'problem_type == "operation"', "操作问题"),
+            otherwise("gw_problem_type", "problem_confirm", "技术/业务问题"),
+            chain("explain_and_convert", "end_converted"),
+            chain("problem_confirm", "gw_approved"),
+            when("gw_approved", "implement", "supervisor_approved == True", "批准"),
+            otherwise("gw_approved", "problem_analyse", "不批准"),
+            chain("implement", "verify", "gw_verified"),
+            when("gw_verified", "problem_report", "verified == True", "通过"),
+            otherwise("gw_verified", "implement", "未通过"),
+            chain("problem_report", "problem_reply", "end_done"),
+        ],
+    ),
+    process(
+        "software_adjustment", "软件调整",
+        [REQUESTER, ENGINEER, Lane("dept_lead", "部门领导"), Lane("company_lead", "公司领导")],
+        [
+            start("start", "软件调整申请", "adjustment_request", "requester"),
+            xor("gw_adjustment_kind", "调整类型?", "requester"),
+            task("dept_lead_approval", "部门领导审批", "dept_lead", "adjustment_approval"),
+            xor("gw_dept_lead_approved", "部门领导批准?", "dept_lead"),
+            task("company_lead_approval", "公司领导审批", "company_lead", "adjustment_approval"),
+            xor("gw_company_lead_approved", "公司领导批准?", "company_lead"),
+            task("implement", "实施调整", "engineer", "resolution"),
+            end("end_rejected", "未批准", "dept_lead"),
+            task("verify", "验证", "requester", "verify", initiator=True),
+            xor("gw_verified", "验证通过?", "requester"),
+            end("end_done", "调整完成", "requester"),
+        ],
+        [
+            chain("start", "gw_adjustment_kind"),
+            # Defects are fixed at once without approval (seed 001 §3.2.1); dept lead is the default
+            # so that every kind not named here still gets an approval.
+            when("gw_adjustment_kind", "implement", 'kind == "defect"', "缺陷"),
+            when("gw_adjustment_kind", "company_lead_approval", 'kind == "new" and estimate_days > 10',
+                 "新需求超过10天"),
+            otherwise("gw_adjustment_kind", "dept_lead_approval", "合同不明确或新需求不超过10天"),
+            chain("dept_lead_approval", "gw_dept_lead_approved"),
+            when("gw_dept_lead_approved", "implement", "approved == True", "批准"),
+            otherwise("gw_dept_lead_approved", "end_rejected", "未批准"),
+            chain("company_lead_approval", "gw_company_lead_approved"),
+            when("gw_company_lead_approved", "implement", "approved == True", "批准"),
+            otherwise("gw_company_lead_approved", "end_rejected", "未批准"),
+            chain("implement", "verify", "gw_verified"),
+            when("gw_verified", "end_done", "verified == True", "通过"),
+            otherwise("gw_verified", "implement", "未通过"),
+        ],
+    ),
+)
+
+
+def check_description(proc: Process) -> list[str]:
+    """Problems that would make a broken diagram; the engine's own checks come later."""
+    problems: list[str] = []
+    ids = [n.id for n in proc.nodes]
+    nodes = {n.id: n for n in proc.nodes}
+    groups = {lane.group for lane in proc.lanes}
+    if len(set(ids)) != len(ids):
+        problems.append("duplicate node ids")
+    flow_ids = [f.id for f in proc.flows]
+    if len(set(flow_ids)) != len(flow_ids):
+        problems.append("duplicate flow ids")
+    for n in proc.nodes:
+        if n.lane not in groups:
+            problems.append(f"{n.id}: lane {n.lane} not declared")
+        if n.kind in ("user", "start") and not n.form_key:
+            problems.append(f"{n.id}: no form key")
+    for f in proc.flows:
+        for end_id in (f.source, f.target):
+            if end_id not in nodes:
+                problems.append(f"{f.id}: unknown node {end_id}")
+    for n in proc.nodes:
+        outgoing = [f for f in proc.flows if f.source == n.id]
+        incoming = [f for f in proc.flows if f.target == n.id]
+        if n.kind != "end" and not outgoing:
+            problems.append(f"{n.id}: no outgoing flow")
+        if n.kind != "start" and not incoming:
+            problems.append(f"{n.id}: no incoming flow")
+        if n.kind in ("exclusive", "inclusive") and len(outgoing) > 1:
+            if sum(f.is_default for f in outgoing) != 1:
+                problems.append(f"{n.id}: needs exactly one default flow")
+            if any(f.condition is None for f in outgoing if not f.is_default):
+                problems.append(f"{n.id}: a non-default flow has no condition")
+        elif any(f.condition or f.is_default for f in outgoing):
+            problems.append(f"{n.id}: conditions only belong on splitting gateways")
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# Layout
+# --------------------------------------------------------------------------------------------
+
+SIZES = {"user": (100.0, 80.0), "exclusive": (50.0, 50.0), "inclusive": (50.0, 50.0),
+         "start": (36.0, 36.0), "end": (36.0, 36.0)}
+POOL_X, POOL_Y = 150.0, 80.0
+POOL_HEADER = 30.0       # bpmn-js draws the participant name in this band
+LANE_HEADER = 30.0       # and each lane name in this one
+CONTENT_PAD = 50.0       # from the lane name band to the first column, and after the last
+COLUMN_GAP = 70.0
+ROW_HEIGHT = 80.0
+ROW_GAP = 60.0
+LANE_PAD = 50.0          # above the first and below the last row; edges loop back through it
+LABEL_LINE = 14.0
+LABEL_MAX_WIDTH = 90.0
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Rect:
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def right(self) -> float:
+        return self.x + self.w
+
+    @property
+    def bottom(self) -> float:
+        return self.y + self.h
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+    def port(self, side: str) -> Point:
+        return {"left": (self.x, self.cy), "right": (self.right, self.cy),
+                "top": (self.cx, self.y), "bottom": (self.cx, self.bottom)}[side]
+
+    def overlaps(self, other: Rect, margin: float = 0.0) -> bool:
+        return (self.x - margin < other.right and other.x < self.right + margin
+                and self.y - margin < other.bottom and other.y < self.bottom + margin)
+
+    def hit_by(self, a: Point, b: Point, margin: float = 2.0) -> bool:
+        """Whether the axis-parallel segment a-b passes through this rectangle."""
+        x1, x2 = sorted((a[0], b[0]))
+        y1, y2 = sorted((a[1], b[1]))
+        return (x1 < self.right + margin and x2 > self.x - margin
+                and y1 < self.bottom + margin and y2 > self.y - margin)
+
+
+@dataclass
+class Layout:
+    pool: Rect
+    lanes: dict[str, Rect]
+    shapes: dict[str, Rect]
+    edges: dict[str, list[Point]]
+    labels: dict[str, Rect]  # element id -> label bounds (events, gateways, named flows)
+
+
+def _back_edges(proc: Process) -> set[str]:
+    """Flows closing a loop, found by depth-first search from the start events in flow order."""
+    outgoing: dict[str, list[Flow]] = {n.id: [] for n in proc.nodes}
+    for f in proc.flows:
+        outgoing[f.source].append(f)
+    state: dict[str, int] = {}
+    back: set[str] = set()
+
+    def visit(node_id: str) -> None:
+        state[node_id] = 1
+        for f in outgoing[node_id]:
+            seen = state.get(f.target)
+            if seen == 1:
+                back.add(f.id)
+            elif seen is None:
+                visit(f.target)
+        state[node_id] = 2
+
+    roots = [n.id for n in proc.nodes if n.kind == "start"] + [n.id for n in proc.nodes]
+    for node_id in roots:
+        if node_id not in state:
+            visit(node_id)
+    return back
+
+
+def _ranks(proc: Process, back: set[str]) -> dict[str, int]:
+    """Column of every node: the longest forward path from a start event."""
+    forward = [f for f in proc.flows if f.id not in back]
+    indegree = {n.id: 0 for n in proc.nodes}
+    for f in forward:
+        indegree[f.target] += 1
+    rank = {n.id: 0 for n in proc.nodes}
+    ready = [n.id for n in proc.nodes if indegree[n.id] == 0]
+    while ready:
+        node_id = ready.pop(0)
+        for f in forward:
+            if f.source == node_id:
+                rank[f.target] = max(rank[f.target], rank[node_id] + 1)
+                indegree[f.target] -= 1
+                if indegree[f.target] == 0:
+                    ready.append(f.target)
+    return rank
+
+
+def text_width(text: str) -> float:
+    return sum(12.0 if ord(ch) > 0x2E80 else 6.5 for ch in text)
+
+
+def label_size(text: str) -> tuple[float, float]:
+    width = text_width(text)
+    lines = max(1, math.ceil(width / LABEL_MAX_WIDTH))
+    return (min(width, LABEL_MAX_WIDTH) + 4, lines * LABEL_LINE)
+
+
+class _Router:
+    """Picks, per flow, the cheapest orthogonal route that crosses no shape."""
+
+    def __init__(self, shapes: dict[str, Rect], kinds: dict[str, str], channels: list[float],
+                 gaps: list[float]) -> None:
+        self.shapes = shapes
+        self.kinds = kinds
+        self.channels = channels  # free horizontal tracks (lane padding, gaps between rows)
+        self.gaps = gaps          # free vertical tracks (centres of the gaps between columns)
+        self.ports: dict[tuple[str, str], str] = {}  # (node, side) -> "in" | "out"
+        self.segments: list[tuple[Point, Point]] = []
+
+    def _blocked(self, points: list[Point], source: str, target: str) -> bool:
+        last = len(points) - 2
+        for i, (a, b) in enumerate(pairwise(points)):
+            for node_id, rect in self.shapes.items():
+                if (node_id == source and i == 0) or (node_id == target and i == last):
+                    continue
+                if rect.hit_by(a, b):
+                    return True
+        return False
+
+    def _crossings(self, points: list[Point]) -> int:
+        count = 0
+        for a, b in pairwise(points):
+            for c, d in self.segments:
+                horizontal, other_horizontal = a[1] == b[1], c[1] == d[1]
+                if horizontal == other_horizontal:
+                    continue
+                h1, h2, v1, v2 = (a, b, c, d) if horizontal else (c, d, a, b)
+                if (min(h1[0], h2[0]) < v1[0] < max(h1[0], h2[0])
+                        and min(v1[1], v2[1]) < h1[1] < max(v1[1], v2[1])):
+                    count += 1
+        return count
+
+    def _port_cost(self, node_id: str, side: str, direction: str) -> float:
+        used = self.ports.get((node_id, side))
+        if used is None:
+            return 0.0
+        if used == direction == "in":
+            return 0.0 if side == "left" else 60.0  # merging into one side reads as a join
+        return 400.0
+
+    def _candidates(self, s: Rect, t: Rect) -> list[tuple[list[Point], str, str]]:
+        found: list[tuple[list[Point], str, str]] = []
+        vertical = "top" if t.cy < s.cy else "bottom"
+        if abs(s.cy - t.cy) < 0.5 and t.x > s.right:
+            found.append(([s.port("right"), t.port("left")], "right", "left"))
+        if abs(s.cy - t.cy) >= 0.5:
+            if t.x > s.cx + 10:
+                # out of the top or bottom corner of a gateway, then along the target's row
+                found.append(([s.port(vertical), (s.cx, t.cy), t.port("left")], vertical, "left"))
+            if t.cx > s.right + 10 and not (t.y <= s.cy <= t.bottom):
+                into = "bottom" if s.cy > t.cy else "top"
+                found.append(([s.port("right"), (t.cx, s.cy), t.port(into)], "right", into))
+            for gap in self.gaps:
+                if s.right < gap < t.x:
+                    found.append(([s.port("right"), (gap, s.cy), (gap, t.cy), t.port("left")],
+                                  "right", "left"))
+        for channel in self.channels:
+            out_side = "top" if channel < s.y else "bottom" if channel > s.bottom else None
+            in_side = "top" if channel < t.y else "bottom" if channel > t.bottom else None
+            if out_side and in_side:
+                found.append(([s.port(out_side), (s.cx, channel), (t.cx, channel), t.port(in_side)],
+                              out_side, in_side))
+        return found
+
+    def route(self, flow: Flow) -> list[Point]:
+        s, t = self.shapes[flow.source], self.shapes[flow.target]
+        best: tuple[float, list[Point], str, str] | None = None
+        for points, out_side, in_side in self._candidates(s, t):
+            points = [p for i, p in enumerate(points) if i == 0 or p != points[i - 1]]
+            if self._blocked(points, flow.source, flow.target):
+                continue
+            length = sum(abs(a[0] - b[0]) + abs(a[1] - b[1]) for a, b in pairwise(points))
+            cost = ((len(points) - 2) * 100 + length / 10 + 40 * self._crossings(points)
+                    + self._port_cost(flow.source, out_side, "out")
+                    + self._port_cost(flow.target, in_side, "in"))
+            if best is None or cost < best[0]:
+                best = (cost, points, out_side, in_side)
+        if best is None:
+            raise ValueError(f"no route for {flow.id}")
+        _, points, out_side, in_side = best
+        self.ports.setdefault((flow.source, out_side), "out")
+        self.ports.setdefault((flow.target, in_side), "in")
+        self.segments.extend(pairwise(points))
+        return points
+
+
+def layout(proc: Process) -> Layout:
+    back = _back_edges(proc)
+    rank = _ranks(proc, back)
+    kinds = {n.id: n.kind for n in proc.nodes}
+
+    # Rows: a node keeps its hinted row unless another node of its lane already sits in that cell.
+    taken: set[tuple[str, int, int]] = set()
+    row: dict[str, int] = {}
+    for n in sorted(proc.nodes, key=lambda n: rank[n.id]):
+        r = n.row
+        while (n.lane, rank[n.id], r) in taken:
+            r += 1
+        taken.add((n.lane, rank[n.id], r))
+        row[n.id] = r
+
+    columns = max(rank.values()) + 1
+    widths = [max((SIZES[n.kind][0] for n in proc.nodes if rank[n.id] == c), default=0.0)
+              for c in range(columns)]
+    content_x = POOL_X + POOL_HEADER + LANE_HEADER + CONTENT_PAD
+    column_x = []
+    x = content_x
+    for w in widths:
+        column_x.append(x)
+        x += w + COLUMN_GAP
+    content_right = x - COLUMN_GAP
+    gaps = [column_x[c] + widths[c] + COLUMN_GAP / 2 for c in range(columns - 1)]
+
+    lanes: dict[str, Rect] = {}
+    row_top: dict[tuple[str, int], float] = {}
+    channels: list[float] = []
+    lane_x = POOL_X + POOL_HEADER
+    lane_w = content_right + CONTENT_PAD - lane_x
+    y = POOL_Y
+    for lane in proc.lanes:
+        rows = [row[n.id] for n in proc.nodes if n.lane == lane.group] or [0]
+        first, last = min(rows), max(rows)
+        height = 2 * LANE_PAD + (last - first + 1) * ROW_HEIGHT + (last - first) * ROW_GAP
+        lanes[lane.group] = Rect(lane_x, y, lane_w, height)
+        for i, r in enumerate(range(first, last + 1)):
+            top = y + LANE_PAD + i * (ROW_HEIGHT + ROW_GAP)
+            row_top[(lane.group, r)] = top
+            channels.append(top - (LANE_PAD if i == 0 else ROW_GAP) / 2)
+        channels.append(y + height - LANE_PAD / 2)
+        y += height
+    pool = Rect(POOL_X, POOL_Y, lane_w + POOL_HEADER, y - POOL_Y)
+
+    shapes: dict[str, Rect] = {}
+    for n in proc.nodes:
+        w, h = SIZES[n.kind]
+        c = rank[n.id]
+        cy = row_top[(n.lane, row[n.id])] + ROW_HEIGHT / 2
+        shapes[n.id] = Rect(column_x[c] + (widths[c] - w) / 2, cy - h / 2, w, h)
+
+    router = _Router(shapes, kinds, sorted(set(channels)), gaps)
+    # Forward flows first, so loops go round whatever the main path leaves free.
+    ordered = [f for f in proc.flows if f.id not in back] + [f for f in proc.flows if f.id in back]
+    edges = {f.id: router.route(f) for f in ordered}
+    edges = {f.id: edges[f.id] for f in proc.flows}
+    labels = _place_labels(proc, shapes, edges, router)
+    return Layout(pool, lanes, shapes, edges, labels)
+
+
+def _place_labels(proc: Process, shapes: dict[str, Rect], edges: dict[str, list[Point]],
+                  router: _Router) -> dict[str, Rect]:
+    placed: dict[str, Rect] = {}
+    segments = [seg for points in edges.values() for seg in pairwise(points)]
+
+    def free(box: Rect, own: Sequence[tuple[Point, Point]] = ()) -> bool:
+        if any(box.overlaps(r, 2) for r in shapes.values()):
+            return False
+        if any(box.overlaps(r, 2) for r in placed.values()):
+            return False
+        return not any(box.hit_by(a, b, 1) for a, b in segments if (a, b) not in own)
+
+    def choose(element_id: str, options: list[Rect], own: Sequence[tuple[Point, Point]] = ()) -> None:
+        placed[element_id] = next((o for o in options if free(o, own)), options[0])
+
+    for n in proc.nodes:
+        if n.kind == "user":
+            continue
+        r = shapes[n.id]
+        w, h = label_size(n.name)
+        below = Rect(r.cx - w / 2, r.bottom + 5, w, h)
+        above = Rect(r.cx - w / 2, r.y - 5 - h, w, h)
+        upper_left = Rect(r.x - w - 2, r.y - h, w, h)
+        upper_right = Rect(r.right + 2, r.y - h, w, h)
+        lower_right = Rect(r.right + 2, r.bottom, w, h)
+        lower_left = Rect(r.x - w - 2, r.bottom, w, h)
+        if n.kind in ("start", "end"):
+            choose(n.id, [below, above, lower_right, upper_right])
+        else:
+            choose(n.id, [above, below, upper_left, upper_right, lower_left, lower_right])
+
+    for f in proc.flows:
+        if not f.name:
+            continue
+        points = edges[f.id]
+        (x0, y0), (_, y1) = points[0], points[1]
+        w, h = label_size(f.name)
+        if y0 == y1:  # leaves to the right
+            options = [Rect(x0 + 4, y0 - h - 3, w, h), Rect(x0 + 4, y0 + 3, w, h)]
+        elif y1 < y0:  # leaves upwards
+            options = [Rect(x0 + 5, y0 - h - 4, w, h), Rect(x0 - w - 5, y0 - h - 4, w, h)]
+        else:
+            options = [Rect(x0 + 5, y0 + 4, w, h), Rect(x0 - w - 5, y0 + 4, w, h)]
+        # When two flows share the first stretch, try further along the line too.
+        if y0 == y1:
+            options += [Rect(x0 + 4 + w + 6, y0 - h - 3, w, h), Rect(x0 + 4 + w + 6, y0 + 3, w, h)]
+        choose(f.id, options, own=list(pairwise(points)))
+    return placed
+
+
+# --------------------------------------------------------------------------------------------
+# XML
+# --------------------------------------------------------------------------------------------
+
+def _q(prefix: str, local: str) -> str:
+    return f"{{{NSMAP[prefix]}}}{local}"
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def _bounds(parent: etree._Element, r: Rect) -> None:
+    etree.SubElement(parent, _q("dc", "Bounds"), x=_fmt(r.x), y=_fmt(r.y), width=_fmt(r.w),
+                     height=_fmt(r.h))
+
+
+TAGS = {"start": "startEvent", "end": "endEvent", "user": "userTask",
+        "exclusive": "exclusiveGateway", "inclusive": "inclusiveGateway"}
+
+
+def build(proc: Process) -> bytes:
+    problems = check_description(proc)
+    if problems:
+        raise ValueError(f"{proc.id}: " + "; ".join(problems))
+    geo = layout(proc)
+
+    root = etree.Element(_q("bpmn", "definitions"), nsmap=NSMAP)
+    root.set("id", f"definitions_{proc.id}")
+    root.set("targetNamespace", TARGET_NAMESPACE)
+    root.set("exporter", EXPORTER)
+    root.set("exporterVersion", EXPORTER_VERSION)
+
+    collaboration = etree.SubElement(root, _q("bpmn", "collaboration"), id=f"collaboration_{proc.id}")
+    etree.SubElement(collaboration, _q("bpmn", "participant"), id=f"participant_{proc.id}",
+                     name=proc.name, processRef=proc.id)
+
+    process_el = etree.SubElement(root, _q("bpmn", "process"), id=proc.id, name=proc.name,
+                                  isExecutable="true")
+    lane_set = etree.SubElement(process_el, _q("bpmn", "laneSet"), id=f"lane_set_{proc.id}")
+    for lane in proc.lanes:
+        lane_el = etree.SubElement(lane_set, _q("bpmn", "lane"), id=f"lane_{lane.group}",
+                                   name=lane.name)
+        for n in proc.nodes:
+            if n.lane == lane.group:
+                etree.SubElement(lane_el, _q("bpmn", "flowNodeRef")).text = n.id
+
+    for n in proc.nodes:
+        el = etree.SubElement(process_el, _q("bpmn", TAGS[n.kind]), id=n.id, name=n.name)
+        if n.kind == "start":
+            el.set(_q("camunda", "formKey"), n.form_key or "")
+        elif n.kind == "user":
+            el.set(_q("camunda", "formKey"), n.form_key or "")
+            el.set(_q("camunda", "candidateGroups"), n.lane)
+            if n.initiator:
+                el.set(_q("camunda", "assignee"), "${initiator}")
+        default = next((f for f in proc.flows if f.source == n.id and f.is_default), None)
+        if default is not None:
+            el.set("default", default.id)
+        for f in proc.flows:
+            if f.target == n.id:
+                etree.SubElement(el, _q("bpmn", "incoming")).text = f.id
+        for f in proc.flows:
+            if f.source == n.id:
+                etree.SubElement(el, _q("bpmn", "outgoing")).text = f.id
+
+    for f in proc.flows:
+        el = etree.SubElement(process_el, _q("bpmn", "sequenceFlow"), id=f.id)
+        if f.name:
+            el.set("name", f.name)
+        el.set("sourceRef", f.source)
+        el.set("targetRef", f.target)
+        if f.condition is not None:
+            cond = etree.SubElement(el, _q("bpmn", "conditionExpression"))
+            cond.set(_q("xsi", "type"), "bpmn:tFormalExpression")
+            cond.text = f.condition
+
+    diagram = etree.SubElement(root, _q("bpmndi", "BPMNDiagram"), id=f"diagram_{proc.id}")
+    plane = etree.SubElement(diagram, _q("bpmndi", "BPMNPlane"), id=f"plane_{proc.id}",
+                             bpmnElement=f"collaboration_{proc.id}")
+    shape = etree.SubElement(plane, _q("bpmndi", "BPMNShape"), id=f"participant_{proc.id}_di",
+                             bpmnElement=f"participant_{proc.id}", isHorizontal="true")
+    _bounds(shape, geo.pool)
+    for lane in proc.lanes:
+        shape = etree.SubElement(plane, _q("bpmndi", "BPMNShape"), id=f"lane_{lane.group}_di",
+                                 bpmnElement=f"lane_{lane.group}", isHorizontal="true")
+        _bounds(shape, geo.lanes[lane.group])
+    for n in proc.nodes:
+        shape = etree.SubElement(plane, _q("bpmndi", "BPMNShape"), id=f"{n.id}_di", bpmnElement=n.id)
+        if n.kind == "exclusive":
+            shape.set("isMarkerVisible", "true")
+        _bounds(shape, geo.shapes[n.id])
+        if n.id in geo.labels:
+            _bounds(etree.SubElement(shape, _q("bpmndi", "BPMNLabel")), geo.labels[n.id])
+    for f in proc.flows:
+        edge = etree.SubElement(plane, _q("bpmndi", "BPMNEdge"), id=f"{f.id}_di", bpmnElement=f.id)
+        for px, py in geo.edges[f.id]:
+            etree.SubElement(edge, _q("di", "waypoint"), x=_fmt(px), y=_fmt(py))
+        if f.id in geo.labels:
+            _bounds(etree.SubElement(edge, _q("bpmndi", "BPMNLabel")), geo.labels[f.id])
+
+    etree.indent(root, space="  ")
+    data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return data
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1] if __doc__ else None)
+    parser.add_argument("process_ids", nargs="*", help="only these processes (default: all)")
+    parser.add_argument("--out", type=Path, default=BPMN_DIR, help="target directory (default: bpmn/)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files")
+    args = parser.parse_args(argv)
+
+    known = {p.id: p for p in PROCESSES}
+    unknown = [pid for pid in args.process_ids if pid not in known]
+    if unknown:
+        parser.error(f"unknown process ids: {', '.join(unknown)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    for pid in args.process_ids or list(known):
+        path = args.out / f"{pid}.bpmn"
+        if path.exists() and not args.overwrite:
+            print(f"kept     {path} (exists; --overwrite replaces it)")
+            continue
+        path.write_bytes(build(known[pid]))
+        print(f"wrote    {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
