@@ -26,7 +26,7 @@ def create_demo_users(session: Session) -> list[str]:
     """One demo user per group, named after the group, with DEMO_PASSWORD; returns those created."""
     existing = set(session.scalars(select(User.username)))
     created = []
-    for group_id, (zh, en) in users.GROUPS.items():
+    for group_id, (zh, _en) in users.GROUPS.items():
         if group_id not in existing:
             users.create_user(session, username=group_id, password=DEMO_PASSWORD, groups=[group_id],
                               display_name=f"{zh} (demo)")

@@ -15,7 +15,7 @@ _local = threading.local()
 
 
 def _real_now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
+    return _dt.datetime.now(_dt.UTC)
 
 
 def now() -> _dt.datetime:
@@ -53,4 +53,4 @@ def install() -> None:
     """Route SpiffWorkflow's timer clock through ours (idempotent)."""
     from SpiffWorkflow.bpmn.specs.event_definitions import timer
 
-    timer.datetime = _EngineDatetime  # type: ignore[misc]
+    timer.datetime = _EngineDatetime

@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, UserTaskParser
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
-from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 import forms
 from engine import clock, expressions
@@ -31,7 +31,7 @@ MAX_ELEMENTS = 20_000
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}
-_CAMUNDA = "{%s}" % CAMUNDA_MODEL_NS
+_CAMUNDA = f"{{{CAMUNDA_MODEL_NS}}}"
 
 
 @dataclass(frozen=True)
@@ -169,9 +169,11 @@ def _executable_process_ids(tree: etree._ElementTree) -> list[str]:
     return [p.get("id") for p in tree.getroot().iterfind("bpmn:process", NS) if p.get("isExecutable", "true") == "true"]
 
 
+Parsed = tuple[str, BpmnProcessSpec, dict[str, BpmnProcessSpec], dict[str, etree._ElementTree]]
+
+
 def parse(sources: list[SourceFile], *, process_id: str | None = None,
-          form_keys: frozenset[str] | None = None, apply_rules: bool = True) -> tuple[str, BpmnProcessSpec, dict[str, BpmnProcessSpec],
-                                                             dict[str, etree._ElementTree]]:
+          form_keys: frozenset[str] | None = None, apply_rules: bool = True) -> Parsed:
     """Load, check and parse; returns (process id, spec, subprocess specs, trees) or raises InvalidDiagram."""
     if not sources:
         raise InvalidDiagram([Problem(None, "no BPMN file given")])
@@ -192,8 +194,8 @@ def parse(sources: list[SourceFile], *, process_id: str | None = None,
     elif process_id not in candidates:
         raise InvalidDiagram([Problem(process_id, "no executable process with this id in the main file", main_name)])
 
-    problems = [p for name, tree in trees.items() for p in check_rules(tree, name, form_keys=form_keys)
-                if apply_rules]
+    problems = ([p for name, tree in trees.items() for p in check_rules(tree, name, form_keys=form_keys)]
+                if apply_rules else [])
     if problems:
         raise InvalidDiagram(problems, process_id=process_id)
 
@@ -236,7 +238,7 @@ def _sha256(sources: list[SourceFile]) -> str:
 def deploy(session: Session, sources: list[SourceFile], *, user: str | None = None, comment: str | None = None,
            process_id: str | None = None, skip_unchanged: bool = False) -> DeployResult:
     """Deploy files as version N+1 of their process; refuses anything that cannot run."""
-    process_id, spec, _subs, trees = parse(sources, process_id=process_id)
+    process_id, _spec, _subs, trees = parse(sources, process_id=process_id)
     sha = _sha256(sources)
     newest = session.scalars(select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
                              .order_by(ProcessDefinition.version.desc()).limit(1)).first()

@@ -105,16 +105,20 @@ def evaluate(source: str, names: Mapping[str, Any]) -> Any:
 def execute(source: str, names: MutableMapping[str, Any]) -> None:
     """Run a script of assignments, writing results into `names`."""
     tree = _checked(source.strip(), "exec")
-    for stmt in tree.body:  # type: ignore[attr-defined]
+    assert isinstance(tree, ast.Module)
+    for stmt in tree.body:
         if isinstance(stmt, ast.Expr):
             evaluate(ast.unparse(stmt.value), names)
         elif isinstance(stmt, ast.Assign):
             value = evaluate(ast.unparse(stmt.value), names)
             for target in stmt.targets:
+                assert isinstance(target, ast.Name)  # check() allows nothing else
                 names[target.id] = _json_safe(value)
         elif isinstance(stmt, ast.AugAssign):
-            expr = ast.unparse(ast.BinOp(left=ast.Name(stmt.target.id, ast.Load()), op=stmt.op, right=stmt.value))
-            names[stmt.target.id] = _json_safe(evaluate(expr, names))
+            assert isinstance(stmt.target, ast.Name)
+            name = stmt.target.id
+            expr = ast.unparse(ast.BinOp(left=ast.Name(name, ast.Load()), op=stmt.op, right=stmt.value))
+            names[name] = _json_safe(evaluate(expr, names))
 
 
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):

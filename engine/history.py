@@ -57,7 +57,7 @@ class Recorder:
             "at": (at or clock.now()).isoformat(timespec="microseconds"), "payload": payload or {},
         }
         digest = event_hash(instance.last_event_hash, event)
-        self.rows.append({**event, "at": dt.datetime.fromisoformat(event["at"]),
+        self.rows.append({**event, "at": dt.datetime.fromisoformat(str(event["at"])),
                           "prev_hash": instance.last_event_hash, "hash": digest})
         instance.last_event_seq = seq
         instance.last_event_hash = digest

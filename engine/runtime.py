@@ -8,17 +8,19 @@ nothing; the live workflow is handed back to the cache only after commit.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 import forms
 from engine import clock, definitions, history, persistence
@@ -33,6 +35,20 @@ clock.install()
 _MIRRORED_FIELDS = ("title", "fault_level")
 _GATEWAY_KINDS = ("ExclusiveGateway", "InclusiveGateway", "ParallelGateway", "EventBasedGateway")
 INITIATOR = "${initiator}"
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _one_change(function: Callable[P, R]) -> Callable[P, R]:
+    """Turn a lost optimistic-lock race (at any flush, autoflush included) into a Conflict."""
+    @wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except StaleDataError:
+            raise Conflict("someone else changed this instance at the same time; nothing was saved, "
+                           "reload and try again") from None
+    return wrapper
 
 
 @dataclass
@@ -69,10 +85,11 @@ def _engine_steps(change: _Change) -> None:
         raise
     except SpiffWorkflowException as exc:
         task = getattr(exc, "task", None)
-        element = task.task_spec.bpmn_id if task is not None else None
+        spec = task.task_spec if task is not None else getattr(exc, "task_spec", None)
+        element = getattr(spec, "bpmn_id", None)
         cause = getattr(exc, "error", None) or exc
         if isinstance(getattr(exc, "exception", None), ExpressionRefused):
-            raise ProcessFailed(f"expression refused: {exc.exception.message}",  # type: ignore[attr-defined]
+            raise ProcessFailed(f"expression refused: {exc.exception.message}",
                                 process_id=change.instance.process_id, version=change.definition.version,
                                 element_id=element) from None
         raise ProcessFailed(f"the process cannot continue: {cause}", process_id=change.instance.process_id,
@@ -131,7 +148,7 @@ def _sync_task_records(change: _Change) -> None:
         session.add(record)
         new_records.append(record)
     if new_records:
-        session.flush(new_records)
+        session.flush()
     for record in new_records:
         change.recorder.add(history.TASK_READY, actor=change.actor, element_id=record.element_id,
                             task_record_id=record.id,
@@ -160,11 +177,7 @@ def _finish(change: _Change, since: float) -> list[str]:
                             payload={"status": "completed"})
     instance.workflow_state = persistence.dump(workflow)
     change.recorder.flush(change.session)
-    try:
-        change.session.flush()
-    except StaleDataError:
-        raise Conflict("someone else changed this instance at the same time; nothing was saved, try again",
-                       process_id=instance.process_id) from None
+    change.session.flush()
     instance_id, version = instance.id, instance.lock_version
     after_commit(change.session, lambda: persistence.workflow_cache.checkin(instance_id, version, workflow))
     return path
@@ -178,6 +191,7 @@ def _open_change(session: Session, instance: ProcessInstance, actor: str | None)
     return _Change(session, instance, workflow, parsed, history.Recorder(instance), actor)
 
 
+@_one_change
 def start_instance(session: Session, *, process_id: str, data: dict[str, Any], actor: Actor,
                    version: int | None = None) -> ProcessInstance:
     """Start the newest (or given) version of a process with its start-form data."""
@@ -228,6 +242,7 @@ def _require_open(record: TaskRecord) -> None:
         raise Conflict(f"task {record.id} ({record.name}) is {record.state}", element_id=record.element_id)
 
 
+@_one_change
 def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor: Actor,
                   locale: str = "en") -> ProcessInstance:
     """Complete a ready user task with form data and run the instance until it waits again."""
@@ -271,10 +286,7 @@ def _bump(session: Session, record: TaskRecord, kind: str, actor: str, payload: 
     recorder = history.Recorder(instance)
     recorder.add(kind, actor=actor, element_id=record.element_id, task_record_id=record.id, payload=payload)
     recorder.flush(session)
-    try:
-        session.flush()
-    except StaleDataError:
-        raise Conflict("someone else changed this instance at the same time; try again") from None
+    session.flush()
     # The workflow itself did not change: keep a cached copy valid under the new version.
     workflow = persistence.workflow_cache.checkout(instance.id, instance.lock_version - 1)
     if workflow is not None:
@@ -282,6 +294,7 @@ def _bump(session: Session, record: TaskRecord, kind: str, actor: str, payload: 
         after_commit(session, lambda: persistence.workflow_cache.checkin(instance_id, version, workflow))
 
 
+@_one_change
 def claim_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
     """Take a group task for oneself, so no colleague works on it at the same time."""
     record = _task_record(session, task_id)
@@ -290,7 +303,7 @@ def claim_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
         return record
     if record.assignee:
         raise Conflict(f"task {record.id} is already claimed by {record.assignee}", element_id=record.element_id)
-    if not may_act(record, actor) or actor.is_auditor and record.candidate_group not in actor.groups:
+    if not may_act(record, actor) or (actor.is_auditor and record.candidate_group not in actor.groups):
         raise Forbidden(f"task {record.id} is for group {record.candidate_group}; "
                         f"{actor.username} is not a member", element_id=record.element_id)
     record.assignee = actor.username
@@ -298,6 +311,7 @@ def claim_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
     return record
 
 
+@_one_change
 def release_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
     """Give a claimed task back to its group."""
     record = _task_record(session, task_id)
@@ -310,6 +324,7 @@ def release_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
     return record
 
 
+@_one_change
 def assign_task(session: Session, *, task_id: int, assignee: Actor, actor: Actor) -> TaskRecord:
     """A manager hands a task to a member of its group."""
     record = _task_record(session, task_id)

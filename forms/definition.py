@@ -40,10 +40,7 @@ class FormValidationError(Exception):
         super().__init__(errors)
 
     def __str__(self) -> str:
-        problems = "; ".join(
-            f"{field_id}: {' '.join(messages)}"
-            for field_id, messages in self.errors.items()
-        )
+        problems = "; ".join(f"{field_id}: {' '.join(messages)}" for field_id, messages in self.errors.items())
         return f"invalid form data ({problems})"
 
 
@@ -76,11 +73,7 @@ def render_field(spec: Field, locale: str) -> RenderedField:
         "max": spec.max,
         "max_length": spec.max_length,
         "max_rows": spec.max_rows,
-        "columns": (
-            [render_field(column, locale) for column in PART_COLUMNS]
-            if spec.type == "parts_list"
-            else []
-        ),
+        "columns": ([render_field(column, locale) for column in PART_COLUMNS] if spec.type == "parts_list" else []),
     }
 
 
@@ -104,9 +97,7 @@ class FormDefinition:
     title_zh: str
     title_en: str
     fields: tuple[Field, ...]
-    _schema: Schema | None = dataclass_field(
-        default=None, init=False, repr=False, compare=False
-    )
+    _schema: Schema | None = dataclass_field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_identifier(self.key, what="Form key")
@@ -114,9 +105,7 @@ class FormDefinition:
         for attribute in ("title_zh", "title_en"):
             value = getattr(self, attribute)
             if not isinstance(value, str) or not value.strip():
-                raise InvalidFormDefinition(
-                    f"{where}: {attribute} must be non-empty text"
-                )
+                raise InvalidFormDefinition(f"{where}: {attribute} must be non-empty text")
         object.__setattr__(self, "fields", tuple(self.fields))
         if not self.fields:
             raise InvalidFormDefinition(f"{where} has no fields")
@@ -149,9 +138,7 @@ class FormDefinition:
         assert self._schema is not None
         return self._schema
 
-    def validate(
-        self, data: Mapping[str, Any], *, locale: str = DEFAULT_LOCALE
-    ) -> dict[str, Any]:
+    def validate(self, data: Mapping[str, Any], *, locale: str = DEFAULT_LOCALE) -> dict[str, Any]:
         """Return the cleaned data, or raise FormValidationError with messages in ``locale``."""
         if not isinstance(data, Mapping):
             raise FormValidationError(
@@ -171,9 +158,7 @@ class FormDefinition:
         """Plain data per field, in form order, for the HTML renderer."""
         return [render_field(spec, locale) for spec in self.fields]
 
-    def _localise(
-        self, raw: Mapping[str, Any], locale: str
-    ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    def _localise(self, raw: Mapping[str, Any], locale: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
         errors: dict[str, list[str]] = {}
         codes: dict[str, list[str]] = {}
         order = {field_id: position for position, field_id in enumerate(self.field_ids)}
@@ -192,9 +177,7 @@ class FormDefinition:
         return errors, codes
 
 
-def _localise_rows(
-    rows: Mapping[Any, Any], locale: str, errors: list[str], codes: list[str]
-) -> None:
+def _localise_rows(rows: Mapping[Any, Any], locale: str, errors: list[str], codes: list[str]) -> None:
     """Flatten per-row errors of a parts list into 'Row n, column: message' lines."""
     for index in sorted(rows):
         for column_id, column_codes in rows[index].items():
@@ -203,9 +186,7 @@ def _localise_rows(
             for code in column_codes:
                 text = message(code, locale, **_params(column))
                 if column_id == NON_FIELD_ERRORS:
-                    errors.append(
-                        message("row_only", locale, row=index + 1, message=text)
-                    )
+                    errors.append(message("row_only", locale, row=index + 1, message=text))
                 else:
                     errors.append(
                         message(

@@ -16,9 +16,7 @@ from forms.messages import (
     language,
 )
 
-FieldType = Literal[
-    "string", "text", "email", "bool", "int", "date", "datetime", "enum", "parts_list"
-]
+FieldType = Literal["string", "text", "email", "bool", "int", "date", "datetime", "enum", "parts_list"]
 FIELD_TYPES: Final[frozenset[str]] = frozenset(get_args(FieldType))
 
 _MAX_LENGTHS: Final[dict[str, int]] = {
@@ -51,8 +49,8 @@ def check_identifier(name: str, *, what: str) -> None:
     if keyword.iskeyword(name):
         raise InvalidFormDefinition(f"{what} {name!r} is a Python keyword")
     if name.startswith("_"):
-        # Leading underscores are reserved: marshmallow reports form-wide errors under "_schema"
-        # and the engine keeps its own bookkeeping in underscored workflow-data keys.
+        # Leading underscores stay free for keys that are not fields: marshmallow's "_schema"
+        # error key, and whatever the engine keeps beside form data in the workflow.
         raise InvalidFormDefinition(f"{what} {name!r} must not start with '_'")
 
 
@@ -93,9 +91,7 @@ class Field:
         try:
             choices = tuple(Choice(*choice) for choice in self.choices)
         except TypeError as error:
-            raise InvalidFormDefinition(
-                f"{where}: a choice must be (value, label_zh, label_en)"
-            ) from error
+            raise InvalidFormDefinition(f"{where}: a choice must be (value, label_zh, label_en)") from error
         object.__setattr__(self, "choices", choices)
         if self.type != "enum":
             if self.choices:
@@ -108,12 +104,8 @@ class Field:
             raise InvalidFormDefinition(f"{where}: duplicate choice values in {values}")
         for choice in self.choices:
             _require_text(choice.value, what=f"{where}: a choice value")
-            _require_text(
-                choice.label_zh, what=f"{where}: choice {choice.value!r} label_zh"
-            )
-            _require_text(
-                choice.label_en, what=f"{where}: choice {choice.value!r} label_en"
-            )
+            _require_text(choice.label_zh, what=f"{where}: choice {choice.value!r} label_zh")
+            _require_text(choice.label_en, what=f"{where}: choice {choice.value!r} label_en")
 
     def _check_bounds(self, where: str) -> None:
         if self.type != "int":
@@ -121,9 +113,7 @@ class Field:
                 raise InvalidFormDefinition(f"{where}: only int fields take min/max")
             return
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise InvalidFormDefinition(
-                f"{where}: min {self.min} is above max {self.max}"
-            )
+            raise InvalidFormDefinition(f"{where}: min {self.min} is above max {self.max}")
 
     @property
     def max_length(self) -> int | None:

@@ -93,9 +93,7 @@ GROUP_CHOICES: Final = (
     Choice("auditor", "审计员", "Auditor"),
 )
 # Handing a case "up" to the requester would only hand it back; every other group can take it.
-ESCALATION_GROUP_CHOICES: Final = tuple(
-    choice for choice in GROUP_CHOICES if choice.value != "requester"
-)
+ESCALATION_GROUP_CHOICES: Final = tuple(choice for choice in GROUP_CHOICES if choice.value != "requester")
 PROBLEM_KIND_CHOICES: Final = (
     Choice("consultation", "咨询", "Consultation"),
     Choice("defect", "缺陷", "Defect"),
@@ -661,7 +659,7 @@ _DEFINITIONS: Final = (
                 help_en="Analysis of the cause.",
             ),
             Field(
-                "method",
+                "handling_method",
                 "text",
                 required=True,
                 label_zh="处理方法",

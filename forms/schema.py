@@ -42,7 +42,7 @@ class _FormSchema(Schema):
         unknown = RAISE
 
     # marshmallow reads schema messages from this class attribute.
-    error_messages = {  # noqa: RUF012
+    error_messages = {
         "unknown": "unknown_field",
         "type": "invalid_type",
     }
@@ -67,25 +67,21 @@ class _FormSchema(Schema):
 
 class _RowSchema(_FormSchema):
     # marshmallow reads schema messages from this class attribute.
-    error_messages = {"type": "invalid_row"}  # noqa: RUF012
+    error_messages = {"type": "invalid_row"}
 
 
 # The field classes raise "invalid"; `marshmallow_field` maps it to the catalogue code of the type.
 
 
 class _String(ma_fields.Field[str]):
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Any, **kwargs: Any
-    ) -> str:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str):
             raise self.make_error("invalid")
         return value.strip()
 
 
 class _Bool(ma_fields.Field[bool]):
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Any, **kwargs: Any
-    ) -> bool:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
         if isinstance(value, bool):
             return value
         if isinstance(value, str):
@@ -98,9 +94,7 @@ class _Bool(ma_fields.Field[bool]):
 
 
 class _Int(ma_fields.Field[int]):
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Any, **kwargs: Any
-    ) -> int:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         number: int | None = None
         if isinstance(value, bool):
             number = None  # bool is an int subclass, but True is not a count
@@ -117,9 +111,7 @@ class _Int(ma_fields.Field[int]):
 
 
 class _Date(ma_fields.Field[str]):
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Any, **kwargs: Any
-    ) -> str:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str):
             raise self.make_error("invalid")
         try:
@@ -129,9 +121,7 @@ class _Date(ma_fields.Field[str]):
 
 
 class _DateTime(ma_fields.Field[str]):
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Any, **kwargs: Any
-    ) -> str:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str):
             raise self.make_error("invalid")
         text = value.strip()
@@ -145,9 +135,7 @@ class _DateTime(ma_fields.Field[str]):
 
 
 class _PartsList(ma_fields.List[Any]):
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Any, **kwargs: Any
-    ) -> list[Any]:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[Any]:
         if not isinstance(value, list | tuple):
             raise self.make_error("invalid")
         # Checked before the rows are loaded so an oversized list costs nothing.
@@ -172,9 +160,7 @@ def _validators(field: Field) -> list[Validator]:
         values = [choice.value for choice in field.choices]
         validators.append(validate.OneOf(values, error="not_one_of"))
     if field.type == "int" and (field.min is not None or field.max is not None):
-        validators.append(
-            validate.Range(min=field.min, max=field.max, error=_range_code(field))
-        )
+        validators.append(validate.Range(min=field.min, max=field.max, error=_range_code(field)))
     return validators
 
 
@@ -223,13 +209,9 @@ def marshmallow_field(field: Field) -> ma_fields.Field[Any]:
     return _FIELD_CLASSES[field.type](**options)
 
 
-def _schema_class(
-    fields: Iterable[Field], *, name: str, row: bool = False
-) -> type[Schema]:
+def _schema_class(fields: Iterable[Field], *, name: str, row: bool = False) -> type[Schema]:
     base = _RowSchema if row else _FormSchema
-    return base.from_dict(
-        {field.id: marshmallow_field(field) for field in fields}, name=name
-    )
+    return base.from_dict({field.id: marshmallow_field(field) for field in fields}, name=name)
 
 
 def build_schema(fields: Sequence[Field], *, name: str) -> Schema:

@@ -78,6 +78,9 @@ class Process:
     flows: tuple[Flow, ...]
 
 
+GATEWAYS = ("exclusive", "inclusive")
+
+
 def start(id_: str, name: str, form_key: str, lane: str, *, row: int = 0) -> Node:
     return Node(id_, name, "start", lane, form_key=form_key, row=row)
 
@@ -337,8 +340,8 @@ PROCESSES: tuple[Process, ...] = (
             # so that every kind not named here still gets an approval.
             when("gw_adjustment_kind", "implement", 'kind == "defect"', "缺陷"),
             when("gw_adjustment_kind", "company_lead_approval", 'kind == "new" and estimate_days > 10',
-                 "新需求超过10天"),
-            otherwise("gw_adjustment_kind", "dept_lead_approval", "合同不明确或新需求不超过10天"),
+                 "新需求>10天"),
+            otherwise("gw_adjustment_kind", "dept_lead_approval", "合同不明确或新需求≤10天"),
             chain("dept_lead_approval", "gw_dept_lead_approved"),
             when("gw_dept_lead_approved", "implement", "approved == True", "批准"),
             otherwise("gw_dept_lead_approved", "end_rejected", "未批准"),
@@ -380,7 +383,7 @@ def check_description(proc: Process) -> list[str]:
             problems.append(f"{n.id}: no outgoing flow")
         if n.kind != "start" and not incoming:
             problems.append(f"{n.id}: no incoming flow")
-        if n.kind in ("exclusive", "inclusive") and len(outgoing) > 1:
+        if n.kind in GATEWAYS and len(outgoing) > 1:
             if sum(f.is_default for f in outgoing) != 1:
                 problems.append(f"{n.id}: needs exactly one default flow")
             if any(f.condition is None for f in outgoing if not f.is_default):
@@ -548,12 +551,17 @@ class _Router:
         return count
 
     def _port_cost(self, node_id: str, side: str, direction: str) -> float:
+        cost = 0.0
+        if direction == "out" and side in ("top", "bottom") and self.kinds[node_id] not in GATEWAYS:
+            cost += 30.0  # tasks and events read best leaving to the right; gateways may branch
         used = self.ports.get((node_id, side))
         if used is None:
-            return 0.0
+            return cost
         if used == direction == "in":
-            return 0.0 if side == "left" else 60.0  # merging into one side reads as a join
-        return 400.0
+            return cost + (0.0 if side == "left" else 60.0)  # merging into one side reads as a join
+        if used == direction == "out":
+            return cost + 120.0  # a shared trunk that branches later still reads, a detour may not
+        return cost + 400.0  # in and out through one side is ambiguous
 
     def _candidates(self, s: Rect, t: Rect) -> list[tuple[list[Point], str, str]]:
         found: list[tuple[list[Point], str, str]] = []
@@ -694,10 +702,23 @@ def _place_labels(proc: Process, shapes: dict[str, Rect], edges: dict[str, list[
         else:
             choose(n.id, [above, below, upper_left, upper_right, lower_left, lower_right])
 
+    def shares_first_stretch(f: Flow) -> bool:
+        (a, b) = edges[f.id][:2]
+        for other in proc.flows:
+            if other.id == f.id or other.source != f.source:
+                continue
+            (c, d) = edges[other.id][:2]
+            if a == c and (b[0] - a[0]) * (d[0] - c[0]) + (b[1] - a[1]) * (d[1] - c[1]) > 0:
+                return True
+        return False
+
     for f in proc.flows:
         if not f.name:
             continue
         points = edges[f.id]
+        if len(points) > 2 and shares_first_stretch(f):
+            # Several answers leave by one trunk: name each where it turns off towards its target.
+            points = points[-2:]
         (x0, y0), (_, y1) = points[0], points[1]
         w, h = label_size(f.name)
         if y0 == y1:  # leaves to the right

@@ -12,7 +12,8 @@ _INDEX = """<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>opsfl
 <h1>opsflow 运维服务流程</h1>
 <p>已部署流程 / Deployed processes:</p>
 <ul>{% for d in processes %}<li>{{ d.process_id }} — v{{ d.newest_version }}</li>{% endfor %}</ul>
-<p>请用 <code>flask opsflow</code> 命令办理任务（见 README）。/ Work tasks with the <code>flask opsflow</code> CLI (see the README).</p>
+<p>请用 <code>flask opsflow</code> 命令办理任务（见 README）。</p>
+<p>Work tasks with the <code>flask opsflow</code> CLI (see the README).</p>
 </html>"""
 
 

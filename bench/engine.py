@@ -1,0 +1,172 @@
+"""Engine benchmark: service-desk instances per second through engine/ on SQLite vs bare
+SpiffWorkflow in memory, and the cost of one step after 5 and 200 turns of the 遗留问题 loop.
+
+Run: .venv/bin/python -m bench.engine [--instances N] [--raw-instances N]
+Last line: RESULT persisted_per_s=… raw_per_s=… ratio=… loop_step_ratio=… raw_loop_step_ratio=…
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from engine import bootstrap, runtime, schema, users
+from engine.db import Database
+from engine.models import TaskRecord
+
+ROOT = Path(__file__).resolve().parent.parent
+DIAGRAM = ROOT / "bpmn" / "service_desk.bpmn"
+
+REQUEST = {"channel": "phone", "requester_name": "张三", "contact_phone": "13800000000", "organisation": "市医院",
+           "system": "HIS", "title": "HIS 无法登录", "description": "登录超时", "urgency": "high"}
+# The happy path: (element id, form data, acting demo user).
+HAPPY_PATH = [
+    ("accept", {"request_confirmed": True}, "service_desk"),
+    ("classify", {"category": "fault", "fault_level": "III"}, "service_desk"),
+    ("remote_fix", {"resolved": True, "method": "remote", "actions": "远程重启服务"}, "engineer"),
+    ("satisfaction", {"score": 5, "remaining_problem": False}, "requester"),
+]
+LOOP_TURN = [
+    ("satisfaction", {"score": 2, "remaining_problem": True}, "requester"),
+    ("root_cause", {"cause": "磁盘老化", "corrective_action": "更换磁盘"}, "service_manager"),
+    ("expert_support_followup", {"resolved": True, "method": "onsite", "actions": "更换磁盘"}, "engineer"),
+]
+
+
+# ---------------------------------------------------------------- bare SpiffWorkflow, in memory
+
+def _raw_spec() -> tuple[Any, Any]:
+    parser = CamundaParser()
+    parser.add_bpmn_file(str(DIAGRAM))
+    return parser.get_spec("service_desk"), parser.get_subprocess_specs("service_desk")
+
+
+def _raw_start(spec: Any, subs: Any) -> BpmnWorkflow:
+    workflow = BpmnWorkflow(spec, subs)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.set_data(**REQUEST)
+    workflow.do_engine_steps()
+    return workflow
+
+
+def _raw_step(workflow: BpmnWorkflow, element_id: str, data: dict[str, Any]) -> None:
+    task = next(t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if t.task_spec.bpmn_id == element_id)
+    task.set_data(**data)
+    task.run()
+    workflow.do_engine_steps()
+
+
+def raw_instances_per_second(count: int) -> float:
+    spec, subs = _raw_spec()
+    started = time.perf_counter()
+    for _ in range(count):
+        workflow = _raw_start(spec, subs)
+        for element_id, data, _user in HAPPY_PATH:
+            _raw_step(workflow, element_id, data)
+        assert workflow.is_completed()
+    return count / (time.perf_counter() - started)
+
+
+def raw_loop_step_ms(turns: int, measured_turns: int) -> float:
+    spec, subs = _raw_spec()
+    workflow = _raw_start(spec, subs)
+    for element_id, data, _user in HAPPY_PATH[:3]:
+        _raw_step(workflow, element_id, data)
+    return _time_loop(lambda e, d, _u: _raw_step(workflow, e, d), turns, measured_turns)
+
+
+# ---------------------------------------------------------------- through engine/, persisted on SQLite
+
+class Opsflow:
+    def __init__(self, directory: Path):
+        url = f"sqlite:///{directory / 'bench.db'}"
+        schema.upgrade(url)
+        self.db = Database(url)
+        with self.db.transaction() as session:
+            users.ensure_groups(session)
+            bootstrap.create_demo_users(session)
+            bootstrap.deploy_directory(session, ROOT / "bpmn")
+            self.actors = {name: users.actor(session, name) for name in users.GROUPS}
+
+    def start(self) -> int:
+        with self.db.transaction() as session:
+            return runtime.start_instance(session, process_id="service_desk", data=REQUEST,
+                                          actor=self.actors["requester"]).id
+
+    def step(self, instance_id: int, element_id: str, data: dict[str, Any], user: str) -> None:
+        with self.db.transaction() as session:
+            task_id = session.scalar(select(TaskRecord.id).where(
+                TaskRecord.instance_id == instance_id, TaskRecord.element_id == element_id,
+                TaskRecord.state == "ready"))
+            runtime.complete_task(session, task_id=task_id, data=data, actor=self.actors[user])
+
+
+def persisted_instances_per_second(opsflow: Opsflow, count: int) -> float:
+    started = time.perf_counter()
+    for _ in range(count):
+        instance_id = opsflow.start()
+        for element_id, data, user in HAPPY_PATH:
+            opsflow.step(instance_id, element_id, data, user)
+    return count / (time.perf_counter() - started)
+
+
+def opsflow_loop_step_ms(opsflow: Opsflow, turns: int, measured_turns: int) -> float:
+    instance_id = opsflow.start()
+    for element_id, data, user in HAPPY_PATH[:3]:
+        opsflow.step(instance_id, element_id, data, user)
+    return _time_loop(lambda e, d, u: opsflow.step(instance_id, e, d, u), turns, measured_turns)
+
+
+def _time_loop(step: Callable[[str, dict[str, Any], str], None], turns: int, measured_turns: int) -> float:
+    """Run `turns` loop turns, then time `measured_turns` more; median ms per step."""
+    for _ in range(turns):
+        for element_id, data, user in LOOP_TURN:
+            step(element_id, data, user)
+    samples = []
+    for _ in range(measured_turns):
+        for element_id, data, user in LOOP_TURN:
+            began = time.perf_counter()
+            step(element_id, data, user)
+            samples.append((time.perf_counter() - began) * 1000)
+    return statistics.median(samples)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=300, help="persisted service-desk instances")
+    parser.add_argument("--raw-instances", type=int, default=1000, help="bare SpiffWorkflow instances")
+    parser.add_argument("--measured-turns", type=int, default=5)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="opsflow-bench-") as directory:
+        opsflow = Opsflow(Path(directory))
+        persisted_instances_per_second(opsflow, 20)  # warm-up: caches, SQLite pages
+        raw_instances_per_second(50)
+        persisted = persisted_instances_per_second(opsflow, args.instances)
+        raw = raw_instances_per_second(args.raw_instances)
+        print(f"service desk, 4 user tasks each: opsflow on SQLite {persisted:.0f}/s, bare SpiffWorkflow "
+              f"in memory {raw:.0f}/s, ratio {persisted / raw:.3f}", file=sys.stderr)
+        steps = {}
+        for turns in (5, 200):
+            steps[("opsflow", turns)] = opsflow_loop_step_ms(opsflow, turns, args.measured_turns)
+            steps[("raw", turns)] = raw_loop_step_ms(turns, args.measured_turns)
+            print(f"one loop step after {turns} turns: opsflow {steps[('opsflow', turns)]:.2f} ms, bare "
+                  f"SpiffWorkflow {steps[('raw', turns)]:.2f} ms", file=sys.stderr)
+    loop_ratio = steps[("opsflow", 200)] / steps[("opsflow", 5)]
+    raw_loop_ratio = steps[("raw", 200)] / steps[("raw", 5)]
+    print(f"RESULT persisted_per_s={persisted:.1f} raw_per_s={raw:.1f} ratio={persisted / raw:.3f} "
+          f"loop_step_ratio={loop_ratio:.2f} raw_loop_step_ratio={raw_loop_ratio:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""House rules that keep the layers apart and the schema honest."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from engine.db import make_engine
+from engine.models import Base
+from engine.schema import alembic_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_engine_and_forms_never_import_flask_or_the_web_layer() -> None:
+    offenders = {str(p.relative_to(ROOT)): sorted(_imports(p) & {"flask", "app", "flask_login", "flask_wtf"})
+                 for package in ("engine", "forms") for p in (ROOT / package).rglob("*.py")}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_only_engine_imports_spiffworkflow() -> None:
+    users = [str(p.relative_to(ROOT)) for package in ("app", "forms") for p in (ROOT / package).rglob("*.py")
+             if "SpiffWorkflow" in _imports(p)]
+    assert users == []
+
+
+def test_migrations_have_one_head_and_downgrades(tmp_path: Path) -> None:
+    script = ScriptDirectory.from_config(alembic_config(f"sqlite:///{tmp_path / 'x.db'}"))
+    assert len(script.get_heads()) == 1
+    for revision in script.walk_revisions():
+        source = Path(revision.path).read_text(encoding="utf-8")
+        assert "def downgrade" in source and "\n    pass\n" not in source.split("def downgrade")[1]
+
+
+def test_models_match_the_migrations(sqlite_template: Path) -> None:
+    engine = make_engine(f"sqlite:///{sqlite_template}")
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+    engine.dispose()
+    assert diff == []
