@@ -260,13 +260,15 @@ def deploy(session: Session, sources: list[SourceFile], *, user: str | None = No
     return DeployResult(definition.id, process_id, definition.version, created=True)
 
 
-_cache: dict[int, ParsedDefinition] = {}
+# Keyed by row id and content hash, so a key can never name a different parse (e.g. another database).
+_cache: dict[tuple[int, str], ParsedDefinition] = {}
 _cache_lock = threading.Lock()
 
 
 def parsed(definition: ProcessDefinition) -> ParsedDefinition:
     """The parsed spec of a deployed version, from the per-process cache."""
-    cached = _cache.get(definition.id)
+    key = (definition.id, definition.sha256)
+    cached = _cache.get(key)
     if cached is not None:
         return cached
     sources = [SourceFile(s["filename"], s["xml"].encode("utf-8")) for s in definition.sources]
@@ -276,8 +278,19 @@ def parsed(definition: ProcessDefinition) -> ParsedDefinition:
              for tree in trees.values() for el in tree.getroot().iter() if el.get("id")}
     result = ParsedDefinition(definition.id, process_id, definition.version, spec, subs, names)
     with _cache_lock:
-        _cache[definition.id] = result
+        _cache[key] = result
     return result
+
+
+def parsed_by_id(session: Session, definition_id: int, sha256: str) -> ParsedDefinition:
+    """Like `parsed`, loading the definition row (and its XML) only on a cache miss."""
+    cached = _cache.get((definition_id, sha256))
+    if cached is not None:
+        return cached
+    definition = session.get(ProcessDefinition, definition_id)
+    if definition is None:
+        raise NotFound(f"definition {definition_id} does not exist")
+    return parsed(definition)
 
 
 def get_definition(session: Session, process_id: str, version: int | None = None) -> ProcessDefinition:

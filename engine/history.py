@@ -30,6 +30,9 @@ INSTANCE_ENDED = "instance_ended"
 INSTANCE_FAILED = "instance_failed"
 
 
+_INSERT_EVENTS = insert(HistoryEvent.__table__)
+
+
 def canonical(event: dict[str, Any]) -> bytes:
     """The bytes the hash covers: every field but the hashes, with sorted keys."""
     return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
@@ -64,7 +67,7 @@ class Recorder:
 
     def flush(self, session: Session) -> None:
         if self.rows:
-            session.execute(insert(HistoryEvent), self.rows)
+            session.connection().execute(_INSERT_EVENTS, self.rows)
             self.rows = []
 
 

@@ -49,7 +49,7 @@ class ProcessDefinition(Base):
     version: Mapped[int]
     name: Mapped[str] = mapped_column(String(200))
     # [{"filename": ..., "xml": ...}]; the first file holds the process, the rest called processes.
-    sources: Mapped[list[Any]]
+    sources: Mapped[list[Any]] = mapped_column(deferred=True)  # loaded only to parse or show the XML
     sha256: Mapped[str] = mapped_column(String(64))
     start_form_key: Mapped[str | None] = mapped_column(String(100))
     deployed_by: Mapped[str | None] = mapped_column(String(100))
@@ -58,7 +58,7 @@ class ProcessDefinition(Base):
 
 
 class ProcessInstance(Base):
-    """A running or finished case; `lock_version` makes concurrent advances fail cleanly."""
+    """A running or finished case; `lock_version` makes concurrent advances fail cleanly (engine.runtime)."""
 
     __tablename__ = "process_instance"
     __table_args__ = (Index("ix_instance_status", "status"), Index("ix_instance_definition", "definition_id"))
@@ -79,8 +79,6 @@ class ProcessInstance(Base):
     last_event_hash: Mapped[str] = mapped_column(String(64), default="")
 
     definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
-
-    __mapper_args__ = {"version_id_col": lock_version}
 
 
 class TaskRecord(Base):

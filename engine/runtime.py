@@ -4,51 +4,84 @@ Every public function here is one state change of one instance: it checks the ru
 the workflow until it waits, mirrors ready user tasks into task records, appends history, and
 saves the state with an optimistic version check. The caller's transaction commits it all or
 nothing; the live workflow is handed back to the cache only after commit.
+
+Writes on this path use SQLAlchemy Core statements, not the ORM unit of work: a step is a
+handful of statements, and the ORM's bookkeeping cost more than the database did.
 """
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 import forms
-from engine import clock, definitions, history, persistence
+from engine import clock, definitions, history, persistence, spiff_fixes
 from engine.db import after_commit
 from engine.errors import Conflict, ExpressionRefused, Forbidden, InvalidInput, NotFound, ProcessFailed
-from engine.models import ProcessInstance, TaskRecord
+from engine.models import ProcessDefinition, ProcessInstance, TaskRecord
 from engine.users import Actor
 
-clock.install()
+spiff_fixes.apply()
 
 # Instance columns mirrored from workflow data, so lists can show them without the workflow.
 _MIRRORED_FIELDS = ("title", "fault_level")
 _GATEWAY_KINDS = ("ExclusiveGateway", "InclusiveGateway", "ParallelGateway", "EventBasedGateway")
 INITIATOR = "${initiator}"
-P = ParamSpec("P")
-R = TypeVar("R")
+
+_instances = ProcessInstance.__table__
+_tasks = TaskRecord.__table__
+_definitions = ProcessDefinition.__table__
+# Statements built once: building SQLAlchemy expressions per call cost more than running them.
+_SELECT_TASK = select(_tasks).where(_tasks.c.id == bindparam("task_id"))
+_COMPLETE_TASK = (update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.state == "ready")
+                  .values(state="completed", completed_at=bindparam("now"), completed_by=bindparam("user"),
+                          assignee=bindparam("assignee")))
+_SELECT_OPEN_TASKS = (select(_tasks.c.id, _tasks.c.spiff_task_id, _tasks.c.element_id)
+                      .where(_tasks.c.instance_id == bindparam("instance_id"), _tasks.c.state == "ready"))
+_CANCEL_TASKS = (update(_tasks).where(_tasks.c.id.in_(bindparam("ids", expanding=True)))
+                 .values(state="cancelled", completed_at=bindparam("now")))
+_INSERT_TASKS = insert(_tasks).returning(_tasks.c.id, sort_by_parameter_order=True)
+_SELECT_WORKFLOW_STATE = select(_instances.c.workflow_state).where(_instances.c.id == bindparam("instance_id"))
+_SAVE_INSTANCE = (update(_instances)
+                  .where(_instances.c.id == bindparam("instance_id"),
+                         _instances.c.lock_version == bindparam("expected_version"))
+                  .values(lock_version=bindparam("new_version"), last_event_seq=bindparam("seq"),
+                          last_event_hash=bindparam("hash"), title=bindparam("new_title"),
+                          fault_level=bindparam("new_fault_level"), status=bindparam("new_status"),
+                          ended_at=func.coalesce(bindparam("new_ended_at"), _instances.c.ended_at),
+                          workflow_state=func.coalesce(bindparam("new_state"), _instances.c.workflow_state)))
+_CONFLICT = "someone else changed this instance at the same time; nothing was saved, reload and try again"
 
 
-def _one_change(function: Callable[P, R]) -> Callable[P, R]:
-    """Turn a lost optimistic-lock race (at any flush, autoflush included) into a Conflict."""
-    @wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return function(*args, **kwargs)
-        except StaleDataError:
-            raise Conflict("someone else changed this instance at the same time; nothing was saved, "
-                           "reload and try again") from None
-    return wrapper
+@dataclass
+class InstanceState:
+    """The instance row as one state change sees and updates it (plain data, not an ORM object)."""
+
+    id: int
+    process_id: str
+    definition_id: int
+    definition_sha256: str
+    status: str
+    title: str | None
+    fault_level: str | None
+    started_by: str | None
+    lock_version: int
+    last_event_seq: int
+    last_event_hash: str
+
+
+_STATE_COLUMNS = (_instances.c.id, _instances.c.process_id, _instances.c.definition_id,
+                  _definitions.c.sha256.label("definition_sha256"), _instances.c.status, _instances.c.title,
+                  _instances.c.fault_level, _instances.c.started_by, _instances.c.lock_version,
+                  _instances.c.last_event_seq, _instances.c.last_event_hash)
 
 
 @dataclass
@@ -56,11 +89,22 @@ class _Change:
     """One state change in progress: the instance, its live workflow and what to record."""
 
     session: Session
-    instance: ProcessInstance
+    instance: InstanceState
     workflow: BpmnWorkflow
     definition: definitions.ParsedDefinition
     recorder: history.Recorder
     actor: str | None
+    new_tasks: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class InstanceRef:
+    """What a state change returns: enough to show or fetch the instance, and the tasks it opened."""
+
+    id: int
+    status: str
+    lock_version: int
+    new_tasks: tuple[dict[str, Any], ...] = ()
 
 
 def _validate_form(form_key: str | None, data: dict[str, Any], *, locale: str = "en") -> dict[str, Any]:
@@ -87,13 +131,12 @@ def _engine_steps(change: _Change) -> None:
         task = getattr(exc, "task", None)
         spec = task.task_spec if task is not None else getattr(exc, "task_spec", None)
         element = getattr(spec, "bpmn_id", None)
+        context = dict(process_id=change.instance.process_id, version=change.definition.version, element_id=element)
+        inner = getattr(exc, "exception", None)
+        if isinstance(inner, ExpressionRefused):
+            raise ProcessFailed(f"expression refused: {inner.message}", **context) from None
         cause = getattr(exc, "error", None) or exc
-        if isinstance(getattr(exc, "exception", None), ExpressionRefused):
-            raise ProcessFailed(f"expression refused: {exc.exception.message}",
-                                process_id=change.instance.process_id, version=change.definition.version,
-                                element_id=element) from None
-        raise ProcessFailed(f"the process cannot continue: {cause}", process_id=change.instance.process_id,
-                            version=change.definition.version, element_id=element) from None
+        raise ProcessFailed(f"the process cannot continue: {cause}", **context) from None
 
 
 def _task_group(task: SpiffTask) -> tuple[str | None, str | None, str | None]:
@@ -115,107 +158,158 @@ def _record_path(change: _Change, since: float) -> list[str]:
     for task in passed:
         if type(task.task_spec).__name__ in _GATEWAY_KINDS:
             taken = [c.task_spec.bpmn_id for c in task.children
-                     if c.state not in (TaskState.CANCELLED,) and getattr(c.task_spec, "bpmn_id", None)]
+                     if c.state != TaskState.CANCELLED and getattr(c.task_spec, "bpmn_id", None)]
             change.recorder.add(history.GATEWAY_TAKEN, actor=change.actor, element_id=task.task_spec.bpmn_id,
                                 payload={"name": task.task_spec.bpmn_name, "taken": taken})
     return [t.task_spec.bpmn_id for t in passed]
 
 
+@dataclass(frozen=True)
+class OpenTask:
+    id: int
+    element_id: str
+
+
+_OPEN = "_opsflow_open_tasks"
+
+
+def _open_records(session: Session, instance_id: int, workflow: BpmnWorkflow) -> dict[str, OpenTask]:
+    """Open task records by SpiffWorkflow task id; kept on a cached workflow to save a query per step.
+
+    Valid because records only change through this module, under the same instance version as
+    the workflow object (a workflow from another version is never taken from the cache).
+    """
+    tracked = workflow.__dict__.get(_OPEN)
+    if tracked is None:
+        tracked = workflow.__dict__[_OPEN] = {
+            row.spiff_task_id: OpenTask(row.id, row.element_id)
+            for row in session.connection().execute(_SELECT_OPEN_TASKS, {"instance_id": instance_id})}
+    return tracked
+
+
 def _sync_task_records(change: _Change) -> None:
     """Mirror READY user tasks into task records; close records whose task went away."""
-    session, instance = change.session, change.instance
-    ready = {str(t.id): t for t in change.workflow.get_tasks(state=TaskState.READY, manual=True)}
-    open_records = {r.spiff_task_id: r for r in session.scalars(
-        select(TaskRecord).where(TaskRecord.instance_id == instance.id, TaskRecord.state == "ready"))}
+    session, instance, workflow = change.session, change.instance, change.workflow
+    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    open_records = _open_records(session, instance.id, workflow)
     now = clock.now()
-    for spiff_id, record in open_records.items():
-        if spiff_id not in ready:
-            record.state = "cancelled"
-            record.completed_at = now
-            change.recorder.add(history.TASK_CANCELLED, actor=change.actor, element_id=record.element_id,
-                                task_record_id=record.id)
-    new_records = []
+    gone = [(spiff_id, row) for spiff_id, row in open_records.items() if spiff_id not in ready]
+    if gone:
+        session.connection().execute(_CANCEL_TASKS, {"ids": [row.id for _, row in gone], "now": now})
+        for _, row in gone:
+            change.recorder.add(history.TASK_CANCELLED, actor=change.actor, element_id=row.element_id,
+                                task_record_id=row.id)
+    new_rows = []
     for spiff_id, task in ready.items():
         if spiff_id in open_records:
             continue
         group, assignee, form_key = _task_group(task)
         if assignee == INITIATOR:
             assignee = instance.started_by
-        record = TaskRecord(instance_id=instance.id, spiff_task_id=spiff_id, element_id=task.task_spec.bpmn_id,
-                            name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, lane=task.task_spec.lane,
-                            candidate_group=group, form_key=form_key, state="ready", assignee=assignee,
-                            created_at=now)
-        session.add(record)
-        new_records.append(record)
-    if new_records:
-        session.flush()
-    for record in new_records:
-        change.recorder.add(history.TASK_READY, actor=change.actor, element_id=record.element_id,
-                            task_record_id=record.id,
-                            payload={"name": record.name, "group": record.candidate_group,
-                                     "assignee": record.assignee, "form_key": record.form_key})
+        new_rows.append({"instance_id": instance.id, "spiff_task_id": spiff_id, "element_id": task.task_spec.bpmn_id,
+                         "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id, "lane": task.task_spec.lane,
+                         "candidate_group": group, "form_key": form_key, "state": "ready", "assignee": assignee,
+                         "created_at": now})
+    for spiff_id, _ in gone:
+        del open_records[spiff_id]
+    if new_rows:
+        ids = session.connection().execute(_INSERT_TASKS, new_rows).scalars().all()
+        for task_id, row in zip(ids, new_rows, strict=True):
+            open_records[row["spiff_task_id"]] = OpenTask(task_id, row["element_id"])
+            change.new_tasks.append({"id": task_id, "element_id": row["element_id"],
+                                     "group": row["candidate_group"], "assignee": row["assignee"]})
+            change.recorder.add(history.TASK_READY, actor=change.actor, element_id=row["element_id"],
+                                task_record_id=task_id,
+                                payload={"name": row["name"], "group": row["candidate_group"],
+                                         "assignee": row["assignee"], "form_key": row["form_key"]})
 
 
-def _mirror_fields(instance: ProcessInstance, data: dict[str, Any]) -> None:
+def _mirror_fields(instance: InstanceState, data: dict[str, Any]) -> None:
     for name in _MIRRORED_FIELDS:
         value = data.get(name)
         if isinstance(value, str) and value:
             setattr(instance, name, value[:200])
 
 
-def _finish(change: _Change, since: float) -> list[str]:
-    """Run the engine until it waits, record what happened, save. Returns the path passed."""
+def _save_instance(session: Session, instance: InstanceState, *, workflow_state: str | None = None,
+                   ended_at: Any = None) -> None:
+    """Write the instance row if nobody else did since we read it; bump its version."""
+    result = session.connection().execute(_SAVE_INSTANCE, {
+        "instance_id": instance.id, "expected_version": instance.lock_version,
+        "new_version": instance.lock_version + 1, "seq": instance.last_event_seq, "hash": instance.last_event_hash,
+        "new_title": instance.title, "new_fault_level": instance.fault_level, "new_status": instance.status,
+        "new_ended_at": ended_at, "new_state": workflow_state})
+    if result.rowcount != 1:
+        raise Conflict(_CONFLICT, process_id=instance.process_id)
+    instance.lock_version += 1
+
+
+def _finish(change: _Change, since: float) -> InstanceRef:
+    """Run the engine until it waits, record what happened, save."""
     _engine_steps(change)
     path = _record_path(change, since)
     _sync_task_records(change)
     workflow, instance = change.workflow, change.instance
+    values: dict[str, Any] = {"workflow_state": persistence.dump(workflow)}
     if workflow.is_completed() and instance.status == "running":
         instance.status = "completed"
-        instance.ended_at = clock.now()
+        values["ended_at"] = clock.now()
         ends = [e for e in path if e.startswith("end")] or path[-1:]
         change.recorder.add(history.INSTANCE_ENDED, actor=change.actor, element_id=ends[-1] if ends else None,
                             payload={"status": "completed"})
-    instance.workflow_state = persistence.dump(workflow)
     change.recorder.flush(change.session)
-    change.session.flush()
+    _save_instance(change.session, instance, **values)  # type: ignore[arg-type]
     instance_id, version = instance.id, instance.lock_version
     after_commit(change.session, lambda: persistence.workflow_cache.checkin(instance_id, version, workflow))
-    return path
+    return InstanceRef(instance.id, instance.status, instance.lock_version, tuple(change.new_tasks))
 
 
-def _open_change(session: Session, instance: ProcessInstance, actor: str | None) -> _Change:
-    parsed = definitions.parsed(instance.definition)
+_SELECT_STATE = (select(*_STATE_COLUMNS).join(_definitions, _definitions.c.id == _instances.c.definition_id)
+                 .where(_instances.c.id == bindparam("instance_id")))
+
+
+def _load_state(session: Session, instance_id: int) -> InstanceState:
+    row = session.connection().execute(_SELECT_STATE, {"instance_id": instance_id}).one_or_none()
+    if row is None:
+        raise NotFound(f"instance {instance_id} does not exist")
+    return InstanceState(**row._mapping)
+
+
+def _open_change(session: Session, instance: InstanceState, actor: str | None) -> _Change:
+    parsed = definitions.parsed_by_id(session, instance.definition_id, instance.definition_sha256)
     workflow = persistence.workflow_cache.checkout(instance.id, instance.lock_version)
     if workflow is None:
-        workflow = persistence.load(instance.workflow_state, parsed)
+        state = session.connection().scalar(_SELECT_WORKFLOW_STATE, {"instance_id": instance.id})
+        workflow = persistence.load(state, parsed)
     return _Change(session, instance, workflow, parsed, history.Recorder(instance), actor)
 
 
-@_one_change
 def start_instance(session: Session, *, process_id: str, data: dict[str, Any], actor: Actor,
-                   version: int | None = None) -> ProcessInstance:
+                   version: int | None = None) -> InstanceRef:
     """Start the newest (or given) version of a process with its start-form data."""
     definition = definitions.get_definition(session, process_id, version)
-    if actor.is_auditor and len(actor.groups) == 1:
+    if actor.groups <= {"auditor"}:
         raise Forbidden("auditors cannot start processes")
     cleaned = _validate_form(definition.start_form_key, data)
     parsed = definitions.parsed(definition)
-    workflow = persistence.new_workflow(parsed)
-    instance = ProcessInstance(definition=definition, definition_id=definition.id, process_id=definition.process_id,
-                               status="running", started_by=actor.username, started_at=clock.now(),
-                               workflow_state="", last_event_seq=0, last_event_hash="")
+    now = clock.now()
+    instance = InstanceState(id=0, process_id=definition.process_id, definition_id=definition.id,
+                             definition_sha256=definition.sha256, status="running", title=None, fault_level=None,
+                             started_by=actor.username, lock_version=0, last_event_seq=0, last_event_hash="")
     _mirror_fields(instance, cleaned)
-    session.add(instance)
-    session.flush()
-    change = _Change(session, instance, workflow, parsed, history.Recorder(instance), actor.username)
-    change.recorder.add(history.INSTANCE_STARTED, actor=actor.username,
+    instance.id = session.execute(insert(_instances).returning(_instances.c.id).values(
+        definition_id=definition.id, process_id=definition.process_id, status="running", title=instance.title,
+        fault_level=instance.fault_level, started_by=actor.username, started_at=now, workflow_state="",
+        lock_version=0, last_event_seq=0, last_event_hash="")).scalar_one()
+    change = _Change(session, instance, persistence.new_workflow(parsed), parsed, history.Recorder(instance),
+                     actor.username)
+    change.recorder.add(history.INSTANCE_STARTED, actor=actor.username, at=now,
                         payload={"process_id": definition.process_id, "version": definition.version,
                                  "data": cleaned, "form_key": definition.start_form_key})
     since = time.time()
-    for task in workflow.get_tasks(state=TaskState.READY):
+    for task in change.workflow.get_tasks(state=TaskState.READY):
         task.set_data(**cleaned)
-    _finish(change, since)
-    return instance
+    return _finish(change, since)
 
 
 def _task_record(session: Session, task_id: int) -> TaskRecord:
@@ -225,14 +319,14 @@ def _task_record(session: Session, task_id: int) -> TaskRecord:
     return record
 
 
-def may_act(record: TaskRecord, actor: Actor) -> bool:
+def may_act(record: Any, actor: Actor) -> bool:
     """Whether the actor may claim or complete this task: assigned to them, or open to their group."""
     if record.assignee:
-        return record.assignee == actor.username
+        return bool(record.assignee == actor.username)
     return record.candidate_group is None or record.candidate_group in actor.groups
 
 
-def _require_open(record: TaskRecord) -> None:
+def _require_open(record: Any) -> None:
     if record.state == "completed":
         by = f" by {record.completed_by}" if record.completed_by else ""
         at = f" at {record.completed_at:%Y-%m-%d %H:%M:%S} UTC" if record.completed_at else ""
@@ -242,19 +336,23 @@ def _require_open(record: TaskRecord) -> None:
         raise Conflict(f"task {record.id} ({record.name}) is {record.state}", element_id=record.element_id)
 
 
-@_one_change
-def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor: Actor,
-                  locale: str = "en") -> ProcessInstance:
-    """Complete a ready user task with form data and run the instance until it waits again."""
-    record = _task_record(session, task_id)
-    _require_open(record)
+def _require_may_act(record: Any, actor: Actor, verb: str) -> None:
     if not may_act(record, actor) or (actor.is_auditor and record.candidate_group not in actor.groups):
         who = f"assigned to {record.assignee}" if record.assignee else f"for group {record.candidate_group}"
-        raise Forbidden(f"task {record.id} ({record.name}) is {who}; {actor.username} may not complete it",
+        raise Forbidden(f"task {record.id} ({record.name}) is {who}; {actor.username} may not {verb} it",
                         element_id=record.element_id)
+
+
+def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor: Actor,
+                  locale: str = "en") -> InstanceRef:
+    """Complete a ready user task with form data and run the instance until it waits again."""
+    record = session.connection().execute(_SELECT_TASK, {"task_id": task_id}).one_or_none()
+    if record is None:
+        raise NotFound(f"task {task_id} does not exist")
+    _require_open(record)
+    _require_may_act(record, actor, "complete")
     cleaned = _validate_form(record.form_key, data, locale=locale)
-    instance = session.get(ProcessInstance, record.instance_id)
-    assert instance is not None
+    instance = _load_state(session, record.instance_id)
     change = _open_change(session, instance, actor.username)
     task = change.workflow.get_task_from_id(UUID(record.spiff_task_id))
     # SpiffWorkflow runs whatever it is given; refuse anything but the exact ready user task.
@@ -262,39 +360,39 @@ def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor
             or task.task_spec.bpmn_id != record.element_id:
         raise Conflict(f"task {record.id} is no longer waiting in the process", element_id=record.element_id,
                        process_id=instance.process_id)
+    now = clock.now()
+    # Claim the completion first: a racing completion blocks here and then finds the task done.
+    claimed = session.connection().execute(_COMPLETE_TASK, {"task_id": task_id, "now": now, "user": actor.username,
+                                               "assignee": record.assignee or actor.username})
+    if claimed.rowcount != 1:
+        raise Conflict(f"task {record.id} ({record.name}) was completed by someone else just now",
+                       element_id=record.element_id)
+    _open_records(session, instance.id, change.workflow).pop(record.spiff_task_id, None)
     since = time.time()
     task.set_data(**cleaned)
     task.run()
-    now = clock.now()
-    record.state = "completed"
-    record.completed_at = now
-    record.completed_by = actor.username
-    if record.assignee is None:
-        record.assignee = actor.username
     _mirror_fields(instance, cleaned)
     change.recorder.add(history.TASK_COMPLETED, actor=actor.username, element_id=record.element_id,
                         task_record_id=record.id, at=now,
                         payload={"name": record.name, "form_key": record.form_key, "data": cleaned})
-    _finish(change, since)
-    return instance
+    return _finish(change, since)
 
 
-def _bump(session: Session, record: TaskRecord, kind: str, actor: str, payload: dict[str, Any]) -> None:
+def _record_task_event(session: Session, record: TaskRecord, kind: str, actor: str, payload: dict[str, Any]) -> None:
     """Record a claim/release/assign: history plus a version bump, so racing claims conflict."""
-    instance = session.get(ProcessInstance, record.instance_id)
-    assert instance is not None
+    instance = _load_state(session, record.instance_id)
     recorder = history.Recorder(instance)
     recorder.add(kind, actor=actor, element_id=record.element_id, task_record_id=record.id, payload=payload)
     recorder.flush(session)
     session.flush()
-    # The workflow itself did not change: keep a cached copy valid under the new version.
+    _save_instance(session, instance)
+    # The workflow itself did not change: a cached copy stays valid under the new version.
     workflow = persistence.workflow_cache.checkout(instance.id, instance.lock_version - 1)
     if workflow is not None:
         instance_id, version = instance.id, instance.lock_version
         after_commit(session, lambda: persistence.workflow_cache.checkin(instance_id, version, workflow))
 
 
-@_one_change
 def claim_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
     """Take a group task for oneself, so no colleague works on it at the same time."""
     record = _task_record(session, task_id)
@@ -303,15 +401,12 @@ def claim_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
         return record
     if record.assignee:
         raise Conflict(f"task {record.id} is already claimed by {record.assignee}", element_id=record.element_id)
-    if not may_act(record, actor) or (actor.is_auditor and record.candidate_group not in actor.groups):
-        raise Forbidden(f"task {record.id} is for group {record.candidate_group}; "
-                        f"{actor.username} is not a member", element_id=record.element_id)
+    _require_may_act(record, actor, "claim")
     record.assignee = actor.username
-    _bump(session, record, history.TASK_CLAIMED, actor.username, {"assignee": actor.username})
+    _record_task_event(session, record, history.TASK_CLAIMED, actor.username, {"assignee": actor.username})
     return record
 
 
-@_one_change
 def release_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
     """Give a claimed task back to its group."""
     record = _task_record(session, task_id)
@@ -320,11 +415,10 @@ def release_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
         raise Forbidden(f"task {record.id} is not claimed by {actor.username}", element_id=record.element_id)
     previous = record.assignee
     record.assignee = None
-    _bump(session, record, history.TASK_RELEASED, actor.username, {"previous_assignee": previous})
+    _record_task_event(session, record, history.TASK_RELEASED, actor.username, {"previous_assignee": previous})
     return record
 
 
-@_one_change
 def assign_task(session: Session, *, task_id: int, assignee: Actor, actor: Actor) -> TaskRecord:
     """A manager hands a task to a member of its group."""
     record = _task_record(session, task_id)
@@ -335,20 +429,6 @@ def assign_task(session: Session, *, task_id: int, assignee: Actor, actor: Actor
         raise InvalidInput(f"{assignee.username} is not in group {record.candidate_group}")
     previous = record.assignee
     record.assignee = assignee.username
-    _bump(session, record, history.TASK_ASSIGNED, actor.username,
-          {"assignee": assignee.username, "previous_assignee": previous})
+    _record_task_event(session, record, history.TASK_ASSIGNED, actor.username,
+                       {"assignee": assignee.username, "previous_assignee": previous})
     return record
-
-
-def instance_data(session: Session, instance: ProcessInstance) -> dict[str, Any]:
-    """The instance's current data: what the last finished step left behind."""
-    parsed = definitions.parsed(instance.definition)
-    workflow = persistence.workflow_cache.checkout(instance.id, instance.lock_version)
-    if workflow is None:
-        workflow = persistence.load(instance.workflow_state, parsed)
-    try:
-        last = workflow.last_task
-        return dict(last.data) if last is not None else {}
-    finally:
-        persistence.workflow_cache.checkin(instance.id, instance.lock_version, workflow)
-

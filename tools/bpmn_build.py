@@ -667,12 +667,11 @@ def layout(proc: Process) -> Layout:
     ordered = [f for f in proc.flows if f.id not in back] + [f for f in proc.flows if f.id in back]
     edges = {f.id: router.route(f) for f in ordered}
     edges = {f.id: edges[f.id] for f in proc.flows}
-    labels = _place_labels(proc, shapes, edges, router)
+    labels = _place_labels(proc, shapes, edges)
     return Layout(pool, lanes, shapes, edges, labels)
 
 
-def _place_labels(proc: Process, shapes: dict[str, Rect], edges: dict[str, list[Point]],
-                  router: _Router) -> dict[str, Rect]:
+def _place_labels(proc: Process, shapes: dict[str, Rect], edges: dict[str, list[Point]]) -> dict[str, Rect]:
     placed: dict[str, Rect] = {}
     segments = [seg for points in edges.values() for seg in pairwise(points)]
 

@@ -22,7 +22,7 @@ def app(tmp_path: Path) -> Flask:
 
 
 def run(app: Flask, *args: str) -> Result:
-    return app.test_cli_runner(mix_stderr=False).invoke(args=["opsflow", *args])
+    return app.test_cli_runner().invoke(args=["opsflow", *args])
 
 
 def run_json(app: Flask, *args: str) -> object:

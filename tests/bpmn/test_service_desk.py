@@ -1,0 +1,74 @@
+"""服务台及现场服务 (service_desk.bpmn): every branch of the spec, driven through the engine by element id."""
+from __future__ import annotations
+
+import pytest
+
+from engine.db import Database
+from engine.errors import Forbidden
+from tests.bpmn import helpers as h
+from tests.bpmn.helpers import Step, cheap_password_hashing  # noqa: F401  (autouse fixture)
+from tests.support.flows import Flow
+
+INTAKE = [
+    Step("accept", h.accept(), "service_desk"),
+    Step("classify", h.classify(), "service_desk"),
+]
+DISPATCH = Step("dispatch_onsite", h.dispatch_onsite(), "service_desk")
+SATISFIED = Step("satisfaction", h.satisfaction(remaining_problem=False), "requester")
+STILL_A_PROBLEM = Step("satisfaction", h.satisfaction(remaining_problem=True), "requester")
+FOLLOW_UP = [
+    Step("root_cause", h.root_cause(), "service_manager"),
+    Step("expert_support_followup", h.resolution(resolved=True), "engineer"),
+]
+NO_REMAINING = ("gw_remaining_problem", ["end_done"])
+REMAINING = ("gw_remaining_problem", ["root_cause"])
+
+BRANCHES = {
+    "remote_fix": (
+        [*INTAKE, Step("remote_fix", h.resolution(resolved=True), "engineer"), SATISFIED],
+        [("gw_remote_resolved", ["satisfaction"]), NO_REMAINING],
+    ),
+    "onsite_fix": (
+        [*INTAKE, Step("remote_fix", h.resolution(resolved=False), "engineer"), DISPATCH,
+         Step("onsite_fix", h.onsite_resolution(resolved=True), "engineer"), SATISFIED],
+        [("gw_remote_resolved", ["dispatch_onsite"]), ("gw_onsite_resolved", ["satisfaction"]), NO_REMAINING],
+    ),
+    "escalated": (
+        [*INTAKE, Step("remote_fix", h.resolution(resolved=False), "engineer"), DISPATCH,
+         Step("onsite_fix", h.onsite_resolution(resolved=False), "engineer"),
+         Step("escalate", h.escalate(), "service_manager"),
+         Step("expert_support", h.resolution(resolved=True), "engineer"), SATISFIED],
+        [("gw_remote_resolved", ["dispatch_onsite"]), ("gw_onsite_resolved", ["escalate"]), NO_REMAINING],
+    ),
+    "remaining_problem_twice": (
+        [*INTAKE, Step("remote_fix", h.resolution(resolved=True), "engineer"),
+         STILL_A_PROBLEM, *FOLLOW_UP, STILL_A_PROBLEM, *FOLLOW_UP, SATISFIED],
+        [("gw_remote_resolved", ["satisfaction"]), REMAINING, REMAINING, NO_REMAINING],
+    ),
+}
+
+
+@pytest.mark.parametrize(("steps", "gateways"), BRANCHES.values(), ids=BRANCHES.keys())
+def test_branch(bundled: Database, steps: list[Step], gateways: list[tuple[str, list[str]]]) -> None:
+    flow = Flow(bundled, "service_desk", h.request(), user="requester")
+    h.drive(flow, steps)
+    assert flow.completed_path() == [s.element_id for s in steps]
+    assert flow.gateways() == gateways
+    assert flow.status() == "completed"
+    h.assert_history(flow, steps, end_event="end_done")
+
+
+def test_satisfaction_belongs_to_whoever_raised_the_request(bundled: Database, make_user) -> None:
+    make_user("another_requester", "requester")
+    flow = Flow(bundled, "service_desk", h.request(), user="requester")
+    steps = [*INTAKE, Step("remote_fix", h.resolution(resolved=True), "engineer")]
+    h.drive(flow, steps)
+    [callback] = flow.open_tasks()
+    assert (callback["element_id"], callback["group"], callback["assignee"]) == ("satisfaction", "requester",
+                                                                                "requester")
+    with pytest.raises(Forbidden, match="assigned to requester"):
+        flow.complete("satisfaction", h.satisfaction(remaining_problem=False), "another_requester")
+    assert flow.open_elements() == ["satisfaction"]
+    h.assert_history(flow, steps, end_event=None)
+    flow.complete("satisfaction", h.satisfaction(remaining_problem=False), "requester")
+    assert flow.status() == "completed"
