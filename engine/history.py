@@ -8,13 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any
+from typing import Any, Protocol, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.models import HistoryEvent, ProcessInstance
+from engine.models import HistoryEvent
 
 # Event kinds; stable names, other tools read them.
 INSTANCE_STARTED = "instance_started"
@@ -30,7 +30,15 @@ INSTANCE_ENDED = "instance_ended"
 INSTANCE_FAILED = "instance_failed"
 
 
-_INSERT_EVENTS = insert(HistoryEvent.__table__)
+_INSERT_EVENTS = insert(cast(Table, HistoryEvent.__table__))
+
+
+class ChainTail(Protocol):
+    """Where an instance's chain ends: the instance row (ORM object or engine state)."""
+
+    id: int
+    last_event_seq: int
+    last_event_hash: str
 
 
 def canonical(event: dict[str, Any]) -> bytes:
@@ -45,7 +53,7 @@ def event_hash(prev_hash: str, event: dict[str, Any]) -> str:
 class Recorder:
     """Collects the events of one state change and writes them in one statement."""
 
-    def __init__(self, instance: ProcessInstance):
+    def __init__(self, instance: ChainTail):
         self.instance = instance
         self.rows: list[dict[str, Any]] = []
 

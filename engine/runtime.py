@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 import forms
@@ -36,11 +36,10 @@ _MIRRORED_FIELDS = ("title", "fault_level")
 _GATEWAY_KINDS = ("ExclusiveGateway", "InclusiveGateway", "ParallelGateway", "EventBasedGateway")
 INITIATOR = "${initiator}"
 
-_instances = ProcessInstance.__table__
-_tasks = TaskRecord.__table__
-_definitions = ProcessDefinition.__table__
+_instances = cast(Table, ProcessInstance.__table__)
+_tasks = cast(Table, TaskRecord.__table__)
+_definitions = cast(Table, ProcessDefinition.__table__)
 # Statements built once: building SQLAlchemy expressions per call cost more than running them.
-_SELECT_TASK = select(_tasks).where(_tasks.c.id == bindparam("task_id"))
 _COMPLETE_TASK = (update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.state == "ready")
                   .values(state="completed", completed_at=bindparam("now"), completed_by=bindparam("user"),
                           assignee=bindparam("assignee")))
@@ -131,12 +130,12 @@ def _engine_steps(change: _Change) -> None:
         task = getattr(exc, "task", None)
         spec = task.task_spec if task is not None else getattr(exc, "task_spec", None)
         element = getattr(spec, "bpmn_id", None)
-        context = dict(process_id=change.instance.process_id, version=change.definition.version, element_id=element)
         inner = getattr(exc, "exception", None)
-        if isinstance(inner, ExpressionRefused):
-            raise ProcessFailed(f"expression refused: {inner.message}", **context) from None
         cause = getattr(exc, "error", None) or exc
-        raise ProcessFailed(f"the process cannot continue: {cause}", **context) from None
+        message = (f"expression refused: {inner.message}" if isinstance(inner, ExpressionRefused)
+                   else f"the process cannot continue: {cause}")
+        raise ProcessFailed(message, process_id=change.instance.process_id, version=change.definition.version,
+                            element_id=element) from None
 
 
 def _task_group(task: SpiffTask) -> tuple[str | None, str | None, str | None]:
@@ -149,8 +148,8 @@ def _task_group(task: SpiffTask) -> tuple[str | None, str | None, str | None]:
     return group, extensions.get("assignee"), form_key
 
 
-def _record_path(change: _Change, since: float) -> list[str]:
-    """Append gateway events for what the engine just ran; return the element ids it passed."""
+def _record_path(change: _Change, since: float) -> list[SpiffTask]:
+    """Append gateway events for what the engine just ran; return the tasks it passed, in order."""
     passed = sorted((t for t in change.workflow.tasks.values()
                      if t.last_state_change >= since and t.state == TaskState.COMPLETED
                      and not t.task_spec.manual and getattr(t.task_spec, "bpmn_id", None)),
@@ -161,7 +160,7 @@ def _record_path(change: _Change, since: float) -> list[str]:
                      if c.state != TaskState.CANCELLED and getattr(c.task_spec, "bpmn_id", None)]
             change.recorder.add(history.GATEWAY_TAKEN, actor=change.actor, element_id=task.task_spec.bpmn_id,
                                 payload={"name": task.task_spec.bpmn_name, "taken": taken})
-    return [t.task_spec.bpmn_id for t in passed]
+    return passed
 
 
 @dataclass(frozen=True)
@@ -214,14 +213,14 @@ def _sync_task_records(change: _Change) -> None:
         del open_records[spiff_id]
     if new_rows:
         ids = session.connection().execute(_INSERT_TASKS, new_rows).scalars().all()
-        for task_id, row in zip(ids, new_rows, strict=True):
-            open_records[row["spiff_task_id"]] = OpenTask(task_id, row["element_id"])
-            change.new_tasks.append({"id": task_id, "element_id": row["element_id"],
-                                     "group": row["candidate_group"], "assignee": row["assignee"]})
-            change.recorder.add(history.TASK_READY, actor=change.actor, element_id=row["element_id"],
+        for task_id, new in zip(ids, new_rows, strict=True):
+            open_records[new["spiff_task_id"]] = OpenTask(task_id, new["element_id"])
+            change.new_tasks.append({"id": task_id, "element_id": new["element_id"],
+                                     "group": new["candidate_group"], "assignee": new["assignee"]})
+            change.recorder.add(history.TASK_READY, actor=change.actor, element_id=new["element_id"],
                                 task_record_id=task_id,
-                                payload={"name": row["name"], "group": row["candidate_group"],
-                                         "assignee": row["assignee"], "form_key": row["form_key"]})
+                                payload={"name": new["name"], "group": new["candidate_group"],
+                                         "assignee": new["assignee"], "form_key": new["form_key"]})
 
 
 def _mirror_fields(instance: InstanceState, data: dict[str, Any]) -> None:
@@ -254,11 +253,11 @@ def _finish(change: _Change, since: float) -> InstanceRef:
     if workflow.is_completed() and instance.status == "running":
         instance.status = "completed"
         values["ended_at"] = clock.now()
-        ends = [e for e in path if e.startswith("end")] or path[-1:]
+        ends = [t.task_spec.bpmn_id for t in path if type(t.task_spec).__name__ == "EndEvent"]
         change.recorder.add(history.INSTANCE_ENDED, actor=change.actor, element_id=ends[-1] if ends else None,
                             payload={"status": "completed"})
     change.recorder.flush(change.session)
-    _save_instance(change.session, instance, **values)  # type: ignore[arg-type]
+    _save_instance(change.session, instance, **values)
     instance_id, version = instance.id, instance.lock_version
     after_commit(change.session, lambda: persistence.workflow_cache.checkin(instance_id, version, workflow))
     return InstanceRef(instance.id, instance.status, instance.lock_version, tuple(change.new_tasks))
@@ -266,6 +265,35 @@ def _finish(change: _Change, since: float) -> InstanceRef:
 
 _SELECT_STATE = (select(*_STATE_COLUMNS).join(_definitions, _definitions.c.id == _instances.c.definition_id)
                  .where(_instances.c.id == bindparam("instance_id")))
+
+
+# One round trip for the task and its instance: the start of every completion.
+_SELECT_TASK_AND_STATE = (select(_tasks, *_STATE_COLUMNS)
+                          .join(_instances, _instances.c.id == _tasks.c.instance_id)
+                          .join(_definitions, _definitions.c.id == _instances.c.definition_id)
+                          .where(_tasks.c.id == bindparam("task_id")))
+
+
+class _TaskRow(NamedTuple):
+    """A task_record row, in column order (checked below)."""
+
+    id: int
+    instance_id: int
+    spiff_task_id: str
+    element_id: str
+    name: str
+    lane: str | None
+    candidate_group: str | None
+    form_key: str | None
+    state: str
+    assignee: str | None
+    due_at: Any
+    created_at: Any
+    completed_at: Any
+    completed_by: str | None
+
+
+assert list(_TaskRow._fields) == [c.name for c in _tasks.c], "update _TaskRow with task_record's columns"
 
 
 def _load_state(session: Session, instance_id: int) -> InstanceState:
@@ -280,7 +308,7 @@ def _open_change(session: Session, instance: InstanceState, actor: str | None) -
     workflow = persistence.workflow_cache.checkout(instance.id, instance.lock_version)
     if workflow is None:
         state = session.connection().scalar(_SELECT_WORKFLOW_STATE, {"instance_id": instance.id})
-        workflow = persistence.load(state, parsed)
+        workflow = persistence.load(str(state), parsed)
     return _Change(session, instance, workflow, parsed, history.Recorder(instance), actor)
 
 
@@ -346,13 +374,14 @@ def _require_may_act(record: Any, actor: Actor, verb: str) -> None:
 def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor: Actor,
                   locale: str = "en") -> InstanceRef:
     """Complete a ready user task with form data and run the instance until it waits again."""
-    record = session.connection().execute(_SELECT_TASK, {"task_id": task_id}).one_or_none()
-    if record is None:
+    row = session.connection().execute(_SELECT_TASK_AND_STATE, {"task_id": task_id}).one_or_none()
+    if row is None:
         raise NotFound(f"task {task_id} does not exist")
+    record = _TaskRow(*row[:len(_tasks.c)])
     _require_open(record)
     _require_may_act(record, actor, "complete")
     cleaned = _validate_form(record.form_key, data, locale=locale)
-    instance = _load_state(session, record.instance_id)
+    instance = InstanceState(*row[len(_tasks.c):])
     change = _open_change(session, instance, actor.username)
     task = change.workflow.get_task_from_id(UUID(record.spiff_task_id))
     # SpiffWorkflow runs whatever it is given; refuse anything but the exact ready user task.

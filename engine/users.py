@@ -29,6 +29,9 @@ GROUPS: dict[str, tuple[str, str]] = {
     "auditor": ("审计员", "Auditor"),
 }
 
+# werkzeug's default (scrypt); tests lower it, since they create many users and never brute-force them.
+PASSWORD_HASH_METHOD = "scrypt"
+
 # Managers may assign tasks to others.
 MANAGER_GROUPS = frozenset({"service_manager", "resident_manager", "project_manager", "general_manager"})
 
@@ -69,8 +72,9 @@ def create_user(session: Session, *, username: str, password: str, groups: list[
     unknown = sorted(set(groups) - {g.id for g in found})
     if unknown:
         raise InvalidInput(f"unknown groups: {', '.join(unknown)}", field_errors={"groups": unknown})
-    user = User(username=username, display_name=display_name or username,
-                password_hash=generate_password_hash(password), locale=locale, groups=found)
+    password_hash = generate_password_hash(password, method=PASSWORD_HASH_METHOD)
+    user = User(username=username, display_name=display_name or username, password_hash=password_hash,
+                locale=locale, groups=found)
     session.add(user)
     session.flush()
     return user

@@ -20,6 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BPMN_DIR = ROOT / "bpmn"
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """scrypt costs ~0.1 s per user and fixtures create many; one pbkdf2 round still verifies."""
+    monkeypatch.setattr(users, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:1")
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One SQLite file migrated once; each test gets a copy (migrating per test is slow)."""

@@ -6,13 +6,8 @@ breaks these tests loudly instead of being filled in silently.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 from typing import Any, NamedTuple
 
-import pytest
-from werkzeug.security import generate_password_hash
-
-from engine import users
 from tests.support.flows import Flow
 
 Data = dict[str, Any]
@@ -24,15 +19,6 @@ class Step(NamedTuple):
     element_id: str
     data: Data
     user: str
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`bundled` hashes 15 demo passwords with scrypt, ~1.7 s per test; these tests never log in.
-
-    Import it into a test module to make it autouse there; a one-round pbkdf2 still verifies.
-    """
-    monkeypatch.setattr(users, "generate_password_hash", partial(generate_password_hash, method="pbkdf2:sha256:1"))
 
 
 # --- start forms ---------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import pytest
 
 from engine.db import Database
 from tests.bpmn import helpers as h
-from tests.bpmn.helpers import Step, cheap_password_hashing  # noqa: F401  (autouse fixture)
+from tests.bpmn.helpers import Step
 from tests.support.flows import Flow
 
 IMPLEMENT = Step("implement", h.resolution(resolved=True), "engineer")
