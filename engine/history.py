@@ -28,6 +28,8 @@ GATEWAY_TAKEN = "gateway_taken"
 TIMER_FIRED = "timer_fired"
 INSTANCE_ENDED = "instance_ended"
 INSTANCE_FAILED = "instance_failed"
+REQUEST_CHASED = "request_chased"
+COMPLAINT_RAISED = "complaint_raised"
 
 
 _INSERT_EVENTS = insert(cast(Table, HistoryEvent.__table__))

@@ -8,7 +8,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -74,6 +86,15 @@ class ProcessInstance(Base):
     ended_at: Mapped[dt.datetime | None]
     workflow_state: Mapped[str] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
+    # SLA deadlines (engine.sla) and the requester's chasing (督促; the 3rd chase makes it a 投诉).
+    respond_due_at: Mapped[dt.datetime | None]
+    plan_due_at: Mapped[dt.datetime | None]
+    resolve_due_at: Mapped[dt.datetime | None]
+    emergency_plan_due_at: Mapped[dt.datetime | None]
+    fault_report_due_at: Mapped[dt.datetime | None]
+    resolved_at: Mapped[dt.datetime | None]
+    chase_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    is_complaint: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The tail of the history hash chain, so appending an event never reads old events.
     last_event_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_event_hash: Mapped[str] = mapped_column(String(64), default="")
@@ -126,6 +147,71 @@ class HistoryEvent(Base):
     payload: Mapped[dict[str, Any]]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Timer(Base):
+    """A waiting BPMN timer: the database is the truth, the scheduler only the alarm clock."""
+
+    __tablename__ = "timer"
+    __table_args__ = (Index("ix_timer_status_due", "status", "due_at"), Index("ix_timer_instance", "instance_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # boundary | intermediate | start
+    due_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | fired | cancelled
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    fired_at: Mapped[dt.datetime | None]
+    fired_by: Mapped[str | None] = mapped_column(String(100))
+    late_ms: Mapped[int | None]
+
+
+class SlaPolicy(Base):
+    """Targets per fault level (seed 001 §4.1), editable by process owners; minutes throughout."""
+
+    __tablename__ = "sla_policy"
+
+    fault_level: Mapped[str] = mapped_column(String(10), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    respond_minutes: Mapped[int]
+    plan_minutes: Mapped[int]
+    resolve_minutes: Mapped[int]
+    warn_ratio: Mapped[float] = mapped_column(default=0.8)
+    emergency_plan_after_minutes: Mapped[int | None]
+    emergency_plan_due_minutes: Mapped[int | None]
+    fault_report_minutes: Mapped[int] = mapped_column(default=24 * 60)
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[dt.datetime | None]
+
+
+class HealthCheckSchedule(Base):
+    """When 健康检查 starts by itself for a contract (an ISO 8601 cycle, monthly by default)."""
+
+    __tablename__ = "health_check_schedule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract: Mapped[str] = mapped_column(String(200), unique=True)
+    organisation: Mapped[str] = mapped_column(String(200))
+    cycle: Mapped[str] = mapped_column(String(100), default="R/P1M")
+    next_due_at: Mapped[dt.datetime]
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class AccessLog(Base):
+    """What auditors (and exports) looked at: who, what, when. Separate from instance history."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index("ix_access_instance", "instance_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))  # view | export_json | export_csv | verify
+    instance_id: Mapped[int | None]
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
 
 class User(Base):

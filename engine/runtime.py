@@ -415,7 +415,11 @@ def _record_task_event(session: Session, record: TaskRecord, kind: str, actor: s
     recorder.flush(session)
     session.flush()
     _save_instance(session, instance)
-    # The workflow itself did not change: a cached copy stays valid under the new version.
+    _keep_cached_workflow(session, instance)
+
+
+def _keep_cached_workflow(session: Session, instance: InstanceState) -> None:
+    """After a change that did not touch the workflow, keep its cached copy valid under the new version."""
     workflow = persistence.workflow_cache.checkout(instance.id, instance.lock_version - 1)
     if workflow is not None:
         instance_id, version = instance.id, instance.lock_version
@@ -461,3 +465,31 @@ def assign_task(session: Session, *, task_id: int, assignee: Actor, actor: Actor
     _record_task_event(session, record, history.TASK_ASSIGNED, actor.username,
                        {"assignee": assignee.username, "previous_assignee": previous})
     return record
+
+
+# Seed 000 第二篇: the same request chased this many times becomes a complaint (投诉).
+COMPLAINT_AFTER_CHASES = 3
+
+
+def chase_request(session: Session, *, instance_id: int, actor: Actor, note: str | None = None) -> int:
+    """Record that the requester chased (督促) an open request; returns the chase count."""
+    instance = _load_state(session, instance_id)
+    if instance.status != "running":
+        raise Conflict(f"request {instance_id} is already {instance.status}")
+    if actor.username != instance.started_by and "service_desk" not in actor.groups:
+        raise Forbidden(f"only the requester or the service desk can chase request {instance_id}")
+    if note and len(note) > 2000:
+        raise InvalidInput("note longer than 2000 characters", field_errors={"note": ["at most 2000 characters"]})
+    count = session.connection().execute(
+        update(_instances).where(_instances.c.id == instance_id)
+        .values(chase_count=_instances.c.chase_count + 1).returning(_instances.c.chase_count)).scalar_one()
+    recorder = history.Recorder(instance)
+    recorder.add(history.REQUEST_CHASED, actor=actor.username, payload={"count": count, "note": note})
+    if count == COMPLAINT_AFTER_CHASES:
+        session.connection().execute(update(_instances).where(_instances.c.id == instance_id)
+                                     .values(is_complaint=True))
+        recorder.add(history.COMPLAINT_RAISED, actor=actor.username, payload={"chases": count})
+    recorder.flush(session)
+    _save_instance(session, instance)
+    _keep_cached_workflow(session, instance)
+    return int(count)

@@ -184,3 +184,22 @@ def test_two_threads_complete_the_same_task_one_wins(mini: Database) -> None:
         assert completions == 1
         assert flow.open_elements() == ["satisfaction"]
 
+
+
+def test_the_third_chase_makes_a_complaint(mini: Database) -> None:
+    flow = Flow(mini, "mini")
+    counts = []
+    for _ in range(3):
+        with mini.transaction() as session:
+            counts.append(runtime.chase_request(session, instance_id=flow.id, actor=users.actor(session, "requester"),
+                                                note="还没修好"))
+    assert counts == [1, 2, 3]
+    with pytest.raises(Forbidden), mini.transaction() as session:
+        runtime.chase_request(session, instance_id=flow.id, actor=users.actor(session, "other_requester"))
+    assert [e["payload"]["count"] for e in flow.events("request_chased")] == [1, 2, 3]
+    assert len(flow.events("complaint_raised")) == 1
+    with mini.transaction() as session:
+        instance = session.get(ProcessInstance, flow.id)
+        assert (instance.chase_count, instance.is_complaint) == (3, True)
+    flow.complete("remote_fix", FIXED, "eng")  # the workflow is untouched by chasing
+    assert flow.open_elements() == ["satisfaction"]
