@@ -145,5 +145,12 @@ class RestrictedScriptEngine(PythonScriptEngine):
     def validate(self, expression: str) -> None:
         check(expression)
 
+    def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
+        # Instance variables (e.g. SLA deadlines in the workflow's own data) are visible to every
+        # expression; a task's data wins on a name clash.
+        instance_variables = task.workflow.top_workflow.data if task is not None else {}
+        context = {**instance_variables, **(external_context or {})} if instance_variables else external_context
+        return super().evaluate(task, expression, context)
+
 
 SCRIPT_ENGINE = RestrictedScriptEngine()

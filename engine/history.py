@@ -29,6 +29,7 @@ TIMER_FIRED = "timer_fired"
 INSTANCE_ENDED = "instance_ended"
 INSTANCE_FAILED = "instance_failed"
 REQUEST_CHASED = "request_chased"
+FAULT_LEVEL_CHANGED = "fault_level_changed"
 COMPLAINT_RAISED = "complaint_raised"
 
 

@@ -10,6 +10,7 @@ handful of statements, and the ORM's bookkeeping cost more than the database did
 """
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, cast
@@ -23,7 +24,7 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 import forms
-from engine import clock, definitions, history, persistence, spiff_fixes
+from engine import clock, definitions, history, persistence, sla, spiff_fixes, timers
 from engine.db import after_commit
 from engine.errors import Conflict, ExpressionRefused, Forbidden, InvalidInput, NotFound, ProcessFailed
 from engine.models import ProcessDefinition, ProcessInstance, TaskRecord
@@ -72,6 +73,8 @@ class InstanceState:
     title: str | None
     fault_level: str | None
     started_by: str | None
+    started_at: Any
+    resolved_at: Any
     lock_version: int
     last_event_seq: int
     last_event_hash: str
@@ -79,7 +82,8 @@ class InstanceState:
 
 _STATE_COLUMNS = (_instances.c.id, _instances.c.process_id, _instances.c.definition_id,
                   _definitions.c.sha256.label("definition_sha256"), _instances.c.status, _instances.c.title,
-                  _instances.c.fault_level, _instances.c.started_by, _instances.c.lock_version,
+                  _instances.c.fault_level, _instances.c.started_by, _instances.c.started_at,
+                  _instances.c.resolved_at, _instances.c.lock_version,
                   _instances.c.last_event_seq, _instances.c.last_event_hash)
 
 
@@ -208,7 +212,7 @@ def _sync_task_records(change: _Change) -> None:
         new_rows.append({"instance_id": instance.id, "spiff_task_id": spiff_id, "element_id": task.task_spec.bpmn_id,
                          "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id, "lane": task.task_spec.lane,
                          "candidate_group": group, "form_key": form_key, "state": "ready", "assignee": assignee,
-                         "created_at": now})
+                         "created_at": now, "due_at": _task_due(task, form_key)})
     for spiff_id, _ in gone:
         del open_records[spiff_id]
     if new_rows:
@@ -221,6 +225,55 @@ def _sync_task_records(change: _Change) -> None:
                                 task_record_id=task_id,
                                 payload={"name": new["name"], "group": new["candidate_group"],
                                          "assignee": new["assignee"], "form_key": new["form_key"]})
+
+
+def _task_due(task: SpiffTask, form_key: str | None) -> Any:
+    """The SLA due time an inbox shows for a task: its own target, or for a warning/escalation
+    task the target of the task its boundary timer is attached to."""
+    target = sla.task_target(task.task_spec)
+    if target is None and form_key in ("sla_warning", "sla_escalation"):
+        split = task.parent.parent if task.parent is not None else None
+        siblings = split.children if split is not None else []
+        target = next((t for t in (sla.task_target(s.task_spec) for s in siblings) if t), None)
+    elif form_key == "emergency_plan":
+        target = "emergency_plan"
+    value = task.workflow.top_workflow.data.get(f"{sla.PREFIX}{target}_due") if target else None
+    if not value:
+        return None
+    due = dt.datetime.fromisoformat(value)
+    return None if due >= sla.NEVER else due
+
+
+def _sla_variables(session: Session, instance: InstanceState, cleaned: dict[str, Any],
+                   now: dt.datetime) -> dict[str, Any]:
+    """New SLA deadlines when this step sets or changes the fault level, or resolves the fault."""
+    variables: dict[str, Any] = {}
+    level = cleaned.get("fault_level")
+    if level and level != instance.fault_level:
+        variables.update(sla.deadline_variables(sla.get_policy(session, level), instance.started_at))
+    if cleaned.get("resolved") is True and instance.resolved_at is None:
+        instance.resolved_at = now
+        policy = sla.get_policy(session, level or instance.fault_level)
+        variables.update(sla.fault_report_variables(policy, now))
+    return variables
+
+
+def _set_instance_variables(workflow: BpmnWorkflow, variables: dict[str, Any]) -> None:
+    """Deadlines live in the workflow's own data, where every expression sees them (see
+    engine.expressions); waiting timers computed their due time already, so they are re-armed."""
+    workflow.data.update(variables)
+    for task in timers.waiting_timers(workflow).values():
+        task.internal_data.pop("event_value", None)
+    workflow.refresh_timers()
+
+
+def _save_deadlines(session: Session, instance: InstanceState, variables: dict[str, Any]) -> None:
+    values: dict[str, Any] = {k: v for k, v in sla.instance_deadlines(variables).items()
+                              if f"{sla.PREFIX}{k.removesuffix('_at')}" in variables}
+    if instance.resolved_at is not None:
+        values["resolved_at"] = instance.resolved_at
+    if values:
+        session.connection().execute(update(_instances).where(_instances.c.id == instance.id).values(**values))
 
 
 def _mirror_fields(instance: InstanceState, data: dict[str, Any]) -> None:
@@ -243,12 +296,14 @@ def _save_instance(session: Session, instance: InstanceState, *, workflow_state:
     instance.lock_version += 1
 
 
-def _finish(change: _Change, since: float) -> InstanceRef:
+def _finish(change: _Change, since: float, *, fired_by: str | None = None) -> InstanceRef:
     """Run the engine until it waits, record what happened, save."""
     _engine_steps(change)
     path = _record_path(change, since)
     _sync_task_records(change)
     workflow, instance = change.workflow, change.instance
+    timers.sync(change.session, instance_id=instance.id, workflow=workflow, recorder=change.recorder,
+                actor=change.actor, fired_by=fired_by)
     values: dict[str, Any] = {"workflow_state": persistence.dump(workflow)}
     if workflow.is_completed() and instance.status == "running":
         instance.status = "completed"
@@ -313,17 +368,18 @@ def _open_change(session: Session, instance: InstanceState, actor: str | None) -
 
 
 def start_instance(session: Session, *, process_id: str, data: dict[str, Any], actor: Actor,
-                   version: int | None = None) -> InstanceRef:
-    """Start the newest (or given) version of a process with its start-form data."""
+                   version: int | None = None, locale: str = "en") -> InstanceRef:
+    """Start the newest (or given) version of a process with its start-form data (errors in `locale`)."""
     definition = definitions.get_definition(session, process_id, version)
     if actor.groups <= {"auditor"}:
         raise Forbidden("auditors cannot start processes")
-    cleaned = _validate_form(definition.start_form_key, data)
+    cleaned = _validate_form(definition.start_form_key, data, locale=locale)
     parsed = definitions.parsed(definition)
     now = clock.now()
     instance = InstanceState(id=0, process_id=definition.process_id, definition_id=definition.id,
                              definition_sha256=definition.sha256, status="running", title=None, fault_level=None,
-                             started_by=actor.username, lock_version=0, last_event_seq=0, last_event_hash="")
+                             started_by=actor.username, started_at=now, resolved_at=None, lock_version=0,
+                             last_event_seq=0, last_event_hash="")
     _mirror_fields(instance, cleaned)
     instance.id = session.execute(insert(_instances).returning(_instances.c.id).values(
         definition_id=definition.id, process_id=definition.process_id, status="running", title=instance.title,
@@ -331,12 +387,17 @@ def start_instance(session: Session, *, process_id: str, data: dict[str, Any], a
         lock_version=0, last_event_seq=0, last_event_hash="")).scalar_one()
     change = _Change(session, instance, persistence.new_workflow(parsed), parsed, history.Recorder(instance),
                      actor.username)
+    # Data the engine adds (SLA deadlines) is recorded with the input, so replay can repeat it.
+    engine_data = (sla.deadline_variables(sla.get_policy(session, cleaned.get("fault_level")), now)
+                   if sla.uses_sla(parsed) else {})
     change.recorder.add(history.INSTANCE_STARTED, actor=actor.username, at=now,
                         payload={"process_id": definition.process_id, "version": definition.version,
-                                 "data": cleaned, "form_key": definition.start_form_key})
+                                 "data": cleaned, "form_key": definition.start_form_key, "engine_data": engine_data})
     since = time.time()
+    change.workflow.data.update(engine_data)
     for task in change.workflow.get_tasks(state=TaskState.READY):
         task.set_data(**cleaned)
+    _save_deadlines(session, instance, engine_data)
     return _finish(change, since)
 
 
@@ -398,13 +459,49 @@ def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor
                        element_id=record.element_id)
     _open_records(session, instance.id, change.workflow).pop(record.spiff_task_id, None)
     since = time.time()
+    engine_data = _sla_variables(session, instance, cleaned, now) if sla.uses_sla(change.definition) else {}
+    if engine_data:
+        _set_instance_variables(change.workflow, engine_data)
+        _save_deadlines(session, instance, engine_data)
     task.set_data(**cleaned)
     task.run()
     _mirror_fields(instance, cleaned)
+    payload = {"name": record.name, "form_key": record.form_key, "data": cleaned}
+    if engine_data:
+        payload["engine_data"] = engine_data
     change.recorder.add(history.TASK_COMPLETED, actor=actor.username, element_id=record.element_id,
-                        task_record_id=record.id, at=now,
-                        payload={"name": record.name, "form_key": record.form_key, "data": cleaned})
+                        task_record_id=record.id, at=now, payload=payload)
     return _finish(change, since)
+
+
+SYSTEM_ACTOR = "system"
+
+
+def fire_timer(session: Session, *, timer_id: int, fired_by: str) -> InstanceRef | None:
+    """Fire one due timer: claim its row, let the workflow react, record how late it was.
+
+    Returns None when there is nothing to do (another process fired it, or it is not due).
+    """
+    row = timers.claim(session, timer_id, fired_by=fired_by)
+    if row is None:
+        return None
+    instance = _load_state(session, row.instance_id)
+    if instance.status != "running":
+        return None
+    change = _open_change(session, instance, SYSTEM_ACTOR)
+    task = change.workflow.get_task_from_id(UUID(row.spiff_task_id))
+    now = clock.now()
+    late_ms = max(0, int((now - row.due_at).total_seconds() * 1000))
+    since = time.time()
+    change.workflow.refresh_timers()
+    if task is not None and task.state == TaskState.WAITING:
+        # Not due by the workflow's reckoning (clock skew between processes): leave it pending.
+        timers.unclaim(session, row.id)
+        return None
+    if task is None:  # the workflow no longer has it; the row was stale
+        return None
+    timers.record_fired(change.recorder, task, row.id, row.due_at, late_ms, SYSTEM_ACTOR, fired_by)
+    return _finish(change, since, fired_by=fired_by)
 
 
 def _record_task_event(session: Session, record: TaskRecord, kind: str, actor: str, payload: dict[str, Any]) -> None:
@@ -493,3 +590,39 @@ def chase_request(session: Session, *, instance_id: int, actor: Actor, note: str
     _save_instance(session, instance)
     _keep_cached_workflow(session, instance)
     return int(count)
+
+
+def change_fault_level(session: Session, *, instance_id: int, level: str, actor: Actor,
+                       reason: str | None = None) -> InstanceRef:
+    """Re-grade a running request: new deadlines from the level's policy, every waiting timer re-armed."""
+    if not actor.groups & {"service_desk", "service_manager", "project_manager", "resident_manager"}:
+        raise Forbidden(f"{actor.username} may not change fault levels")
+    instance = _load_state(session, instance_id)
+    if instance.status != "running":
+        raise Conflict(f"instance {instance_id} is already {instance.status}")
+    policy = sla.get_policy(session, level)  # NotFound for an unknown level
+    if level == instance.fault_level:
+        raise InvalidInput(f"instance {instance_id} is already level {level}")
+    change = _open_change(session, instance, actor.username)
+    engine_data = sla.deadline_variables(policy, instance.started_at)
+    if instance.resolved_at is not None:
+        engine_data.update(sla.fault_report_variables(policy, instance.resolved_at))
+    since = time.time()
+    _set_instance_variables(change.workflow, {**engine_data, "fault_level": level})
+    _save_deadlines(session, instance, engine_data)
+    previous = instance.fault_level
+    instance.fault_level = level
+    change.recorder.add(history.FAULT_LEVEL_CHANGED, actor=actor.username,
+                        payload={"from": previous, "to": level, "reason": reason, "engine_data": engine_data})
+    _refresh_open_due_times(session, change)
+    return _finish(change, since)
+
+
+def _refresh_open_due_times(session: Session, change: _Change) -> None:
+    """Open tasks show the deadline of the level in force."""
+    for spiff_id, open_task in _open_records(session, change.instance.id, change.workflow).items():
+        task = change.workflow.get_task_from_id(UUID(spiff_id))
+        if task is not None:
+            _, _, form_key = _task_group(task)
+            session.connection().execute(update(_tasks).where(_tasks.c.id == open_task.id)
+                                         .values(due_at=_task_due(task, form_key)))

@@ -1261,6 +1261,79 @@ _DEFINITIONS: Final = (
             ),
         ),
     ),
+    # SLA: the warning before a target is missed and each escalation step after (seed 001 §5.1.5).
+    FormDefinition(
+        "sla_warning",
+        "SLA 预警",
+        "SLA warning",
+        (
+            Field(
+                "acknowledged",
+                "bool",
+                required=True,
+                label_zh="已知悉并处理",
+                label_en="Acknowledged",
+                help_zh="确认已知悉即将超时，并已安排处理。",
+                help_en="Confirm you know the target is about to be missed and have acted.",
+            ),
+            Field(
+                "comment",
+                "text",
+                label_zh="处理说明",
+                label_en="Comment",
+                help_zh="为赶上时限采取了什么措施。",
+                help_en="What was done to meet the target.",
+            ),
+        ),
+    ),
+    FormDefinition(
+        "sla_escalation",
+        "SLA 升级",
+        "SLA escalation",
+        (
+            Field(
+                "action_taken",
+                "text",
+                required=True,
+                label_zh="采取的措施",
+                label_en="Action taken",
+                help_zh="作为上级主管采取的措施（增派人员、协调厂商、联系用户等）。",
+                help_en="What you did as the supervisor (more staff, vendor, talking to the customer).",
+            ),
+            Field(
+                "comment",
+                "text",
+                label_zh="备注",
+                label_en="Comment",
+                help_zh="其他说明。",
+                help_en="Anything else.",
+            ),
+        ),
+    ),
+    FormDefinition(
+        "emergency_plan",
+        "应急方案",
+        "Emergency plan",
+        (
+            Field(
+                "plan",
+                "text",
+                required=True,
+                label_zh="应急方案",
+                label_en="Emergency plan",
+                help_zh="一级故障 12 小时未解决时的应急方案，须在 16 小时内提交。",
+                help_en="The plan for a level-I fault unresolved after 12 hours; due within 16 hours.",
+            ),
+            Field(
+                "measures",
+                "text",
+                label_zh="临时措施",
+                label_en="Interim measures",
+                help_zh="恢复业务的临时措施。",
+                help_en="Interim measures to restore the business.",
+            ),
+        ),
+    ),
 )
 
 

@@ -95,6 +95,9 @@ CONVENTIONS: dict[str, str] = {
     "problem_reply": "reply:text! root_cause:text change_record:text",
     "adjustment_request": "kind:enum(defect/ambiguous/new)! estimate_days:int[0..]! description:text!",
     "adjustment_approval": "approved:bool! comment:text",
+    "sla_warning": "acknowledged:bool! comment:text",
+    "sla_escalation": "action_taken:text! comment:text",
+    "emergency_plan": "plan:text! measures:text",
 }
 _SPEC_ITEM = re.compile(
     r"(?P<id>\w+):(?P<type>\w+)(?:\((?P<choices>[\w/]+)\))?"

@@ -1,0 +1,125 @@
+"""SLA deadlines and timers with a controllable clock: arming, firing once, lateness, re-arming."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from engine import clock, definitions, runtime, timers, users
+from engine.db import Database
+from engine.models import ProcessInstance, TaskRecord, Timer
+from tests.support.flows import Flow
+
+SLA = (Path(__file__).parent / "diagrams" / "sla.bpmn").read_bytes()
+T0 = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
+HOUR = dt.timedelta(hours=1)
+FIXED = {"resolved": True, "method": "onsite", "actions": "更换电源"}
+
+
+@pytest.fixture
+def sla_db(db: Database, make_user) -> Database:
+    for name, group in [("requester", "requester"), ("desk", "service_desk"), ("eng", "engineer"),
+                        ("svcmgr", "service_manager")]:
+        make_user(name, group)
+    with db.transaction() as session:
+        definitions.deploy(session, [definitions.SourceFile("sla.bpmn", SLA)])
+    return db
+
+
+def fire_due(db: Database, by: str = "test") -> list[int]:
+    """What a scheduler does at `clock.now()`: fire every pending timer that is due."""
+    with db.transaction() as session:
+        due = timers.due_soon(session, clock.now())
+    fired = []
+    for timer_id, _due in due:
+        with db.transaction() as session:
+            if runtime.fire_timer(session, timer_id=timer_id, fired_by=by) is not None:
+                fired.append(timer_id)
+    return fired
+
+
+def timer_rows(db: Database, flow: Flow) -> list[tuple[str, str, dt.datetime]]:
+    with db.transaction() as session:
+        return [(t.element_id, t.status, t.due_at) for t in session.scalars(
+            select(Timer).where(Timer.instance_id == flow.id).order_by(Timer.element_id))]
+
+
+def test_level_sets_deadlines_and_timers_fire_once_with_lateness(sla_db: Database) -> None:
+    with clock.frozen(T0) as advance:
+        flow = Flow(sla_db, "sla_test")
+        flow.complete("classify", {"category": "fault", "fault_level": "I"}, "desk")
+        # Level I: resolve within 24 h, warned at 80 % (19.2 h), escalated at 24 h.
+        assert timer_rows(sla_db, flow) == [
+            ("work_sla_escalate_1", "pending", T0 + 24 * HOUR),
+            ("work_sla_warn", "pending", T0 + dt.timedelta(hours=19, minutes=12)),
+        ]
+        with sla_db.transaction() as session:
+            instance = session.get(ProcessInstance, flow.id)
+            assert instance.resolve_due_at == T0 + 24 * HOUR
+            assert instance.respond_due_at == T0 + dt.timedelta(minutes=30)
+            work = session.scalars(select(TaskRecord).where(TaskRecord.element_id == "work")).one()
+            assert work.due_at == T0 + 24 * HOUR
+        advance(19 * HOUR)
+        assert fire_due(sla_db) == []  # not due yet
+        advance(dt.timedelta(minutes=12, seconds=3))
+        assert len(fire_due(sla_db)) == 1
+        assert fire_due(sla_db, by="other") == []  # a second scheduler finds nothing left
+        assert flow.open_elements() == ["work", "work_sla_warning"]
+        fired = flow.events("timer_fired")
+        assert [(e["element_id"], e["payload"]["late_ms"]) for e in fired] == [("work_sla_warn", 3000)]
+        warning = next(t for t in flow.open_tasks() if t["element_id"] == "work_sla_warning")
+        assert warning["due_at"] == (T0 + 24 * HOUR).isoformat()  # the warning shows what is due when
+        flow.complete("work_sla_warning", {"acknowledged": True, "comment": "已加派人手"}, "eng")
+        advance(5 * HOUR)
+        fire_due(sla_db)
+        escalation = next(t for t in flow.open_tasks() if t["element_id"] == "work_escalation_1")
+        assert escalation["group"] == "service_manager"
+        flow.complete("work", FIXED, "eng")
+        flow.complete("work_escalation_1", {"action_taken": "协调厂商"}, "svcmgr")
+        assert flow.status() == "completed"
+        assert [s for _, s, _ in timer_rows(sla_db, flow)] == ["fired", "fired"]
+
+
+def test_finishing_the_task_cancels_its_timers(sla_db: Database) -> None:
+    with clock.frozen(T0) as advance:
+        flow = Flow(sla_db, "sla_test")
+        flow.complete("classify", {"category": "fault", "fault_level": "IV"}, "desk")
+        advance(HOUR)
+        flow.complete("work", FIXED, "eng")
+        assert flow.status() == "completed"
+        assert [s for _, s, _ in timer_rows(sla_db, flow)] == ["cancelled", "cancelled"]
+        advance(200 * HOUR)
+        assert fire_due(sla_db) == []
+
+
+def test_changing_the_level_rearms_the_timers(sla_db: Database) -> None:
+    with clock.frozen(T0) as advance:
+        flow = Flow(sla_db, "sla_test")
+        flow.complete("classify", {"category": "fault", "fault_level": "IV"}, "desk")
+        assert dict((e, d) for e, _, d in timer_rows(sla_db, flow))["work_sla_escalate_1"] == T0 + 5 * 24 * HOUR
+        advance(HOUR)
+        with sla_db.transaction() as session:
+            runtime.change_fault_level(session, instance_id=flow.id, level="I", actor=users.actor(session, "desk"),
+                                       reason="全院业务中断")
+        rows = {e: (s, d) for e, s, d in timer_rows(sla_db, flow)}
+        assert rows["work_sla_escalate_1"] == ("pending", T0 + 24 * HOUR)
+        assert rows["work_sla_warn"] == ("pending", T0 + dt.timedelta(hours=19, minutes=12))
+        assert flow.open_tasks()[0]["due_at"] == (T0 + 24 * HOUR).isoformat()
+        assert flow.view()["fault_level"] == "I"
+        assert flow.events("fault_level_changed")[0]["payload"]["to"] == "I"
+        advance(23 * HOUR + dt.timedelta(seconds=1))  # past T0 + 24 h: both are due under the new level
+        fire_due(sla_db)
+        assert flow.open_elements() == ["work", "work_escalation_1", "work_sla_warning"]
+        assert len(flow.events("timer_fired")) == 2
+
+
+def test_overdue_timers_fire_late_and_say_how_late(sla_db: Database) -> None:
+    with clock.frozen(T0) as advance:
+        flow = Flow(sla_db, "sla_test")
+        flow.complete("classify", {"category": "fault", "fault_level": "I"}, "desk")
+        advance(30 * HOUR)  # nothing ran for a day: both timers are overdue at start-up
+        fire_due(sla_db)
+        late = {e["element_id"]: e["payload"]["late_ms"] for e in flow.events("timer_fired")}
+        assert late == {"work_sla_warn": int(10.8 * 3600 * 1000), "work_sla_escalate_1": 6 * 3600 * 1000}
