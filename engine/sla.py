@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from sqlalchemy import select
@@ -166,3 +166,36 @@ def task_target(task_spec: Any) -> str | None:
     """The SLA target ('respond', 'resolve' …) a user task carries, from its camunda:property."""
     extensions = getattr(task_spec, "extensions", None) or {}
     return extensions.get("sla_target") or (extensions.get("properties") or {}).get("sla_target")
+
+
+def at_risk(session: Session, *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Open tasks whose SLA target is about to be missed (past the warning point) or already missed.
+
+    The proactive report of seed 002: what will breach before it breaches, most urgent first.
+    """
+    from engine.models import ProcessInstance, TaskRecord
+
+    now = now or clock.now()
+    ratios = {p.fault_level: p.warn_ratio for p in session.scalars(select(SlaPolicy))}
+    rows = session.execute(
+        select(TaskRecord, ProcessInstance.started_at, ProcessInstance.fault_level, ProcessInstance.process_id,
+               ProcessInstance.title)
+        .join(ProcessInstance, ProcessInstance.id == TaskRecord.instance_id)
+        .where(TaskRecord.state == "ready", TaskRecord.due_at.is_not(None))
+        .order_by(TaskRecord.due_at))
+    result = []
+    for task, started_at, level, process_id, title in rows:
+        due = cast(dt.datetime, task.due_at)  # the query keeps only rows with a due time
+        ratio = ratios.get(level or DEFAULT_LEVEL, 0.8)
+        warn_at = started_at + (due - started_at) * ratio
+        if now < warn_at:
+            continue
+        late = now >= due
+        result.append({
+            "task_id": task.id, "instance_id": task.instance_id, "process_id": process_id, "title": title,
+            "fault_level": level, "element_id": task.element_id, "name": task.name, "group": task.candidate_group,
+            "assignee": task.assignee, "due_at": due.isoformat(), "state": "missed" if late else "at_risk",
+            "late_minutes": int((now - due).total_seconds() // 60) if late else 0,
+            "minutes_left": 0 if late else int((due - now).total_seconds() // 60),
+        })
+    return result

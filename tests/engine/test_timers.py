@@ -123,3 +123,66 @@ def test_overdue_timers_fire_late_and_say_how_late(sla_db: Database) -> None:
         fire_due(sla_db)
         late = {e["element_id"]: e["payload"]["late_ms"] for e in flow.events("timer_fired")}
         assert late == {"work_sla_warn": int(10.8 * 3600 * 1000), "work_sla_escalate_1": 6 * 3600 * 1000}
+
+
+def test_at_risk_lists_targets_past_the_warning_point_and_missed(sla_db: Database) -> None:
+    from engine import sla
+
+    with clock.frozen(T0) as advance:
+        flow = Flow(sla_db, "sla_test")
+        flow.complete("classify", {"category": "fault", "fault_level": "I"}, "desk")
+        with sla_db.transaction() as session:
+            assert sla.at_risk(session) == []
+        advance(20 * HOUR)
+        with sla_db.transaction() as session:
+            [row] = sla.at_risk(session)
+        assert (row["element_id"], row["state"], row["minutes_left"]) == ("work", "at_risk", 240)
+        advance(5 * HOUR)
+        with sla_db.transaction() as session:
+            [row] = sla.at_risk(session)
+        assert (row["state"], row["late_minutes"]) == ("missed", 60)
+
+
+QUICK = (Path(__file__).parent / "diagrams" / "quick_timer.bpmn").read_bytes()
+
+
+@pytest.mark.slow
+def test_apscheduler_fires_real_timers_on_time_and_catches_up_after_a_restart(sqlite_db: Database) -> None:
+    import time
+
+    from engine.scheduler import TimerScheduler
+
+    db = sqlite_db
+    with db.transaction() as session:
+        for name, group in [("requester", "requester"), ("desk", "service_desk"), ("eng", "engineer")]:
+            users.create_user(session, username=name, password="pw", groups=[group])
+        definitions.deploy(session, [definitions.SourceFile("quick_timer.bpmn", QUICK)])
+    scheduler = TimerScheduler(db, name="s1", poll_seconds=0.2)
+    scheduler.start()
+    try:
+        flow = Flow(db, "quick_timer")
+        flow.complete("classify", {"category": "fault", "fault_level": "III"}, "desk")
+        deadline = time.monotonic() + 10
+        while len(flow.events("timer_fired")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        scheduler.shutdown()
+    fired = flow.events("timer_fired")
+    assert [e["element_id"] for e in fired] == ["work_sla_warn", "work_sla_escalate_1"]
+    assert all(e["payload"]["late_ms"] < 1000 and e["payload"]["fired_by"] == "s1" for e in fired)
+    assert flow.open_elements() == ["work", "work_escalation_1", "work_sla_warning"]
+
+    # Nothing runs while a second instance's timers fall due; a scheduler starting later fires them at once.
+    second = Flow(db, "quick_timer")
+    second.complete("classify", {"category": "fault", "fault_level": "III"}, "desk")
+    time.sleep(3.5)
+    late_scheduler = TimerScheduler(db, name="s2", poll_seconds=0.2)
+    late_scheduler.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(second.events("timer_fired")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        late_scheduler.shutdown()
+    late = {e["element_id"]: e["payload"]["late_ms"] for e in second.events("timer_fired")}
+    assert late["work_sla_warn"] >= 2000 and late["work_sla_escalate_1"] >= 400

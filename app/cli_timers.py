@@ -1,0 +1,135 @@
+"""`flask opsflow scheduler`, `sla …`, `set-level`: timers and SLA from the shell."""
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from app import database
+from app.cli import _actor, _emit, _fail_cleanly, opsflow
+from engine import runtime, sla
+from engine.scheduler import TimerScheduler
+
+
+@opsflow.command("scheduler")
+@click.option("--name", help="Recorded on every timer this process fires (default host:pid).")
+@click.option("--poll", default=1.0, show_default=True, help="Seconds between looks for timers made elsewhere.")
+@with_appcontext
+def scheduler_command(name: str | None, poll: float) -> None:
+    """Run the timer scheduler in the foreground (production: one or more beside the app)."""
+    scheduler = TimerScheduler(database(current_app), name=name, poll_seconds=poll)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    scheduler.start()
+    click.echo(f"scheduler {scheduler.name} running; Ctrl-C to stop", err=True)
+    stop.wait()
+    scheduler.shutdown()
+
+
+@opsflow.group("sla")
+def sla_group() -> None:
+    """SLA policies and targets at risk."""
+
+
+@sla_group.command("at-risk")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+@_fail_cleanly
+def at_risk_command(as_json: bool) -> None:
+    """Targets about to be missed (past the warning point) and already missed, most urgent first."""
+    with database(current_app).transaction() as session:
+        rows = sla.at_risk(session)
+    _emit(rows, as_json, _at_risk_text)
+
+
+@sla_group.command("policy")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+@_fail_cleanly
+def policy_command(as_json: bool) -> None:
+    """The SLA table: targets per fault level, in minutes."""
+    with database(current_app).transaction() as session:
+        rows = sla.list_policies(session)
+    _emit(rows, as_json, _policy_text)
+
+
+@sla_group.command("set")
+@click.argument("level", type=click.Choice(["I", "II", "III", "IV"]))
+@click.option("--respond-minutes", type=int)
+@click.option("--plan-minutes", type=int)
+@click.option("--resolve-minutes", type=int)
+@click.option("--warn-ratio", type=float, help="Warn at this share of the target (0–1, default 0.8).")
+@click.option("--fault-report-minutes", type=int)
+@click.option("--user", required=True, help="A process owner.")
+@with_appcontext
+@_fail_cleanly
+def set_policy_command(level: str, user: str, **changes: Any) -> None:
+    """Change a level's targets (new requests and re-graded ones use them)."""
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        raise click.UsageError("give at least one setting to change")
+    with database(current_app).transaction() as session:
+        who = _actor(session, user)
+        if "process_owner" not in who.groups:
+            raise click.ClickException(f"{user} is not a process owner")
+        sla.set_policy(session, level, actor=user, **changes)
+    click.echo(f"level {level} updated: " + ", ".join(f"{k}={v}" for k, v in sorted(changes.items())))
+
+
+@opsflow.command("set-level")
+@click.argument("instance_id", type=int)
+@click.argument("level", type=click.Choice(["I", "II", "III", "IV"]))
+@click.option("--user", required=True)
+@click.option("--reason")
+@with_appcontext
+@_fail_cleanly
+def set_level_command(instance_id: int, level: str, user: str, reason: str | None) -> None:
+    """Re-grade a running request: new deadlines, timers re-armed."""
+    with database(current_app).transaction() as session:
+        runtime.change_fault_level(session, instance_id=instance_id, level=level, actor=_actor(session, user),
+                                   reason=reason)
+    click.echo(f"instance {instance_id} is now level {level}; deadlines and timers updated")
+
+
+def _at_risk_text(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no SLA target at risk"
+    lines = [f"{'STATE':<8} {'DUE (UTC)':<20} {'TASK':>6} {'INSTANCE':>8} {'LEVEL':<5} {'GROUP':<16} NAME"]
+    for r in rows:
+        when = f"late {r['late_minutes']} min" if r["state"] == "missed" else f"{r['minutes_left']} min left"
+        lines.append(f"{r['state']:<8} {r['due_at'][:19]:<20} {r['task_id']:>6} {r['instance_id']:>8} "
+                     f"{r['fault_level'] or '-':<5} {r['group'] or '-':<16} {r['name']} ({when})")
+    return "\n".join(lines)
+
+
+def _policy_text(rows: list[dict[str, Any]]) -> str:
+    lines = ["LEVEL  RESPOND  PLAN     RESOLVE  WARN  FAULT-REPORT  (minutes)"]
+    lines += [f"{r['fault_level']:<6} {r['respond_minutes']:<8} {r['plan_minutes']:<8} {r['resolve_minutes']:<8} "
+              f"{r['warn_ratio']:<5} {r['fault_report_minutes']}" for r in rows]
+    return "\n".join(lines)
+
+
+@opsflow.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--scheduler/--no-scheduler", default=True, show_default=True,
+              help="Run the timer scheduler inside this process (the embedded set-up).")
+@with_appcontext
+def serve_command(host: str, port: int, scheduler: bool) -> None:
+    """Serve the web app (threaded development server) with the embedded timer scheduler."""
+    from werkzeug.serving import run_simple
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    embedded = TimerScheduler(database(app), name=f"embedded:{port}") if scheduler else None
+    if embedded:
+        embedded.start()
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        if embedded:
+            embedded.shutdown(wait=False)
