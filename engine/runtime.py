@@ -152,6 +152,16 @@ def _task_group(task: SpiffTask) -> tuple[str | None, str | None, str | None]:
     return group, extensions.get("assignee"), form_key
 
 
+def _elements_of(task: SpiffTask) -> list[str]:
+    """The BPMN element a task stands for; a task with boundary events sits behind an unnamed
+    split task, whose non-boundary child is the element."""
+    element = getattr(task.task_spec, "bpmn_id", None)
+    if element:
+        return [element]
+    return [c.task_spec.bpmn_id for c in task.children
+            if getattr(c.task_spec, "bpmn_id", None) and "Boundary" not in type(c.task_spec).__name__]
+
+
 def _record_path(change: _Change, since: float) -> list[SpiffTask]:
     """Append gateway events for what the engine just ran; return the tasks it passed, in order."""
     passed = sorted((t for t in change.workflow.tasks.values()
@@ -160,8 +170,8 @@ def _record_path(change: _Change, since: float) -> list[SpiffTask]:
                     key=lambda t: t.last_state_change)
     for task in passed:
         if type(task.task_spec).__name__ in _GATEWAY_KINDS:
-            taken = [c.task_spec.bpmn_id for c in task.children
-                     if c.state != TaskState.CANCELLED and getattr(c.task_spec, "bpmn_id", None)]
+            taken = [element for c in task.children if c.state != TaskState.CANCELLED
+                     for element in _elements_of(c)]
             change.recorder.add(history.GATEWAY_TAKEN, actor=change.actor, element_id=task.task_spec.bpmn_id,
                                 payload={"name": task.task_spec.bpmn_name, "taken": taken})
     return passed
