@@ -1,6 +1,7 @@
 # authoring aid; the files in bpmn/ are the source of truth once deployed/edited
 """Generates the bundled diagrams bpmn/<process_id>.bpmn from a compact description per process,
 laying out lanes, shapes and orthogonal edges (BPMNDI) automatically so they open in bpmn-js.
+SLA timers (boundary events) and the branches they open are laid out below the task they sit on.
 
 Usage: python tools/bpmn_build.py [--out DIR] [--overwrite] [process_id ...]
 Existing files are left alone unless --overwrite is given: once a diagram has been edited in a
@@ -13,7 +14,7 @@ import argparse
 import math
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -47,13 +48,16 @@ class Lane:
 class Node:
     id: str
     name: str
-    kind: str  # start | end | user | exclusive | inclusive
+    kind: str  # start | end | user | exclusive | inclusive | timer (a non-interrupting boundary timer)
     lane: str  # group id of the lane
     form_key: str | None = None
     initiator: bool = False
     # Rows are relative to the lane's main row (0): -1 sits above it, 1 below.  Only needed where
     # parallel branches would otherwise share a lane and a column.
     row: int = 0
+    attached_to: str | None = None  # timer: the task it sits on
+    time_date: str | None = None  # timer: expression naming the workflow variable with the due time
+    properties: tuple[tuple[str, str], ...] = ()  # camunda:properties, read by the engine
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,21 @@ class Process:
     lanes: tuple[Lane, ...]
     nodes: tuple[Node, ...]
     flows: tuple[Flow, ...]
+
+
+@dataclass(frozen=True)
+class Sla:
+    """SLA timers on one user task: a warning to its own group, then escalation level by level.
+
+    The engine computes the due times from its SLA policy and stores them in the workflow data as
+    sla_<target>_warn, sla_<target>_escalate_<level> (and sla_emergency_plan_at); the timers only
+    name those variables, so the policy can change without redeploying the diagrams.
+    """
+
+    task: str
+    target: str  # respond | resolve | fault_report: the engine's SLA target (sla_target property)
+    escalate_to: tuple[str, ...]  # candidate group per escalation level, level 1 first
+    emergency_plan: bool = False  # level I still open after 12 h: an emergency plan is due (spec: SLA)
 
 
 GATEWAYS = ("exclusive", "inclusive")
@@ -102,6 +121,11 @@ def end(id_: str, name: str, lane: str, *, row: int = 0) -> Node:
     return Node(id_, name, "end", lane, row=row)
 
 
+def timer(id_: str, name: str, attached_to: str, time_date: str) -> Node:
+    """A non-interrupting boundary timer; its lane is set to the task's when the process is built."""
+    return Node(id_, name, "timer", "", attached_to=attached_to, time_date=time_date)
+
+
 def chain(*ids: str) -> list[Flow]:
     return [Flow(a, b) for a, b in pairwise(ids)]
 
@@ -114,12 +138,46 @@ def otherwise(source: str, target: str, name: str) -> Flow:
     return Flow(source, target, name, is_default=True)
 
 
+ESCALATION_EVENT_NAMES = ("超时升级", "超时二级升级", "超时三级升级")
+
+
+def sla_branches(host: Node, sla: Sla) -> tuple[list[Node], list[Flow]]:
+    """The timers on `host` and, per timer, the task it opens and that task's end event."""
+    x, var = host.id, f"sla_{sla.target}"
+    branches = [(timer(f"{x}_sla_warn", "即将超时", x, f"{var}_warn"),
+                 task(f"{x}_sla_warning", f"SLA 预警：{host.name}", host.lane, "sla_warning"),
+                 end(f"end_{x}_sla_warning", "预警已处理", host.lane))]
+    for level, group in enumerate(sla.escalate_to, 1):
+        branches.append((timer(f"{x}_sla_escalate_{level}", ESCALATION_EVENT_NAMES[level - 1], x,
+                               f"{var}_escalate_{level}"),
+                         task(f"{x}_escalation_{level}", f"SLA 升级：{host.name}", group, "sla_escalation"),
+                         end(f"end_{x}_escalation_{level}", "升级已处理", group)))
+    if sla.emergency_plan:
+        branches.append((timer(f"{x}_emergency_plan", "12 小时未解决", x, "sla_emergency_plan_at"),
+                         task(f"{x}_emergency_plan_task", "制定应急方案", "project_manager", "emergency_plan"),
+                         end(f"end_{x}_emergency_plan", "应急方案已制定", "project_manager")))
+    nodes: list[Node] = []
+    flows: list[Flow] = []
+    for event, branch_task, branch_end in branches:
+        nodes += [replace(event, lane=host.lane), branch_task, branch_end]
+        flows += chain(event.id, branch_task.id, branch_end.id)
+    return nodes, flows
+
+
 def process(id_: str, name: str, lanes: Sequence[Lane], nodes: Sequence[Node],
-            flows: Iterable[Flow | list[Flow]]) -> Process:
+            flows: Iterable[Flow | list[Flow]], *, slas: Sequence[Sla] = ()) -> Process:
     flat: list[Flow] = []
     for item in flows:
         flat.extend(item if isinstance(item, list) else [item])
-    return Process(id_, name, tuple(lanes), tuple(nodes), tuple(flat))
+    all_nodes = list(nodes)
+    by_id = {n.id: i for i, n in enumerate(all_nodes)}
+    for sla in slas:
+        host = all_nodes[by_id[sla.task]]
+        all_nodes[by_id[sla.task]] = replace(host, properties=(*host.properties, ("sla_target", sla.target)))
+        branch_nodes, branch_flows = sla_branches(host, sla)
+        all_nodes += branch_nodes
+        flat += branch_flows
+    return Process(id_, name, tuple(lanes), tuple(all_nodes), tuple(flat))
 
 
 REQUESTER = Lane("requester", "用户")
@@ -127,11 +185,16 @@ SERVICE_DESK = Lane("service_desk", "服务台")
 ENGINEER = Lane("engineer", "工程师")
 ENGINEER_SUPPORT = Lane("engineer", "技术支持")
 SERVICE_MANAGER = Lane("service_manager", "服务经理")
+PROJECT_MANAGER = Lane("project_manager", "项目经理")
+GENERAL_MANAGER = Lane("general_manager", "总经理")
+# Who a missed target goes to, level by level (spec: SLA, 001 §5.1.5 逐级上传到责任人的上级主管).
+SERVICE_DESK_CHAIN = ("service_manager", "project_manager", "general_manager")
+EMERGENCY_CHAIN = ("resident_manager", "project_manager", "general_manager")
 
 PROCESSES: tuple[Process, ...] = (
     process(
         "service_desk", "服务台及现场服务",
-        [REQUESTER, SERVICE_DESK, ENGINEER_SUPPORT, SERVICE_MANAGER],
+        [REQUESTER, SERVICE_DESK, ENGINEER_SUPPORT, SERVICE_MANAGER, PROJECT_MANAGER, GENERAL_MANAGER],
         [
             start("start", "提出服务需求", "request", "requester"),
             task("accept", "受理并记录服务请求", "service_desk", "accept"),
@@ -161,11 +224,16 @@ PROCESSES: tuple[Process, ...] = (
             otherwise("gw_remaining_problem", "end_done", "无"),
             chain("root_cause", "expert_support_followup", "satisfaction"),
         ],
+        slas=[
+            Sla("accept", "respond", SERVICE_DESK_CHAIN),
+            Sla("remote_fix", "resolve", SERVICE_DESK_CHAIN),
+            Sla("onsite_fix", "resolve", SERVICE_DESK_CHAIN),
+        ],
     ),
     process(
         "emergency", "应急服务",
-        [REQUESTER, SERVICE_DESK, ENGINEER, Lane("resident_manager", "驻厂经理"),
-         Lane("project_manager", "项目经理"), Lane("general_manager", "总经理")],
+        [REQUESTER, SERVICE_DESK, ENGINEER, Lane("resident_manager", "驻厂经理"), PROJECT_MANAGER,
+         GENERAL_MANAGER],
         [
             start("start", "提出服务需求", "request", "requester"),
             task("accept", "受理并记录服务需求", "service_desk", "accept"),
@@ -198,6 +266,13 @@ PROCESSES: tuple[Process, ...] = (
             when("gw_project_manager_resolved", "record_in_backoffice", "resolved == True", "解决"),
             otherwise("gw_project_manager_resolved", "general_manager_report", "未解决"),
             chain("general_manager_report", "record_in_backoffice", "fault_report", "end_done"),
+        ],
+        slas=[
+            Sla("analyse_fault", "respond", EMERGENCY_CHAIN),
+            Sla("remote_handle", "resolve", EMERGENCY_CHAIN, emergency_plan=True),
+            Sla("onsite_with_parts", "resolve", EMERGENCY_CHAIN, emergency_plan=True),
+            # The report is the project manager's own deliverable; only the general manager is above.
+            Sla("fault_report", "fault_report", ("general_manager",)),
         ],
     ),
     process(
@@ -256,7 +331,7 @@ PROCESSES: tuple[Process, ...] = (
     ),
     process(
         "other_service", "其他服务",
-        [REQUESTER, SERVICE_DESK, ENGINEER, Lane("project_manager", "项目经理")],
+        [REQUESTER, SERVICE_DESK, ENGINEER, PROJECT_MANAGER],
         [
             start("start", "提出服务需求", "request", "requester"),
             task("record_analyse", "记录和分析用户需求", "service_desk", "record_analyse"),
@@ -381,8 +456,16 @@ def check_description(proc: Process) -> list[str]:
         incoming = [f for f in proc.flows if f.target == n.id]
         if n.kind != "end" and not outgoing:
             problems.append(f"{n.id}: no outgoing flow")
-        if n.kind != "start" and not incoming:
+        if n.kind not in ("start", "timer") and not incoming:
             problems.append(f"{n.id}: no incoming flow")
+        if n.kind == "timer":
+            host = nodes.get(n.attached_to or "")
+            if host is None or host.kind != "user":
+                problems.append(f"{n.id}: not attached to a user task")
+            elif host.lane != n.lane:
+                problems.append(f"{n.id}: not in the lane of {host.id}")
+            if incoming or len(outgoing) != 1 or not n.time_date:
+                problems.append(f"{n.id}: a timer needs a time expression and exactly one outgoing flow")
         if n.kind in GATEWAYS and len(outgoing) > 1:
             if sum(f.is_default for f in outgoing) != 1:
                 problems.append(f"{n.id}: needs exactly one default flow")
@@ -390,6 +473,40 @@ def check_description(proc: Process) -> list[str]:
                 problems.append(f"{n.id}: a non-default flow has no condition")
         elif any(f.condition or f.is_default for f in outgoing):
             problems.append(f"{n.id}: conditions only belong on splitting gateways")
+    if not problems:
+        problems += _check_branches(proc)
+    return problems
+
+
+def _branch_chains(proc: Process) -> dict[str, list[str]]:
+    """Per boundary timer, the nodes its flow runs through (the layout puts them on one row)."""
+    outgoing: dict[str, list[str]] = {n.id: [] for n in proc.nodes}
+    for f in proc.flows:
+        outgoing[f.source].append(f.target)
+    chains: dict[str, list[str]] = {}
+    for n in proc.nodes:
+        if n.kind != "timer":
+            continue
+        path = [n.id]
+        while outgoing[path[-1]] and len(path) <= len(proc.nodes):
+            path.append(outgoing[path[-1]][0])
+        chains[n.id] = path[1:]
+    return chains
+
+
+def _check_branches(proc: Process) -> list[str]:
+    """A timer's branch must be a plain sequence to an end event that nothing else flows into."""
+    problems: list[str] = []
+    kinds = {n.id: n.kind for n in proc.nodes}
+    incoming: dict[str, int] = {n.id: 0 for n in proc.nodes}
+    outgoing: dict[str, int] = {n.id: 0 for n in proc.nodes}
+    for f in proc.flows:
+        incoming[f.target] += 1
+        outgoing[f.source] += 1
+    for timer_id, path in _branch_chains(proc).items():
+        if kinds[path[-1]] != "end" or any(incoming[i] != 1 for i in path) or any(
+                outgoing[i] != 1 for i in path[:-1]):
+            problems.append(f"{timer_id}: its branch must run straight to its own end event")
     return problems
 
 
@@ -398,7 +515,7 @@ def check_description(proc: Process) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 SIZES = {"user": (100.0, 80.0), "exclusive": (50.0, 50.0), "inclusive": (50.0, 50.0),
-         "start": (36.0, 36.0), "end": (36.0, 36.0)}
+         "start": (36.0, 36.0), "end": (36.0, 36.0), "timer": (36.0, 36.0)}
 POOL_X, POOL_Y = 150.0, 80.0
 POOL_HEADER = 30.0       # bpmn-js draws the participant name in this band
 LANE_HEADER = 30.0       # and each lane name in this one
@@ -407,6 +524,12 @@ COLUMN_GAP = 70.0
 ROW_HEIGHT = 80.0
 ROW_GAP = 60.0
 LANE_PAD = 50.0          # above the first and below the last row; edges loop back through it
+BOUNDARY_SLOT = 40.0     # of a task's bottom edge per boundary timer, so the 36 px events never touch
+BRANCH_GAP = 40.0        # between the nodes of a timer's branch
+BRANCH_LEAD = 40.0       # at least this far from a timer's flow down to where its branch starts
+BRANCH_MARGIN = 20.0     # clearance around a branch's shapes
+EDGE_MARGIN = 8.0        # clearance between a branch's flows and shapes they pass
+BRANCH_NEW_ROW_COST = 200.0  # a new row makes a lane taller: worth about as much as 2000 px of flow
 LABEL_LINE = 14.0
 LABEL_MAX_WIDTH = 90.0
 
@@ -609,15 +732,54 @@ class _Router:
         return points
 
 
+def _sizes(proc: Process) -> dict[str, tuple[float, float]]:
+    """Shape sizes; a task carrying boundary timers widens so that they sit side by side."""
+    timers_on: dict[str, int] = {}
+    for n in proc.nodes:
+        if n.kind == "timer" and n.attached_to:
+            timers_on[n.attached_to] = timers_on.get(n.attached_to, 0) + 1
+    sizes: dict[str, tuple[float, float]] = {}
+    for n in proc.nodes:
+        w, h = SIZES[n.kind]
+        sizes[n.id] = (max(w, BOUNDARY_SLOT * timers_on.get(n.id, 0)), h)
+    return sizes
+
+
+def _lane_grid(lanes: Sequence[Lane], rows: dict[str, list[int]]) -> tuple[
+        dict[str, tuple[float, float]], dict[tuple[str, int], float], list[float]]:
+    """Top and height of every lane, top of every row, and the free horizontal tracks between rows."""
+    spans: dict[str, tuple[float, float]] = {}
+    row_top: dict[tuple[str, int], float] = {}
+    channels: list[float] = []
+    y = POOL_Y
+    for lane in lanes:
+        lane_rows = rows[lane.group]
+        height = 2 * LANE_PAD + len(lane_rows) * ROW_HEIGHT + (len(lane_rows) - 1) * ROW_GAP
+        spans[lane.group] = (y, height)
+        for i, r in enumerate(lane_rows):
+            top = y + LANE_PAD + i * (ROW_HEIGHT + ROW_GAP)
+            row_top[(lane.group, r)] = top
+            channels.append(top - (LANE_PAD if i == 0 else ROW_GAP) / 2)
+        channels.append(y + height - LANE_PAD / 2)
+        y += height
+    return spans, row_top, channels
+
+
 def layout(proc: Process) -> Layout:
-    back = _back_edges(proc)
-    rank = _ranks(proc, back)
+    # Boundary timers and the branches they open are placed after the main flow, below it.
+    chains = _branch_chains(proc)
+    in_branch = set(chains) | {i for path in chains.values() for i in path}
+    core = Process(proc.id, proc.name, proc.lanes, tuple(n for n in proc.nodes if n.id not in in_branch),
+                   tuple(f for f in proc.flows if f.source not in in_branch))
+    sizes = _sizes(proc)
+    back = _back_edges(core)
+    rank = _ranks(core, back)
     kinds = {n.id: n.kind for n in proc.nodes}
 
     # Rows: a node keeps its hinted row unless another node of its lane already sits in that cell.
     taken: set[tuple[str, int, int]] = set()
     row: dict[str, int] = {}
-    for n in sorted(proc.nodes, key=lambda n: rank[n.id]):
+    for n in sorted(core.nodes, key=lambda n: rank[n.id]):
         r = n.row
         while (n.lane, rank[n.id], r) in taken:
             r += 1
@@ -625,50 +787,232 @@ def layout(proc: Process) -> Layout:
         row[n.id] = r
 
     columns = max(rank.values()) + 1
-    widths = [max((SIZES[n.kind][0] for n in proc.nodes if rank[n.id] == c), default=0.0)
+    widths = [max((sizes[n.id][0] for n in core.nodes if rank[n.id] == c), default=0.0)
               for c in range(columns)]
+    # A task with timers gets room right after it for their branches, which hang below it, so that
+    # they never have to share a row with the branches of the next such task.
+    hang: dict[str, float] = {}  # task -> left edge of its branches, from the left edge of its column
+    column_gap = [COLUMN_GAP] * columns
+    for host_id, timer_ids in _timers_by_task(proc).items():
+        c = rank[host_id]
+        w = sizes[host_id][0]
+        hang[host_id] = (widths[c] - w) / 2 + w - w / len(timer_ids) / 2 + BRANCH_LEAD
+        branch_w = max(sum(sizes[i][0] for i in chains[t]) + BRANCH_GAP * (len(chains[t]) - 1)
+                       for t in timer_ids)
+        column_gap[c] = max(column_gap[c], hang[host_id] - widths[c] + branch_w + COLUMN_GAP)
     content_x = POOL_X + POOL_HEADER + LANE_HEADER + CONTENT_PAD
     column_x = []
     x = content_x
-    for w in widths:
+    for c, w in enumerate(widths):
         column_x.append(x)
-        x += w + COLUMN_GAP
-    content_right = x - COLUMN_GAP
-    gaps = [column_x[c] + widths[c] + COLUMN_GAP / 2 for c in range(columns - 1)]
+        x += w + column_gap[c]
+    content_right = x - column_gap[-1]
+    # Flows that change rows between columns do so here, right of any branches in the gap.
+    gaps = [column_x[c] + widths[c] + COLUMN_GAP / 2 if column_gap[c] == COLUMN_GAP
+            else column_x[c + 1] - COLUMN_GAP / 2 for c in range(columns - 1)]
 
-    lanes: dict[str, Rect] = {}
-    row_top: dict[tuple[str, int], float] = {}
-    channels: list[float] = []
-    lane_x = POOL_X + POOL_HEADER
-    lane_w = content_right + CONTENT_PAD - lane_x
-    y = POOL_Y
-    for lane in proc.lanes:
-        rows = [row[n.id] for n in proc.nodes if n.lane == lane.group] or [0]
-        first, last = min(rows), max(rows)
-        height = 2 * LANE_PAD + (last - first + 1) * ROW_HEIGHT + (last - first) * ROW_GAP
-        lanes[lane.group] = Rect(lane_x, y, lane_w, height)
-        for i, r in enumerate(range(first, last + 1)):
-            top = y + LANE_PAD + i * (ROW_HEIGHT + ROW_GAP)
-            row_top[(lane.group, r)] = top
-            channels.append(top - (LANE_PAD if i == 0 else ROW_GAP) / 2)
-        channels.append(y + height - LANE_PAD / 2)
-        y += height
-    pool = Rect(POOL_X, POOL_Y, lane_w + POOL_HEADER, y - POOL_Y)
-
-    shapes: dict[str, Rect] = {}
-    for n in proc.nodes:
-        w, h = SIZES[n.kind]
+    cells: dict[str, tuple[str, int, float]] = {}  # node -> lane, row, left edge
+    for n in core.nodes:
         c = rank[n.id]
-        cy = row_top[(n.lane, row[n.id])] + ROW_HEIGHT / 2
-        shapes[n.id] = Rect(column_x[c] + (widths[c] - w) / 2, cy - h / 2, w, h)
+        cells[n.id] = (n.lane, row[n.id], column_x[c] + (widths[c] - sizes[n.id][0]) / 2)
+    main_rows: dict[str, list[int]] = {}
+    for lane in proc.lanes:
+        used = [row[n.id] for n in core.nodes if n.lane == lane.group]
+        main_rows[lane.group] = list(range(min(used), max(used) + 1)) if used else []
 
+    # The main flow is routed first, on lanes without branch rows; the branches then keep clear of it
+    # and the rows they add push the lanes below (main flow included) down.
+    placer = _BranchPlacer(proc, sizes, cells, main_rows, chains)
+    shapes, _, rows = placer.geometry(placer.cells, placer.extra)
+    _, _, channels = _lane_grid(proc.lanes, rows)
     router = _Router(shapes, kinds, sorted(set(channels)), gaps)
     # Forward flows first, so loops go round whatever the main path leaves free.
-    ordered = [f for f in proc.flows if f.id not in back] + [f for f in proc.flows if f.id in back]
-    edges = {f.id: router.route(f) for f in ordered}
+    ordered = [f for f in core.flows if f.id not in back] + [f for f in core.flows if f.id in back]
+    placer.main_edges = {f.id: router.route(f) for f in ordered}
+
+    candidate_x = sorted([column_x[rank[t]] + left for t, left in hang.items()] + column_x + [
+        content_right + COLUMN_GAP + i * (SIZES["user"][0] + COLUMN_GAP) for i in range(3)])
+    placer.place_all(candidate_x)
+    shapes, edges, rows = placer.geometry(placer.cells, placer.extra)
+    spans, _, _ = _lane_grid(proc.lanes, rows)
+
+    content_right = max([content_right] + [r.right for r in shapes.values()])
+    lane_x = POOL_X + POOL_HEADER
+    lane_w = content_right + CONTENT_PAD - lane_x
+    lanes = {group: Rect(lane_x, top, lane_w, height) for group, (top, height) in spans.items()}
+    bottom = max(top + height for top, height in spans.values())
+    pool = Rect(POOL_X, POOL_Y, lane_w + POOL_HEADER, bottom - POOL_Y)
+    shapes = {n.id: shapes[n.id] for n in proc.nodes}
     edges = {f.id: edges[f.id] for f in proc.flows}
     labels = _place_labels(proc, shapes, edges)
     return Layout(pool, lanes, shapes, edges, labels)
+
+
+def _segments_cross(a: Point, b: Point, c: Point, d: Point) -> bool:
+    """Whether two axis-parallel segments cross at a point inside both."""
+    if (a[1] == b[1]) == (c[1] == d[1]):
+        return False
+    (h1, h2), (v1, v2) = ((a, b), (c, d)) if a[1] == b[1] else ((c, d), (a, b))
+    return (min(h1[0], h2[0]) < v1[0] < max(h1[0], h2[0])
+            and min(v1[1], v2[1]) < h1[1] < max(v1[1], v2[1]))
+
+
+def _segments_overlap(a: Point, b: Point, c: Point, d: Point) -> bool:
+    """Whether two axis-parallel segments run along one line for a stretch (edges drawn on top of each other)."""
+    if a[0] == b[0] == c[0] == d[0]:
+        return min(max(a[1], b[1]), max(c[1], d[1])) > max(min(a[1], b[1]), min(c[1], d[1]))
+    if a[1] == b[1] == c[1] == d[1]:
+        return min(max(a[0], b[0]), max(c[0], d[0])) > max(min(a[0], b[0]), min(c[0], d[0]))
+    return False
+
+
+def _timers_by_task(proc: Process) -> dict[str, list[str]]:
+    timers: dict[str, list[str]] = {}
+    for n in proc.nodes:
+        if n.kind == "timer":
+            timers.setdefault(n.attached_to or "", []).append(n.id)
+    return timers
+
+
+class _BranchPlacer:
+    """Puts the boundary timers on the bottom edge of their task and each timer's branch (a task and
+    its end event) on a row of its lane below the main flow, right of the task the timer sits on:
+    in the room layout() leaves after that task where it is free, else further right.
+
+    Timers are ordered along the edge by how deep their branch lies, deepest on the left: each flow
+    drops straight down and turns right into its branch, so no two of them cross.  Rows below the
+    main flow are added to a lane only when no free place is left on the existing ones; branches
+    keep clear of the main flow's edges and of the way down other timers' flows still need.
+    """
+
+    def __init__(self, proc: Process, sizes: dict[str, tuple[float, float]],
+                 cells: dict[str, tuple[str, int, float]], main_rows: dict[str, list[int]],
+                 chains: dict[str, list[str]]) -> None:
+        self.proc = proc
+        self.sizes = sizes
+        self.nodes = {n.id: n for n in proc.nodes}
+        self.lane_index = {lane.group: i for i, lane in enumerate(proc.lanes)}
+        self.main_rows = main_rows
+        self.cells = dict(cells)  # main and placed branch nodes
+        self.extra = {lane.group: 0 for lane in proc.lanes}  # branch rows below the main rows
+        self.chains = chains
+        self.main_edges: dict[str, list[Point]] = {}  # routed on the lanes without branch rows
+        self.main_spans, _, _ = _lane_grid(proc.lanes, self.rows(self.extra))
+        self.hosts = _timers_by_task(proc)  # task -> its timers, sorted left to right below
+        self.timer_x: dict[str, float] = {}  # timer -> centre x offset from its task's left edge
+        declared = {timer_id: i for i, timer_id in enumerate(chains)}
+        for host_id, timer_ids in self.hosts.items():
+            timer_ids.sort(key=lambda t: (self.lane_index[self.nodes[chains[t][0]].lane], declared[t]), reverse=True)
+            slot = self.sizes[host_id][0] / len(timer_ids)
+            for i, timer_id in enumerate(timer_ids):
+                self.timer_x[timer_id] = slot * (i + 0.5)
+
+    def rows(self, extra: dict[str, int]) -> dict[str, list[int]]:
+        result = {}
+        for group, used in self.main_rows.items():
+            first = used[-1] + 1 if used else 0
+            result[group] = used + list(range(first, first + extra[group])) or [0]
+        return result
+
+    def branch_row(self, group: str, k: int) -> int:
+        used = self.main_rows[group]
+        return (used[-1] + 1 if used else 0) + k
+
+    def geometry(self, cells: dict[str, tuple[str, int, float]], extra: dict[str, int]) -> tuple[
+            dict[str, Rect], dict[str, list[Point]], dict[str, list[int]]]:
+        rows = self.rows(extra)
+        spans, row_top, _ = _lane_grid(self.proc.lanes, rows)
+        shapes: dict[str, Rect] = {}
+        for node_id, (group, r, left) in cells.items():
+            w, h = self.sizes[node_id]
+            shapes[node_id] = Rect(left, row_top[(group, r)] + (ROW_HEIGHT - h) / 2, w, h)
+        for timer_id, offset in self.timer_x.items():
+            host = shapes[self.nodes[timer_id].attached_to or ""]
+            w, h = self.sizes[timer_id]
+            shapes[timer_id] = Rect(host.x + offset - w / 2, host.bottom - h / 2, w, h)
+
+        def moved(y: float) -> float:
+            # The main flow was routed before branch rows existed; rows added above move it down.
+            for group, (top, height) in self.main_spans.items():
+                if top <= y <= top + height:
+                    return y + spans[group][0] - top
+            raise ValueError(f"{y} lies outside every lane")
+
+        edges = {flow_id: [(px, moved(py)) for px, py in points] for flow_id, points in self.main_edges.items()}
+        for timer_id, path in self.chains.items():
+            event = shapes[timer_id]
+            if path[0] not in shapes:
+                # Not placed yet: keep its way down through every row of its branch's lane free.
+                top, height = spans[self.nodes[path[0]].lane]
+                edges[f"flow_{timer_id}_{path[0]}"] = [(event.cx, event.bottom),
+                                                       (event.cx, max(top + height - LANE_PAD, event.bottom))]
+                continue
+            first = shapes[path[0]]
+            edges[f"flow_{timer_id}_{path[0]}"] = [(event.cx, event.bottom), (event.cx, first.cy),
+                                                   (first.x, first.cy)]
+            for a, b in pairwise(path):
+                edges[f"flow_{a}_{b}"] = [(shapes[a].right, shapes[a].cy), (shapes[b].x, shapes[b].cy)]
+        return shapes, edges, rows
+
+    def place_all(self, candidate_x: list[float]) -> None:
+        for timer_ids in self.hosts.values():
+            for timer_id in reversed(timer_ids):  # shallowest first: it takes the nearest place
+                self._place(timer_id, self.chains[timer_id], candidate_x)
+
+    def _place(self, timer_id: str, path: list[str], candidate_x: list[float]) -> None:
+        group = self.nodes[path[0]].lane
+        shapes, _, _ = self.geometry(self.cells, self.extra)
+        event = shapes[timer_id]
+        best: tuple[float, dict[str, tuple[str, int, float]], dict[str, int]] | None = None
+        for k in range(self.extra[group] + 1):
+            extra = {**self.extra, group: max(self.extra[group], k + 1)}
+            r = self.branch_row(group, k)
+            for left in candidate_x:
+                if left < event.cx + BRANCH_LEAD:
+                    continue
+                cells = dict(self.cells)
+                x = left
+                for node_id in path:
+                    cells[node_id] = (group, r, x)
+                    x += self.sizes[node_id][0] + BRANCH_GAP
+                cost = self._cost(timer_id, path, cells, extra)
+                if cost is not None:
+                    cost += (left - event.cx) / 10 + k * 20 + (BRANCH_NEW_ROW_COST if k == self.extra[group] else 0)
+                    if best is None or cost < best[0]:
+                        best = (cost, cells, extra)
+        if best is None:
+            raise ValueError(f"{self.proc.id}: no place for the branch of {timer_id}")
+        _, self.cells, self.extra = best
+
+    def _cost(self, timer_id: str, path: list[str], cells: dict[str, tuple[str, int, float]],
+              extra: dict[str, int]) -> float | None:
+        """Crossings the branch adds, or None where it would touch a shape or run along another edge."""
+        shapes, edges, _ = self.geometry(cells, extra)
+        new_ids = set(path)
+        new_flows = {f"flow_{timer_id}_{path[0]}"} | {f"flow_{a}_{b}" for a, b in pairwise(path)}
+        if shapes[path[0]].cy <= shapes[timer_id].bottom:
+            return None
+        for node_id in new_ids:
+            if any(other != node_id and shapes[node_id].overlaps(rect, BRANCH_MARGIN)
+                   for other, rect in shapes.items()):
+                return None
+        old = [seg for flow_id, points in edges.items() if flow_id not in new_flows
+               for seg in pairwise(points)]
+        if any(shapes[node_id].hit_by(a, b, EDGE_MARGIN) for node_id in new_ids for a, b in old):
+            return None
+        crossings = 0
+        for flow_id in new_flows:
+            points = edges[flow_id]
+            ends = {timer_id, *path}
+            for a, b in pairwise(points):
+                for node_id, rect in shapes.items():
+                    if node_id not in ends and rect.hit_by(a, b, EDGE_MARGIN):
+                        return None
+                for c, d in old:
+                    if _segments_overlap(a, b, c, d):
+                        return None
+                    crossings += _segments_cross(a, b, c, d)
+        return 40.0 * crossings
 
 
 def _place_labels(proc: Process, shapes: dict[str, Rect], edges: dict[str, list[Point]]) -> dict[str, Rect]:
@@ -698,6 +1042,12 @@ def _place_labels(proc: Process, shapes: dict[str, Rect], edges: dict[str, list[
         lower_left = Rect(r.x - w - 2, r.bottom, w, h)
         if n.kind in ("start", "end"):
             choose(n.id, [below, above, lower_right, upper_right])
+        elif n.kind == "timer":
+            # Its neighbours' flows leave no room below a timer: name it where its own flow turns.
+            points = next(edges[f.id] for f in proc.flows if f.source == n.id)
+            (cx, _), (_, turn_y) = points[0], points[1]
+            choose(n.id, [Rect(cx + 4, turn_y - h - 3, w, h), Rect(cx + 4, turn_y + 3, w, h),
+                          lower_right, lower_left], own=list(pairwise(points)))
         else:
             choose(n.id, [above, below, upper_left, upper_right, lower_left, lower_right])
 
@@ -751,7 +1101,7 @@ def _bounds(parent: etree._Element, r: Rect) -> None:
 
 
 TAGS = {"start": "startEvent", "end": "endEvent", "user": "userTask",
-        "exclusive": "exclusiveGateway", "inclusive": "inclusiveGateway"}
+        "exclusive": "exclusiveGateway", "inclusive": "inclusiveGateway", "timer": "boundaryEvent"}
 
 
 def build(proc: Process) -> bytes:
@@ -789,6 +1139,14 @@ def build(proc: Process) -> bytes:
             el.set(_q("camunda", "candidateGroups"), n.lane)
             if n.initiator:
                 el.set(_q("camunda", "assignee"), "${initiator}")
+        elif n.kind == "timer":
+            el.set("cancelActivity", "false")  # the task stays open: the timer only warns or escalates
+            el.set("attachedToRef", n.attached_to or "")
+        if n.properties:
+            extension = etree.SubElement(el, _q("bpmn", "extensionElements"))
+            properties = etree.SubElement(extension, _q("camunda", "properties"))
+            for key, value in n.properties:
+                etree.SubElement(properties, _q("camunda", "property"), name=key, value=value)
         default = next((f for f in proc.flows if f.source == n.id and f.is_default), None)
         if default is not None:
             el.set("default", default.id)
@@ -798,6 +1156,11 @@ def build(proc: Process) -> bytes:
         for f in proc.flows:
             if f.source == n.id:
                 etree.SubElement(el, _q("bpmn", "outgoing")).text = f.id
+        if n.kind == "timer":
+            definition = etree.SubElement(el, _q("bpmn", "timerEventDefinition"), id=f"{n.id}_timer")
+            time_date = etree.SubElement(definition, _q("bpmn", "timeDate"))
+            time_date.set(_q("xsi", "type"), "bpmn:tFormalExpression")
+            time_date.text = n.time_date
 
     for f in proc.flows:
         el = etree.SubElement(process_el, _q("bpmn", "sequenceFlow"), id=f.id)
