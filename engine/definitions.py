@@ -1,7 +1,8 @@
-"""Process definitions: safe XML loading, SpiffWorkflow parsing, opsflow's rules, versioned deploys.
+"""Process definitions: safe XML loading, checks, SpiffWorkflow parsing, versioned deploys.
 
-A deploy stores the XML exactly as given as version N+1 of its process; parsed specs are cached
-per definition id, since a deployed version never changes.
+A deploy stores the XML exactly as given as version N+1 of its process, after the same checks
+`validate` reports (schema, opsflow's rules in engine.validation, SpiffWorkflow's parse); parsed
+specs are cached per definition id, since a deployed version never changes.
 """
 from __future__ import annotations
 
@@ -17,13 +18,11 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, UserTaskParser
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-import forms
-from engine import clock, expressions
-from engine.errors import ExpressionRefused, InvalidDiagram, NotFound, Problem
+from engine import clock, validation
+from engine.errors import InvalidDiagram, NotFound, Problem
 from engine.models import ProcessDefinition
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -99,74 +98,117 @@ def load_xml(source: SourceFile) -> etree._ElementTree:
         raise InvalidDiagram([Problem(None, f"not well-formed XML: {exc}", source.filename)]) from None
     root = tree.getroot()
     if root.tag != f"{{{BPMN_NS}}}definitions":
-        raise InvalidDiagram([Problem(None, f"root element is {root.tag!r}, not bpmn:definitions "
-                                            "(is this a BPMN 2.0 file?)", source.filename)])
+        qname = etree.QName(root)
+        if qname.localname == "definitions" and "/DMN/" in (qname.namespace or "").upper():
+            message = ("this is a DMN file (decision tables); opsflow does not run DMN decisions, so neither DMN files "
+                       "nor the business rule tasks that call them can be deployed")
+        else:
+            message = f"root element is {root.tag!r}, not bpmn:definitions (is this a BPMN 2.0 file?)"
+        raise InvalidDiagram([Problem(None, message, source.filename)])
     count = sum(1 for _ in root.iter())
     if count > MAX_ELEMENTS:
         raise InvalidDiagram([Problem(None, f"{count} XML elements; the limit is {MAX_ELEMENTS}", source.filename)])
     return tree
 
 
-def _check_expression(problems: list[Problem], element_id: str | None, text: str | None, what: str,
-                      filename: str, mode: str = "eval") -> None:
-    try:
-        expressions.check(text or "", mode=mode)
-    except ExpressionRefused as exc:
-        problems.append(Problem(element_id, f"{what}: {exc.message}", filename))
-
-
 def check_rules(tree: etree._ElementTree, filename: str, *, form_keys: frozenset[str] | None = None) -> list[Problem]:
-    """opsflow's own rules over one file; every problem names the element at fault."""
+    """opsflow's own rules over the executable processes of one file; every problem names the element at fault."""
+    return validation.rule_problems({filename: tree}, validation.executable_process_ids(tree), form_keys=form_keys)
+
+
+def _load_all(sources: list[SourceFile]) -> tuple[dict[str, etree._ElementTree], list[Problem]]:
+    trees: dict[str, etree._ElementTree] = {}
     problems: list[Problem] = []
-    known_forms = forms.form_keys() if form_keys is None else form_keys
-    root = tree.getroot()
-    for process in root.iterfind("bpmn:process", NS):
-        if process.get("isExecutable", "true") != "true":
+    for source in sources:
+        if source.filename in trees:
+            problems.append(Problem(None, "two files of this name were given", source.filename))
             continue
-        flows = {flow.get("id"): flow for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow")}
-        for task in process.iter(f"{{{BPMN_NS}}}userTask"):
-            task_id = task.get("id")
-            if not task.get(_CAMUNDA + "candidateGroups") and not task.get(_CAMUNDA + "assignee"):
-                problems.append(Problem(task_id, "user task has no candidate group (camunda:candidateGroups)",
-                                        filename))
-            form_key = task.get(_CAMUNDA + "formKey")
-            if not form_key:
-                problems.append(Problem(task_id, "user task has no form key (camunda:formKey)", filename))
-            elif form_key not in known_forms:
-                problems.append(Problem(task_id, f"form key {form_key!r} has no definition in forms/", filename))
-        for start in process.iterfind("bpmn:startEvent", NS):
-            form_key = start.get(_CAMUNDA + "formKey")
-            if form_key and form_key not in known_forms:
-                problems.append(Problem(start.get("id"), f"form key {form_key!r} has no definition in forms/",
-                                        filename))
-        for tag in ("exclusiveGateway", "inclusiveGateway"):
-            for gateway in process.iter(f"{{{BPMN_NS}}}{tag}"):
-                outgoing = [flow for flow in flows.values() if flow.get("sourceRef") == gateway.get("id")]
-                if len(outgoing) < 2:
-                    continue
-                default = gateway.get("default")
-                unconditioned = [f.get("id") for f in outgoing
-                                 if f.find("bpmn:conditionExpression", NS) is None and f.get("id") != default]
-                if unconditioned:
-                    problems.append(Problem(gateway.get("id"), "outgoing flows without a condition that are not "
-                                            f"the default flow: {', '.join(unconditioned)}", filename))
-        for flow in flows.values():
-            condition = flow.find("bpmn:conditionExpression", NS)
-            if condition is not None:
-                _check_expression(problems, flow.get("id"), condition.text, "condition", filename)
-        for script_task in process.iter(f"{{{BPMN_NS}}}scriptTask"):
-            script = script_task.find("bpmn:script", NS)
-            _check_expression(problems, script_task.get("id"), script.text if script is not None else "",
-                              "script", filename, mode="exec")
-        for timer in process.iter(f"{{{BPMN_NS}}}timerEventDefinition"):
-            event = timer.getparent()
-            for child in timer:
-                _check_expression(problems, event.get("id"), child.text, "timer expression", filename)
+        try:
+            trees[source.filename] = load_xml(source)
+        except InvalidDiagram as error:
+            problems += error.problems
+    return trees, problems
+
+
+def _nothing_to_run(tree: etree._ElementTree, filename: str) -> Problem:
+    all_ids = [str(p.get("id")) for p in tree.getroot().iterfind("bpmn:process", NS)]
+    detail = (f"its processes ({', '.join(all_ids)}) are marked isExecutable=\"false\""
+              if all_ids else "it contains no bpmn:process")
+    return Problem(None, f"nothing to run: {detail}", filename)
+
+
+def _choose_process(tree: etree._ElementTree, filename: str, process_id: str | None) -> str:
+    candidates = validation.executable_process_ids(tree)
+    if process_id is None:
+        if not candidates:
+            raise InvalidDiagram([_nothing_to_run(tree, filename)])
+        if len(candidates) > 1:
+            raise InvalidDiagram([Problem(None, "several executable processes "
+                                                f"({', '.join(candidates)}); choose one with --process", filename)])
+        return candidates[0]
+    if process_id not in candidates:
+        raise InvalidDiagram([Problem(process_id, "no executable process with this id in the main file", filename)])
+    return process_id
+
+
+def _static_problems(trees: dict[str, etree._ElementTree], process_ids: list[str],
+                     form_keys: frozenset[str] | None) -> list[Problem]:
+    """Schema and rule problems; SpiffWorkflow is only asked about diagrams without any (else it repeats them)."""
+    problems: list[Problem] = []
+    for filename, tree in trees.items():
+        problems += validation.schema_problems(tree, filename)
+    problems += validation.rule_problems(trees, process_ids, form_keys=form_keys)
     return problems
 
 
-def _executable_process_ids(tree: etree._ElementTree) -> list[str]:
-    return [p.get("id") for p in tree.getroot().iterfind("bpmn:process", NS) if p.get("isExecutable", "true") == "true"]
+def _element_tag(trees: dict[str, etree._ElementTree], element_id: str) -> str | None:
+    for tree in trees.values():
+        for element in tree.getroot().iter():
+            if element.get("id") == element_id and isinstance(element.tag, str):
+                return validation.short_tag(element.tag)
+    return None
+
+
+Specs = dict[str, tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]]
+
+
+def _spiff_parse(trees: dict[str, etree._ElementTree], process_ids: list[str],
+                 main_name: str) -> tuple[Specs, list[Problem]]:
+    """SpiffWorkflow's parse of each process; its failures become problems (foreign files raise raw errors)."""
+    parser = OpsflowParser()
+    specs: Specs = {}
+    problems: list[Problem] = []
+    try:
+        for name, tree in trees.items():
+            parser.add_bpmn_xml(tree, filename=name)
+    except Exception as exc:  # whatever SpiffWorkflow raises on a foreign file: report it
+        return specs, [_spiff_problem(exc, trees, main_name)]
+    for process_id in process_ids:
+        try:
+            spec = parser.get_spec(process_id)
+            subprocess_specs = parser.get_subprocess_specs(process_id)
+        except Exception as exc:
+            problems.append(_spiff_problem(exc, trees, main_name))
+            continue
+        missing = [name for name, sub in subprocess_specs.items() if sub is None]
+        problems += [Problem(name, "called process not found in the files given", main_name) for name in missing]
+        if not missing:
+            specs[process_id] = (spec, subprocess_specs)
+    return specs, problems
+
+
+def _spiff_problem(exc: Exception, trees: dict[str, etree._ElementTree], main_name: str) -> Problem:
+    if isinstance(exc, ValidationException):
+        tag = _element_tag(trees, exc.id) if exc.id else None
+        message = str(exc).split("\n")[0].strip()
+        return Problem(exc.id or None, f"SpiffWorkflow cannot parse {tag or 'this diagram'}: {message}",
+                       exc.file_name or main_name)
+    # Some foreign files make SpiffWorkflow fail without context; say what failed, not a traceback.
+    return Problem(None, f"SpiffWorkflow cannot parse this diagram ({type(exc).__name__}: {exc})", main_name)
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))
 
 
 Parsed = tuple[str, BpmnProcessSpec, dict[str, BpmnProcessSpec], dict[str, etree._ElementTree]]
@@ -174,50 +216,57 @@ Parsed = tuple[str, BpmnProcessSpec, dict[str, BpmnProcessSpec], dict[str, etree
 
 def parse(sources: list[SourceFile], *, process_id: str | None = None,
           form_keys: frozenset[str] | None = None, apply_rules: bool = True) -> Parsed:
-    """Load, check and parse; returns (process id, spec, subprocess specs, trees) or raises InvalidDiagram."""
+    """Load, check and parse; returns (process id, spec, subprocess specs, trees) or raises InvalidDiagram.
+
+    The first file holds the process; the others may hold processes it calls. With apply_rules the
+    schema and opsflow's rules are checked too (deploy); without, only what running needs.
+    """
     if not sources:
         raise InvalidDiagram([Problem(None, "no BPMN file given")])
-    trees = {s.filename: load_xml(s) for s in sources}
-    main_name = sources[0].filename
-    main_tree = trees[main_name]
-    candidates = _executable_process_ids(main_tree)
-    if process_id is None:
-        if not candidates:
-            all_ids = [p.get("id") for p in main_tree.getroot().iterfind("bpmn:process", NS)]
-            detail = (f"its processes ({', '.join(all_ids)}) are marked isExecutable=\"false\""
-                      if all_ids else "it contains no bpmn:process")
-            raise InvalidDiagram([Problem(None, f"nothing to run: {detail}", main_name)])
-        if len(candidates) > 1:
-            raise InvalidDiagram([Problem(None, "several executable processes "
-                                                f"({', '.join(candidates)}); choose one with --process", main_name)])
-        process_id = candidates[0]
-    elif process_id not in candidates:
-        raise InvalidDiagram([Problem(process_id, "no executable process with this id in the main file", main_name)])
-
-    problems = ([p for name, tree in trees.items() for p in check_rules(tree, name, form_keys=form_keys)]
-                if apply_rules else [])
+    trees, problems = _load_all(sources)
     if problems:
         raise InvalidDiagram(problems, process_id=process_id)
-
-    parser = OpsflowParser()
-    try:
-        for name, tree in trees.items():
-            parser.add_bpmn_xml(tree, filename=name)
-        spec = parser.get_spec(process_id)
-        subprocess_specs = parser.get_subprocess_specs(process_id)
-    except ValidationException as exc:
-        raise InvalidDiagram([Problem(exc.id or None, str(exc).split("\n")[0], exc.file_name or main_name)],
-                             process_id=process_id) from None
-    except (SpiffWorkflowException, KeyError, AttributeError, TypeError, ValueError, IndexError) as exc:
-        # Some foreign files make SpiffWorkflow fail without context; say what failed, not a traceback.
-        raise InvalidDiagram([Problem(None, f"SpiffWorkflow cannot parse this diagram "
-                                            f"({type(exc).__name__}: {exc})", main_name)],
-                             process_id=process_id) from None
-    missing = [name for name, sub in subprocess_specs.items() if sub is None]
-    if missing:
-        raise InvalidDiagram([Problem(name, "called process not found in the deployed files", main_name)
-                              for name in missing], process_id=process_id)
+    main_name = sources[0].filename
+    process_id = _choose_process(trees[main_name], main_name, process_id)
+    if apply_rules:
+        problems = _static_problems(trees, [process_id], form_keys)
+    if not problems:
+        specs, problems = _spiff_parse(trees, [process_id], main_name)
+    if problems:
+        raise InvalidDiagram(_unique(problems), process_id=process_id)
+    spec, subprocess_specs = specs[process_id]
     return process_id, spec, subprocess_specs, trees
+
+
+def validate(sources: list[SourceFile], *, process_id: str | None = None,
+             form_keys: frozenset[str] | None = None) -> list[Problem]:
+    """Every problem deploy would refuse, over all files at once; never raises InvalidDiagram.
+
+    Without process_id every executable process of every file is checked; the files may call
+    each other's processes, as when deployed together.
+    """
+    if not sources:
+        return [Problem(None, "no BPMN file given")]
+    trees, problems = _load_all(sources)
+    targets: list[str] = []
+    if process_id is not None:
+        if any(process_id in validation.executable_process_ids(tree) for tree in trees.values()):
+            targets = [process_id]
+        elif trees:
+            problems.append(Problem(process_id, "no executable process with this id in the files given",
+                                    sources[0].filename))
+    else:
+        for filename, tree in trees.items():
+            ids = validation.executable_process_ids(tree)
+            if not ids:
+                problems.append(_nothing_to_run(tree, filename))
+            targets += [i for i in ids if i not in targets]
+    if not trees:
+        return _unique(problems)
+    problems += _static_problems(trees, targets, form_keys)
+    if not problems and targets:
+        problems = _spiff_parse(trees, targets, sources[0].filename)[1]
+    return _unique(problems)
 
 
 @dataclass(frozen=True)

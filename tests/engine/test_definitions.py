@@ -1,6 +1,7 @@
 """Deploying diagrams: versions, safe XML, and refusals that name the element at fault."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -48,8 +49,10 @@ def test_running_instance_stays_on_its_version(db: Database, make_user) -> None:
     make_user("eng", "engineer")
     deploy(db, MINI)
     old = Flow(db, "mini")
-    # Version 2 sends a resolved fix straight to the end, without the callback.
-    v2 = MINI.replace(b'targetRef="satisfaction">', b'targetRef="end_done">')
+    # Version 2 sends a resolved fix straight to the end: the callback and its gateway are gone.
+    v2 = re.sub(rb'\s*<bpmn:(userTask id="satisfaction"|exclusiveGateway id="gw_remaining"|sequenceFlow id="flow_'
+                rb'(callback|done)")[^>]*/>|\s*<bpmn:sequenceFlow id="flow_again".*?</bpmn:sequenceFlow>', b"", MINI,
+                flags=re.S).replace(b'targetRef="satisfaction">', b'targetRef="end_done">')
     assert deploy(db, v2).version == 2
     new = Flow(db, "mini")
     done = {"resolved": True, "method": "phone", "actions": "重启服务"}
