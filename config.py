@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent
 
@@ -29,6 +30,11 @@ class Config:
     BPMN_DIR = Path(os.environ.get("OPSFLOW_BPMN_DIR", ROOT / "bpmn"))
     MAX_CONTENT_LENGTH = _env_int("OPSFLOW_MAX_UPLOAD_BYTES", 4 * 1024 * 1024)
     BABEL_DEFAULT_LOCALE = os.environ.get("OPSFLOW_DEFAULT_LOCALE", "zh_CN")
+    # Times are stored in UTC and shown in this zone (the customers are in China).
+    BABEL_DEFAULT_TIMEZONE = os.environ.get("OPSFLOW_TIMEZONE", "Asia/Shanghai")
+    # A CSRF token lives as long as the session: a long form must not expire while it is typed.
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_SAMESITE = "Lax"
     TESTING = False
 
     @classmethod
@@ -38,6 +44,11 @@ class Config:
             raise ConfigError(f"DATABASE_URL must be sqlite:/// or postgresql+psycopg://, got {cls.DATABASE_URL!r}")
         if cls.BABEL_DEFAULT_LOCALE not in ("zh_CN", "en"):
             raise ConfigError("OPSFLOW_DEFAULT_LOCALE must be zh_CN or en")
+        try:
+            ZoneInfo(cls.BABEL_DEFAULT_TIMEZONE)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"OPSFLOW_TIMEZONE must be a time zone such as Asia/Shanghai, "
+                              f"got {cls.BABEL_DEFAULT_TIMEZONE!r}") from None
 
 
 class TestConfig(Config):

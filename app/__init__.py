@@ -1,11 +1,10 @@
 """Flask application factory: a few named set-up steps, nothing else."""
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from flask import Flask
 
 import config as config_module
 from engine.db import Database
-from engine.errors import OpsflowError
 
 
 def create_app(config_class: type[config_module.Config] | None = None) -> Flask:
@@ -14,6 +13,7 @@ def create_app(config_class: type[config_module.Config] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(config_module.ROOT / "instance"))
     app.config.from_object(config_class)
     _init_database(app)
+    _init_web(app)
     _register_errors(app)
     _register_cli(app)
     _register_blueprints(app)
@@ -29,10 +29,18 @@ def _init_database(app: Flask) -> None:
     app.extensions["opsflow_db"] = Database(app.config["DATABASE_URL"])
 
 
+def _init_web(app: Flask) -> None:
+    """Sign-in sessions, CSRF on every form, zh_CN/en and the template helpers (app/web.py)."""
+    from app import web
+
+    web.init_app(app)
+
+
 def _register_errors(app: Flask) -> None:
-    @app.errorhandler(OpsflowError)
-    def _domain_error(error: OpsflowError):  # type: ignore[no-untyped-def]
-        return jsonify(error.to_dict()), error.status
+    """Domain errors and HTTP errors as a clear page in the user's language, or JSON for JSON clients."""
+    from app import web
+
+    web.register_errors(app)
 
 
 def _register_cli(app: Flask) -> None:
@@ -50,6 +58,14 @@ def _register_cli(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.admin import bp as admin_bp
+    from app.auth import bp as auth_bp
+    from app.inbox import bp as inbox_bp
     from app.main import bp as main_bp
+    from app.portal import bp as portal_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(portal_bp, url_prefix="/portal")
+    app.register_blueprint(inbox_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")

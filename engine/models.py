@@ -73,7 +73,9 @@ class ProcessInstance(Base):
     """A running or finished case; `lock_version` makes concurrent advances fail cleanly (engine.runtime)."""
 
     __tablename__ = "process_instance"
-    __table_args__ = (Index("ix_instance_status", "status"), Index("ix_instance_definition", "definition_id"))
+    __table_args__ = (Index("ix_instance_status", "status"), Index("ix_instance_definition", "definition_id"),
+                      Index("ix_instance_started_by", "started_by", "id"),
+                      Index("ix_instance_process_level", "process_id", "fault_level"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
@@ -106,9 +108,12 @@ class TaskRecord(Base):
     """A user task as the inbox sees it; mirrors one SpiffWorkflow task."""
 
     __tablename__ = "task_record"
+    # Inbox pages read these in (due_at, id) order per group or assignee (engine.inbox, keyset pages);
+    # instance_id last, so filters on the case are checked inside the index.
     __table_args__ = (
-        Index("ix_task_state_group", "state", "candidate_group"),
-        Index("ix_task_assignee_state", "assignee", "state"),
+        Index("ix_task_inbox_group", "state", "candidate_group", "assignee", "due_at", "id", "instance_id"),
+        Index("ix_task_inbox_assignee", "assignee", "state", "due_at", "id", "instance_id"),
+        Index("ix_task_state_due", "state", "due_at", "id", "instance_id"),
         Index("ix_task_instance", "instance_id"),
     )
 

@@ -95,3 +95,42 @@ def actor(session: Session, username: str) -> Actor:
 
 def check_password(user: User, password: str) -> bool:
     return check_password_hash(user.password_hash, password)
+
+
+LOCALES = ("zh_CN", "en")
+# Checked when the username is unknown, so a wrong name costs as long as a wrong password; made on
+# first use, since hashing at import would slow every command.
+_dummy_hashes: dict[str, str] = {}
+
+
+def authenticate(session: Session, *, username: str, password: str) -> User | None:
+    """The active user with this name and password, or None (never says which part was wrong)."""
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None or not user.is_active:
+        if PASSWORD_HASH_METHOD not in _dummy_hashes:
+            _dummy_hashes[PASSWORD_HASH_METHOD] = generate_password_hash("-", method=PASSWORD_HASH_METHOD)
+        check_password_hash(_dummy_hashes[PASSWORD_HASH_METHOD], password)
+        return None
+    return user if check_password(user, password) else None
+
+
+def set_locale(session: Session, *, username: str, locale: str) -> User:
+    """Remember the user's UI language (zh_CN or en)."""
+    if locale not in LOCALES:
+        raise InvalidInput(f"locale must be one of {', '.join(LOCALES)}", field_errors={"locale": list(LOCALES)})
+    user = get_user(session, username)
+    user.locale = locale
+    session.flush()
+    return user
+
+
+def list_users(session: Session, *, group: str | None = None) -> list[User]:
+    """Users by name, optionally only the members of one group (with their groups loaded)."""
+    query = select(User).order_by(User.username)
+    if group:
+        query = query.where(User.groups.any(Group.id == group))
+    return list(session.scalars(query))
+
+
+def list_groups(session: Session) -> list[Group]:
+    return list(session.scalars(select(Group).order_by(Group.id)))

@@ -1,4 +1,4 @@
-"""Landing page and health check until the agents' web (inbox, forms) lands."""
+"""The front door and the health check."""
 from flask import Blueprint
 
 bp = Blueprint("main", __name__)

@@ -1,0 +1,93 @@
+"""Agent pages: the inbox, a task (request, earlier steps, form, diagram) and the task actions."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user
+
+from app.inbox import bp
+from app.inbox.schemas import AssignArgs, InboxArgs, TaskActionArgs
+from app.web import actor, data, load_args, locale, posted_form_data, safe_next, unit_of_work, wants_json
+from engine import inbox, runtime, users
+from engine.errors import Conflict, InvalidInput
+
+
+@bp.get("/inbox")
+def index() -> Any:
+    args = load_args(InboxArgs(), request.args)
+    with unit_of_work() as session:
+        page = inbox.inbox_page(session, actor=actor(), **args)
+    filters = {"state": args["state"], "process": args["process_id"] or "", "level": args["fault_level"] or ""}
+    return render_template("inbox/index.html", page=page, filters=filters, limit=args["limit"])
+
+
+def _task_page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None,
+               conflict: str | None = None, status: int = 200) -> Any:
+    with unit_of_work() as session:
+        page = inbox.task_page(session, task_id=task_id, actor=actor())
+    return render_template("inbox/task.html", page=page, values=values or {}, errors=errors or {},
+                           conflict=conflict), status
+
+
+@bp.get("/tasks/<int:task_id>")
+def task(task_id: int) -> Any:
+    return _task_page(task_id)
+
+
+@bp.post("/tasks/<int:task_id>")
+def complete(task_id: int) -> Any:
+    data = posted_form_data(request.form)
+    try:
+        with unit_of_work() as session:
+            done = runtime.complete_task(session, task_id=task_id, data=data, actor=actor(), locale=locale())
+    except (InvalidInput, Conflict) as error:
+        if wants_json():
+            raise
+        if isinstance(error, Conflict):
+            # Shown on the task page as it is now, with everything the user typed, so nothing is lost.
+            return _task_page(task_id, values=data, conflict=str(error), status=409)
+        return _task_page(task_id, values=data, errors=error.field_errors or {"_schema": [error.message]},
+                          status=422)
+    flash(gettext("Saved. Request no. %(id)d moved on.", id=done.id), "success")
+    if not current_user.is_agent:
+        return redirect(url_for("portal.request_detail", instance_id=done.id))
+    return redirect(url_for("inbox.index"))
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+def claim(task_id: int) -> Any:
+    args = load_args(TaskActionArgs(), request.form)
+    with unit_of_work() as session:
+        runtime.claim_task(session, task_id=task_id, actor=actor())
+    flash(gettext("You claimed this task; your colleagues see it as yours."), "success")
+    return redirect(safe_next(args["next"], url_for("inbox.task", task_id=task_id)))
+
+
+@bp.post("/tasks/<int:task_id>/release")
+def release(task_id: int) -> Any:
+    args = load_args(TaskActionArgs(), request.form)
+    with unit_of_work() as session:
+        runtime.release_task(session, task_id=task_id, actor=actor())
+    flash(gettext("The task is back in its group's queue."), "success")
+    return redirect(safe_next(args["next"], url_for("inbox.task", task_id=task_id)))
+
+
+@bp.post("/tasks/<int:task_id>/assign")
+def assign(task_id: int) -> Any:
+    args = load_args(AssignArgs(), request.form)
+    with unit_of_work() as session:
+        record = runtime.assign_task(session, task_id=task_id, assignee=users.actor(session, args["assignee"]),
+                                     actor=actor())
+        assignee = record.assignee
+    flash(gettext("The task is now assigned to %(user)s.", user=data(assignee)), "success")
+    return redirect(safe_next(args["next"], url_for("inbox.task", task_id=task_id)))
+
+
+@bp.get("/tasks/<int:task_id>/diagram")
+def diagram(task_id: int) -> Any:
+    """The process diagram (BPMN XML) of the task's case, with the elements to highlight."""
+    with unit_of_work() as session:
+        found = inbox.diagram(session, task_id=task_id, actor=actor())
+    return jsonify(found)

@@ -1,0 +1,107 @@
+"""Web fixtures: an app on a fresh SQLite copy with the bundled diagrams and demo users, and clients
+signed in as any demo user. CSRF is off here; tests/app/test_csrf.py turns it on."""
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+import config
+from app import create_app, database
+from engine import bootstrap, persistence, schema, users
+from engine.db import Database
+from engine.models import TaskRecord
+from tests.conftest import BPMN_DIR
+from tests.support.flows import REQUEST
+
+PASSWORD = bootstrap.DEMO_PASSWORD
+
+
+@pytest.fixture(scope="session")
+def web_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`flask opsflow setup` once (migrate, groups, diagrams, demo users); each test copies the file."""
+    path = tmp_path_factory.mktemp("web") / "web.db"
+    url = f"sqlite:///{path}"
+    schema.upgrade(url)
+    method, users.PASSWORD_HASH_METHOD = users.PASSWORD_HASH_METHOD, "pbkdf2:sha256:1"
+    database = Database(url)
+    try:
+        with database.transaction() as session:
+            users.ensure_groups(session)
+            bootstrap.deploy_directory(session, BPMN_DIR, user="setup")
+            bootstrap.create_demo_users(session)
+            users.create_user(session, username="engineer2", password=PASSWORD, groups=["engineer"])
+            users.create_user(session, username="requester2", password=PASSWORD, groups=["requester"])
+    finally:
+        users.PASSWORD_HASH_METHOD = method
+        database.dispose()
+    return path
+
+
+def make_app(tmp_path: Path, template: Path, **settings: Any) -> Flask:
+    path = tmp_path / "web.db"
+    shutil.copy(template, path)
+    attributes = {"DATABASE_URL": f"sqlite:///{path}", "WTF_CSRF_ENABLED": False, **settings}
+    web_config = type("WebTestConfig", (config.TestConfig,), attributes)
+    return create_app(web_config)
+
+
+@pytest.fixture
+def app(tmp_path: Path, web_template: Path) -> Iterator[Flask]:
+    persistence.workflow_cache.clear()
+    flask_app = make_app(tmp_path, web_template)
+    yield flask_app
+    database(flask_app).dispose()
+    persistence.workflow_cache.clear()
+
+
+def sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> FlaskClient:
+    response = client.post("/login", data={"username": username, "password": password})
+    assert response.status_code == 302, response.text
+    return client
+
+
+@pytest.fixture
+def client_for(app: Flask) -> Callable[[str], FlaskClient]:
+    """client_for("engineer") -> a test client signed in as that user (its own cookie jar)."""
+    def make(username: str) -> FlaskClient:
+        return sign_in(app.test_client(), username)
+    return make
+
+
+def start_request(client: FlaskClient, process: str = "service_desk", **changes: Any) -> int:
+    """Raise a request through the portal; returns its number."""
+    response = client.post("/portal/new", data={"_process": process, **REQUEST, **changes})
+    assert response.status_code == 302, response.text
+    match = re.fullmatch(r"/portal/requests/(\d+)", response.location)
+    assert match, response.location
+    return int(match[1])
+
+
+def open_task(app: Flask, instance_id: int, element_id: str) -> int:
+    """Id of the one open task of an instance at element_id (read-only lookup for tests)."""
+    with database(app).transaction() as session:
+        ids = list(session.scalars(select(TaskRecord.id).where(
+            TaskRecord.instance_id == instance_id, TaskRecord.element_id == element_id,
+            TaskRecord.state == "ready")))
+    assert len(ids) == 1, f"expected one open {element_id!r} in instance {instance_id}, got {ids}"
+    return ids[0]
+
+
+def complete(client: FlaskClient, task_id: int, data: dict[str, Any]) -> Any:
+    response = client.post(f"/tasks/{task_id}", data=data)
+    assert response.status_code == 302, response.text
+    return response
+
+
+def visible_text(html: str) -> str:
+    """Text a person reads (no tags, scripts, styles)."""
+    html = re.sub(r"(?s)<(script|style|template)\b.*?</\1>", " ", html)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
