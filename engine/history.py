@@ -68,7 +68,9 @@ class Recorder:
         event = {
             "instance_id": instance.id, "seq": seq, "kind": kind, "element_id": element_id,
             "task_record_id": task_record_id, "actor": actor,
-            "at": (at or clock.now()).isoformat(timespec="microseconds"), "payload": payload or {},
+            # UTC before hashing: the database gives times back in UTC, and the hash must survive that.
+            "at": (at or clock.now()).astimezone(dt.timezone.utc).isoformat(timespec="microseconds"),
+            "payload": payload or {},
         }
         digest = event_hash(instance.last_event_hash, event)
         self.rows.append({**event, "at": dt.datetime.fromisoformat(str(event["at"])),

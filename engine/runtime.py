@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
+from functools import wraps
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, ParamSpec, TypeVar, cast
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -37,6 +39,9 @@ _MIRRORED_FIELDS = ("title", "fault_level")
 _GATEWAY_KINDS = ("ExclusiveGateway", "InclusiveGateway", "ParallelGateway", "EventBasedGateway")
 INITIATOR = "${initiator}"
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 _instances = cast(Table, ProcessInstance.__table__)
 _tasks = cast(Table, TaskRecord.__table__)
 _definitions = cast(Table, ProcessDefinition.__table__)
@@ -59,6 +64,16 @@ _SAVE_INSTANCE = (update(_instances)
                           ended_at=func.coalesce(bindparam("new_ended_at"), _instances.c.ended_at),
                           workflow_state=func.coalesce(bindparam("new_state"), _instances.c.workflow_state)))
 _CONFLICT = "someone else changed this instance at the same time; nothing was saved, reload and try again"
+
+
+def _one_instant(function: Callable[P, R]) -> Callable[P, R]:
+    """Run a whole state change at one instant of the engine clock, so every time it records —
+    event times, timer due times, lateness — is exactly reproducible on replay."""
+    @wraps(function)
+    def at_one_instant(*args: P.args, **kwargs: P.kwargs) -> R:
+        with clock.frozen(clock.now()):
+            return function(*args, **kwargs)
+    return at_one_instant
 
 
 @dataclass
@@ -377,6 +392,7 @@ def _open_change(session: Session, instance: InstanceState, actor: str | None) -
     return _Change(session, instance, workflow, parsed, history.Recorder(instance), actor)
 
 
+@_one_instant
 def start_instance(session: Session, *, process_id: str, data: dict[str, Any], actor: Actor,
                    version: int | None = None, locale: str = "en") -> InstanceRef:
     """Start the newest (or given) version of a process with its start-form data (errors in `locale`)."""
@@ -442,6 +458,7 @@ def _require_may_act(record: Any, actor: Actor, verb: str) -> None:
                         element_id=record.element_id)
 
 
+@_one_instant
 def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor: Actor,
                   locale: str = "en") -> InstanceRef:
     """Complete a ready user task with form data and run the instance until it waits again."""
@@ -487,6 +504,7 @@ def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor
 SYSTEM_ACTOR = "system"
 
 
+@_one_instant
 def fire_timer(session: Session, *, timer_id: int, fired_by: str) -> InstanceRef | None:
     """Fire one due timer: claim its row, let the workflow react, record how late it was.
 
@@ -533,6 +551,7 @@ def _keep_cached_workflow(session: Session, instance: InstanceState) -> None:
         after_commit(session, lambda: persistence.workflow_cache.checkin(instance_id, version, workflow))
 
 
+@_one_instant
 def claim_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
     """Take a group task for oneself, so no colleague works on it at the same time."""
     record = _task_record(session, task_id)
@@ -547,6 +566,7 @@ def claim_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
     return record
 
 
+@_one_instant
 def release_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
     """Give a claimed task back to its group."""
     record = _task_record(session, task_id)
@@ -559,6 +579,7 @@ def release_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
     return record
 
 
+@_one_instant
 def assign_task(session: Session, *, task_id: int, assignee: Actor, actor: Actor) -> TaskRecord:
     """A manager hands a task to a member of its group."""
     record = _task_record(session, task_id)
@@ -578,6 +599,7 @@ def assign_task(session: Session, *, task_id: int, assignee: Actor, actor: Actor
 COMPLAINT_AFTER_CHASES = 3
 
 
+@_one_instant
 def chase_request(session: Session, *, instance_id: int, actor: Actor, note: str | None = None) -> int:
     """Record that the requester chased (督促) an open request; returns the chase count."""
     instance = _load_state(session, instance_id)
@@ -602,6 +624,7 @@ def chase_request(session: Session, *, instance_id: int, actor: Actor, note: str
     return int(count)
 
 
+@_one_instant
 def change_fault_level(session: Session, *, instance_id: int, level: str, actor: Actor,
                        reason: str | None = None) -> InstanceRef:
     """Re-grade a running request: new deadlines from the level's policy, every waiting timer re-armed."""

@@ -144,12 +144,10 @@ def instance_deadlines(variables: dict[str, Any]) -> dict[str, dt.datetime | Non
             "fault_report_due_at": moment("fault_report_due")}
 
 
-_uses_sla: dict[int, bool] = {}
-
-
 def uses_sla(definition: ParsedDefinition) -> bool:
     """Whether a diagram reads SLA variables (a timer expression or an sla_target property)."""
-    cached = _uses_sla.get(definition.definition_id)
+    # Remembered on the parsed definition itself, which is cached per (definition id, content hash).
+    cached: bool | None = definition.__dict__.get("_uses_sla")
     if cached is None:
         specs = [definition.spec, *definition.subprocess_specs.values()]
         cached = any(
@@ -158,7 +156,7 @@ def uses_sla(definition: ParsedDefinition) -> bool:
             or (isinstance(getattr(task_spec, "event_definition", None), TimerEventDefinition)
                 and PREFIX in (task_spec.event_definition.expression or ""))
             for spec in specs for task_spec in spec.task_specs.values())
-        _uses_sla[definition.definition_id] = cached
+        definition.__dict__["_uses_sla"] = cached
     return cached
 
 
