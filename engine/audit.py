@@ -291,9 +291,11 @@ TIMER_TOLERANCE = dt.timedelta(seconds=5)
 class _Replay:
     """A fresh workflow fed the recorded inputs one event at a time, checking each recorded outcome."""
 
-    def __init__(self, instance_id: int, definition: definitions.ParsedDefinition):
+    def __init__(self, instance_id: int, definition: definitions.ParsedDefinition,
+                 load_definition: Callable[[int], definitions.ParsedDefinition] | None = None):
         self.instance_id = instance_id
         self.definition = definition
+        self.load_definition = load_definition  # by definition id, for migrations to another version
         self.workflow: BpmnWorkflow | None = None
         self.open: dict[int, SpiffTask] = {}  # task record id -> the task its task_ready event announced
         self.waiting: dict[str, tuple[SpiffTask, dt.datetime | None]] = {}  # timers with a row, as of the last change
@@ -335,6 +337,8 @@ class _Replay:
             return self._fire_timer(event)
         if kind == history.FAULT_LEVEL_CHANGED:
             return self._change_level(event)
+        if kind == history.INSTANCE_MIGRATED:
+            return self._migrate(event)
         if kind in _ON_OPEN_TASKS and event.task_record_id not in self.open:
             return self._divergence(event, {"open_tasks": self._open_tasks()}, _found(event),
                                     f"{kind} of a task that is not open at this point")
@@ -398,6 +402,19 @@ class _Replay:
             task.run()
 
         return self._run(event, complete)
+
+    def _migrate(self, event: _Event) -> Divergence | None:
+        """The instance moved to another version: continue on its spec, as engine.runtime did."""
+        if self.load_definition is None or self.workflow is None:
+            return self._divergence(event, None, _found(event), "a migration that cannot be re-executed here")
+        new = self.load_definition(int(event.payload["to_definition_id"]))
+        old_workflow = self.workflow
+        self.workflow = persistence.load(persistence.dump(old_workflow), new)
+        self.definition = new
+        workflow = self.workflow
+        self.open = {record_id: workflow.get_task_from_id(task.id) for record_id, task in self.open.items()}
+        self.waiting = {key: (workflow.get_task_from_id(task.id), due) for key, (task, due) in self.waiting.items()}
+        return self._run(event, workflow.refresh_timers)
 
     def _change_level(self, event: _Event) -> Divergence | None:
         variables = {**(event.payload.get("engine_data") or {}), "fault_level": event.payload.get("to")}
@@ -692,6 +709,23 @@ def _final_state(replay: _Replay, instance: _Instance, records: dict[int, tuple[
 _MISSING = object()
 
 
+def _initial_definition(session: Session, instance: _Instance, events: list[_Event]) -> definitions.ParsedDefinition:
+    """The version the instance started on: its current one, unless it was migrated since."""
+    if events and any(e.kind == history.INSTANCE_MIGRATED for e in events):
+        version = events[0].payload.get("version")
+        return definitions.parsed(definitions.get_definition(session, instance.process_id, version))
+    return definitions.parsed_by_id(session, instance.definition_id, instance.sha256)
+
+
+def _definition_loader(session: Session) -> Callable[[int], definitions.ParsedDefinition]:
+    def load(definition_id: int) -> definitions.ParsedDefinition:
+        row = session.get(ProcessDefinition, definition_id)
+        if row is None:
+            raise NotFound(f"definition {definition_id} does not exist")
+        return definitions.parsed(row)
+    return load
+
+
 def _verify_one(session: Session, instance: _Instance, events: list[_Event], records: dict[int, tuple[str, str]],
                 state: str | None) -> Verdict:
     divergences: list[Divergence] = []
@@ -700,12 +734,12 @@ def _verify_one(session: Session, instance: _Instance, events: list[_Event], rec
         divergences.append(chain)
     replayed: Divergence | None = None
     try:
-        parsed = definitions.parsed_by_id(session, instance.definition_id, instance.sha256)
+        parsed = _initial_definition(session, instance, events)
     except OpsflowError as error:
         replayed = Divergence(instance.id, None, None, {"definition_id": instance.definition_id}, None, "replay",
                               f"the definition cannot be loaded: {error}")
     else:
-        replay = _Replay(instance.id, parsed)
+        replay = _Replay(instance.id, parsed, _definition_loader(session))
         try:
             for event in events:
                 replayed = replay.apply(event)
@@ -801,9 +835,10 @@ def replay_steps(session: Session, instance_id: int) -> list[dict[str, Any]]:
     if instance_id not in instances:
         raise NotFound(f"instance {instance_id} does not exist")
     instance = instances[instance_id]
-    replay = _Replay(instance_id, definitions.parsed_by_id(session, instance.definition_id, instance.sha256))
+    events = _load_events(session, [instance_id])[instance_id]
+    replay = _Replay(instance_id, _initial_definition(session, instance, events), _definition_loader(session))
     steps = []
-    for event in _load_events(session, [instance_id])[instance_id]:
+    for event in events:
         divergence = replay.apply(event)
         steps.append({"seq": event.seq, "event": history_event_dict(event), **replay.snapshot(),
                       "divergence": divergence.to_dict() if divergence else None})

@@ -30,6 +30,7 @@ INSTANCE_ENDED = "instance_ended"
 INSTANCE_FAILED = "instance_failed"
 REQUEST_CHASED = "request_chased"
 FAULT_LEVEL_CHANGED = "fault_level_changed"
+INSTANCE_MIGRATED = "instance_migrated"
 COMPLAINT_RAISED = "complaint_raised"
 
 
@@ -69,7 +70,7 @@ class Recorder:
             "instance_id": instance.id, "seq": seq, "kind": kind, "element_id": element_id,
             "task_record_id": task_record_id, "actor": actor,
             # UTC before hashing: the database gives times back in UTC, and the hash must survive that.
-            "at": (at or clock.now()).astimezone(dt.timezone.utc).isoformat(timespec="microseconds"),
+            "at": (at or clock.now()).astimezone(dt.UTC).isoformat(timespec="microseconds"),
             "payload": payload or {},
         }
         digest = event_hash(instance.last_event_hash, event)

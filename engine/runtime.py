@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from functools import wraps
 from dataclasses import dataclass, field
+from functools import wraps
 from typing import Any, NamedTuple, ParamSpec, TypeVar, cast
 from uuid import UUID
 
@@ -659,3 +659,89 @@ def _refresh_open_due_times(session: Session, change: _Change) -> None:
             _, _, form_key = _task_group(task)
             session.connection().execute(update(_tasks).where(_tasks.c.id == open_task.id)
                                          .values(due_at=_task_due(task, form_key)))
+
+
+def _spec_names(state: str) -> set[str]:
+    """Every task spec the saved workflow refers to (top level and sub-processes)."""
+    import json
+
+    dct = json.loads(state)
+    names = {task["task_spec"] for task in dct["tasks"].values()}
+    for sub in dct.get("subprocesses", {}).values():
+        names |= {task["task_spec"] for task in sub["tasks"].values()}
+    return names
+
+
+def _user_task_facts(spec: Any) -> dict[str, Any]:
+    extensions = getattr(spec, "extensions", None) or {}
+    return {"name": getattr(spec, "bpmn_name", None), "group": extensions.get("candidateGroups"),
+            "form_key": extensions.get("formKey"), "lane": getattr(spec, "lane", None)}
+
+
+def preview_migration(session: Session, *, instance_id: int, to_version: int) -> dict[str, Any]:
+    """What moving a running instance to another version of its process would do.
+
+    Migration is possible when every element the instance has passed or waits in exists in the
+    target version (by id): the token then continues on the new diagram from where it stands.
+    """
+    instance = _load_state(session, instance_id)
+    current = session.get(ProcessDefinition, instance.definition_id)
+    assert current is not None
+    target = definitions.get_definition(session, instance.process_id, to_version)
+    old = definitions.parsed(current)
+    new = definitions.parsed(target)
+    state = session.connection().scalar(_SELECT_WORKFLOW_STATE, {"instance_id": instance_id})
+    all_new = {name for spec in [new.spec, *new.subprocess_specs.values()] for name in spec.task_specs}
+    missing = sorted(_spec_names(str(state)) - all_new)
+    waiting = []
+    for row in session.connection().execute(_SELECT_OPEN_TASKS, {"instance_id": instance_id}):
+        old_spec = old.spec.task_specs.get(row.element_id)
+        new_spec = new.spec.task_specs.get(row.element_id)
+        before, after = _user_task_facts(old_spec), _user_task_facts(new_spec)
+        waiting.append({"task_id": row.id, "element_id": row.element_id, "exists": new_spec is not None,
+                        "changes": {k: {"from": before[k], "to": after[k]} for k in before
+                                    if new_spec is not None and before[k] != after[k]}})
+    problems = []
+    if instance.status != "running":
+        problems.append(f"instance is {instance.status}")
+    if target.id == current.id:
+        problems.append(f"instance already runs on version {current.version}")
+    if missing:
+        problems.append(f"version {target.version} lacks elements this instance uses: {', '.join(missing)}")
+    return {"instance_id": instance_id, "process_id": instance.process_id, "from_version": current.version,
+            "to_version": target.version, "can_migrate": not problems, "problems": problems, "missing": missing,
+            "waiting": waiting}
+
+
+@_one_instant
+def migrate_instance(session: Session, *, instance_id: int, to_version: int, actor: Actor) -> InstanceRef:
+    """Move a running instance to another version of its process (opt-in; one transaction)."""
+    if "process_owner" not in actor.groups:
+        raise Forbidden(f"only process owners migrate instances; {actor.username} is not one")
+    preview = preview_migration(session, instance_id=instance_id, to_version=to_version)
+    if not preview["can_migrate"]:
+        raise Conflict(f"instance {instance_id} cannot move to version {to_version}: "
+                       + "; ".join(preview["problems"]), process_id=preview["process_id"], version=to_version)
+    instance = _load_state(session, instance_id)
+    target = definitions.get_definition(session, instance.process_id, to_version)
+    parsed_new = definitions.parsed(target)
+    old = _open_change(session, instance, actor.username)
+    # Rebuild the live workflow on the new spec from its own serialization (task specs match by id).
+    workflow = persistence.load(persistence.dump(old.workflow), parsed_new)
+    change = _Change(session, instance, workflow, parsed_new, old.recorder, actor.username)
+    session.connection().execute(update(_instances).where(_instances.c.id == instance_id)
+                                 .values(definition_id=target.id))
+    change.recorder.add(history.INSTANCE_MIGRATED, actor=actor.username,
+                        payload={"from_version": preview["from_version"], "to_version": target.version,
+                                 "to_definition_id": target.id, "waiting": preview["waiting"]})
+    # Open tasks take the new version's name, group and form.
+    for spiff_id, open_task in _open_records(session, instance_id, workflow).items():
+        task = workflow.get_task_from_id(UUID(spiff_id))
+        if task is not None:
+            group, _assignee, form_key = _task_group(task)
+            session.connection().execute(update(_tasks).where(_tasks.c.id == open_task.id).values(
+                name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, candidate_group=group, form_key=form_key,
+                lane=task.task_spec.lane))
+    since = time.time()
+    workflow.refresh_timers()
+    return _finish(change, since)
