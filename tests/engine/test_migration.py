@@ -74,7 +74,7 @@ def test_an_instance_cannot_move_where_its_elements_are_gone(versions: Database)
     assert not preview["can_migrate"] and "remote_fix" in preview["missing"]
     assert preview["waiting"] == [{"task_id": flow.task_id("remote_fix"), "element_id": "remote_fix",
                                    "exists": False, "changes": {}}]
-    with pytest.raises(Conflict, match="lacks elements this instance uses: .*remote_fix"), \
+    with pytest.raises(Conflict, match=r"lacks elements this instance uses: .*remote_fix"), \
             versions.transaction() as session:
         runtime.migrate_instance(session, instance_id=flow.id, to_version=3, actor=users.actor(session, "owner"))
     assert flow.view()["version"] == 1
