@@ -1,6 +1,7 @@
 """`flask opsflow scheduler`, `sla …`, `set-level`: timers and SLA from the shell."""
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 from typing import Any
@@ -21,6 +22,10 @@ from engine.scheduler import TimerScheduler
 @with_appcontext
 def scheduler_command(name: str | None, poll: float) -> None:
     """Run the timer scheduler in the foreground (production: one or more beside the app)."""
+    # Freeze what start-up allocated, so full garbage collections (measured: 100-150 ms pauses,
+    # the bench's p99 lateness) stop walking it.
+    gc.collect()
+    gc.freeze()
     scheduler = TimerScheduler(database(current_app), name=name, poll_seconds=poll)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
