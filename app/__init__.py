@@ -63,9 +63,11 @@ def _register_blueprints(app: Flask) -> None:
     from app.inbox import bp as inbox_bp
     from app.main import bp as main_bp
     from app.portal import bp as portal_bp
+    from app.sla import bp as sla_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(portal_bp, url_prefix="/portal")
     app.register_blueprint(inbox_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(sla_bp, url_prefix="/sla")

@@ -6,6 +6,7 @@ from typing import Any
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
+from markupsafe import Markup
 
 from app.inbox import bp
 from app.inbox.schemas import AssignArgs, InboxArgs, TaskActionArgs
@@ -81,7 +82,7 @@ def assign(task_id: int) -> Any:
         record = runtime.assign_task(session, task_id=task_id, assignee=users.actor(session, args["assignee"]),
                                      actor=actor())
         assignee = record.assignee
-    flash(gettext("The task is now assigned to %(user)s.", user=data(assignee)), "success")
+    flash(Markup(gettext("The task is now assigned to %(user)s.")) % {"user": data(assignee)}, "success")
     return redirect(safe_next(args["next"], url_for("inbox.task", task_id=task_id)))
 
 

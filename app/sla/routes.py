@@ -1,0 +1,137 @@
+"""SLA pages: the proactive report of targets at risk, the policy table, and re-grading a request."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
+from markupsafe import Markup
+
+from app.sla import bp
+from app.sla.schemas import AtRiskSchema, PolicyArgs, PolicySchema, RegradeArgs
+from app.web import actor, load_args, safe_next, unit_of_work, wants_json
+from engine import runtime, sla, users
+from engine.errors import Forbidden, InvalidInput
+
+# Who reads the report and the policy table: those who answer for the targets, and the auditors.
+REPORT_GROUPS = users.MANAGER_GROUPS | {"service_desk", "process_owner", "auditor"}
+POLICY_EDITORS = frozenset({"process_owner"})
+# engine.runtime.change_fault_level decides; this only keeps the form off pages where it would be refused.
+REGRADE_GROUPS = frozenset({"service_desk", "service_manager", "project_manager", "resident_manager"})
+
+
+def _posted() -> dict[str, Any]:
+    """The form's fields (or a JSON body), without the CSRF token."""
+    posted = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    if not isinstance(posted, dict):
+        return {}
+    posted.pop("csrf_token", None)
+    return posted
+
+
+def _english(message: str) -> Markup:
+    return Markup('<span lang="en">{}</span>').format(message)
+
+
+def _require(groups: frozenset[str], what: str) -> None:
+    who = actor()
+    if not who.groups & groups:
+        raise Forbidden(f"{who.username} may not {what}")
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, Any]:
+    """What other pages ask of this area: the nav links and whether the re-grade form fits."""
+    def may_see_sla() -> bool:
+        return bool(actor().groups & REPORT_GROUPS)
+
+    def may_regrade() -> bool:
+        who = actor()
+        return bool(who.groups & REGRADE_GROUPS) and not who.is_auditor
+
+    return {"may_see_sla": may_see_sla, "may_regrade": may_regrade}
+
+
+@bp.get("/at-risk")
+def at_risk() -> Any:
+    _require(REPORT_GROUPS, "read the SLA report")
+    with unit_of_work() as session:
+        rows = sla.at_risk(session)
+    if wants_json():
+        return jsonify(rows=AtRiskSchema(many=True).dump(rows))
+    for row in rows:
+        # Seconds as the inbox counts them: negative once late (a missed target is never "0 min left").
+        row["seconds_left"] = -row["late_minutes"] * 60 - 1 if row["state"] == "missed" else row["minutes_left"] * 60
+    missed = sum(1 for row in rows if row["state"] == "missed")
+    return render_template("sla/at_risk.html", rows=rows, missed=missed, at_risk=len(rows) - missed)
+
+
+def _policy_page(*, level: str | None = None, values: dict[str, Any] | None = None,
+                 errors: Mapping[str, Sequence[str]] | None = None, status: int = 200) -> Any:
+    with unit_of_work() as session:
+        policies = sla.list_policies(session)
+    return render_template("sla/policy.html", policies=policies, editing=level, values=values or {},
+                           errors=errors or {}, may_edit=bool(actor().groups & POLICY_EDITORS)
+                           and not actor().is_auditor), status
+
+
+@bp.get("/policy")
+def policy() -> Any:
+    _require(REPORT_GROUPS, "read the SLA policy")
+    if wants_json():
+        with unit_of_work() as session:
+            return jsonify(policies=PolicySchema(many=True).dump(sla.list_policies(session)))
+    return _policy_page()
+
+
+@bp.post("/policy/<level>")
+def save_policy(level: str) -> Any:
+    _require(POLICY_EDITORS, "change the SLA policy (process owners do)")
+    posted = _posted()
+    try:
+        changes = load_args(PolicyArgs(), posted)
+    except InvalidInput as error:
+        if wants_json():
+            raise
+        return _policy_page(level=level, values=posted, errors=error.field_errors, status=422)
+    try:
+        with unit_of_work() as session:
+            sla.set_policy(session, level, actor=actor().username, **changes)
+    except InvalidInput as error:
+        if wants_json():
+            raise
+        # The engine's words are English: marked so, beside the field they are about.
+        errors = {field: [_english(m) for m in messages]
+                  for field, messages in (error.field_errors or {"_schema": [error.message]}).items()}
+        return _policy_page(level=level, values=posted, errors=errors, status=422)
+    if wants_json():
+        return jsonify(fault_level=level, **changes)
+    flash(gettext("The SLA targets of fault level %(level)s are saved; new and re-graded requests use them.",
+                  level=level), "success")
+    return redirect(url_for("sla.policy"))
+
+
+@bp.post("/instances/<int:instance_id>/level")
+def regrade(instance_id: int) -> Any:
+    """Re-grade a running request: new deadlines from the level's targets, waiting timers re-armed."""
+    posted = _posted()
+    back = safe_next(posted.get("next"), url_for("sla.at_risk"))
+    try:
+        args = load_args(RegradeArgs(), posted)
+        with unit_of_work() as session:
+            runtime.change_fault_level(session, instance_id=instance_id, level=args["level"], actor=actor(),
+                                       reason=args["reason"])
+    except InvalidInput as error:
+        if wants_json():
+            raise
+        problems: Any = "; ".join(m for messages in (error.field_errors or {}).values() for m in messages)
+        if not problems:  # the engine's own words (e.g. the level it already has)
+            problems = _english(error.message)
+        flash(Markup(gettext("The fault level was not changed: %(problems)s")) % {"problems": problems}, "warning")
+        return redirect(back)
+    if wants_json():
+        return jsonify(instance_id=instance_id, fault_level=args["level"])
+    flash(gettext("Request no. %(id)d is now fault level %(level)s; its deadlines follow the new level.",
+                  id=instance_id, level=args["level"]), "success")
+    return redirect(back)

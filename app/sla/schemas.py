@@ -1,0 +1,136 @@
+"""Input of the SLA pages (policy form, re-grade form) and the JSON they answer.
+
+Messages are looked up when a schema is made, so each request gets them in its own language.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+from engine.inbox import FAULT_LEVELS
+
+# A target longer than a year is a typing mistake, not a promise.
+MAX_MINUTES = 366 * 24 * 60
+EMERGENCY_FIELDS = ("emergency_plan_after_minutes", "emergency_plan_due_minutes")
+
+
+def _minutes(value: int) -> None:
+    if not 1 <= value <= MAX_MINUTES:
+        raise ValidationError(gettext("Must be between %(min)d and %(max)d minutes.", min=1, max=MAX_MINUTES))
+
+
+def _ratio(value: float) -> None:
+    if not 0 < value < 1:
+        raise ValidationError(gettext("Must be a number between 0 and 1, such as 0.8."))
+
+
+class _Translated(Schema):
+    """Marshmallow's own messages (required, not a number …) in the page's language."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for field in self.fields.values():
+            field.error_messages = {**field.error_messages, "required": gettext("Please enter a value."),
+                                    "null": gettext("Please enter a value.")}
+            if isinstance(field, fields.Integer):
+                field.error_messages["invalid"] = gettext("Must be a whole number of minutes.")
+            elif isinstance(field, fields.Float):
+                field.error_messages["invalid"] = gettext("Must be a number between 0 and 1, such as 0.8.")
+
+
+class PolicyArgs(_Translated):
+    """One fault level's targets as the policy form sends them; blank emergency-plan times clear them."""
+
+    respond_minutes = fields.Integer(required=True, validate=_minutes)
+    plan_minutes = fields.Integer(required=True, validate=_minutes)
+    resolve_minutes = fields.Integer(required=True, validate=_minutes)
+    warn_ratio = fields.Float(required=True, allow_nan=False, validate=_ratio)
+    emergency_plan_after_minutes = fields.Integer(allow_none=True, validate=_minutes)
+    emergency_plan_due_minutes = fields.Integer(allow_none=True, validate=_minutes)
+    fault_report_minutes = fields.Integer(required=True, validate=_minutes)
+
+    @pre_load
+    def _blanks(self, data: Any, **kwargs: Any) -> Any:
+        """An empty required box is missing; an empty emergency-plan box means 'no emergency plan'."""
+        cleaned: dict[str, Any] = {}
+        for key, value in dict(data).items():
+            if isinstance(value, str):
+                value = value.strip()
+            if value == "":
+                if key in EMERGENCY_FIELDS:
+                    cleaned[key] = None
+                continue
+            cleaned[key] = value
+        return cleaned
+
+    @validates_schema
+    def _emergency_plan(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not any(key in data for key in EMERGENCY_FIELDS):
+            return
+        after, due = (data.get(key) for key in EMERGENCY_FIELDS)
+        if (after is None) != (due is None):
+            missing = EMERGENCY_FIELDS[0] if after is None else EMERGENCY_FIELDS[1]
+            raise ValidationError(gettext("Give both emergency-plan times, or neither."), missing)
+        if after is not None and due is not None and due <= after:
+            raise ValidationError(gettext("The emergency plan must be due after it is started."),
+                                  EMERGENCY_FIELDS[1])
+
+
+class RegradeArgs(_Translated):
+    """The re-grade form: the new level and why (recorded in the history)."""
+
+    level = fields.String(required=True)
+    reason = fields.String(required=True)
+    next = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fields["level"].error_messages["required"] = gettext("Choose the new fault level.")
+        self.fields["level"].validators = [validate.OneOf(FAULT_LEVELS, error=gettext("Choose the new fault level."))]
+        self.fields["reason"].error_messages["required"] = gettext("Please give a reason.")
+        self.fields["reason"].validators = [validate.Length(min=1, max=2000, error=gettext("Please give a reason."))]
+
+    @pre_load
+    def _trim(self, data: Any, **kwargs: Any) -> Any:
+        return {key: value.strip() if isinstance(value, str) else value for key, value in dict(data).items()
+                if value != ""}
+
+
+class AtRiskSchema(Schema):
+    """One row of the SLA report (engine.sla.at_risk) as JSON clients get it."""
+
+    task_id = fields.Integer()
+    instance_id = fields.Integer()
+    process_id = fields.String()
+    title = fields.String(allow_none=True)
+    fault_level = fields.String(allow_none=True)
+    element_id = fields.String()
+    name = fields.String(allow_none=True)
+    group = fields.String(allow_none=True)
+    assignee = fields.String(allow_none=True)
+    due_at = fields.String()
+    state = fields.String()
+    late_minutes = fields.Integer()
+    minutes_left = fields.Integer()
+
+
+class PolicySchema(Schema):
+    """One fault level's targets (engine.sla.list_policies) as JSON clients get it."""
+
+    fault_level = fields.String()
+    name_zh = fields.String()
+    name_en = fields.String()
+    respond_minutes = fields.Integer()
+    plan_minutes = fields.Integer()
+    resolve_minutes = fields.Integer()
+    warn_ratio = fields.Float()
+    emergency_plan_after_minutes = fields.Integer(allow_none=True)
+    emergency_plan_due_minutes = fields.Integer(allow_none=True)
+    fault_report_minutes = fields.Integer()
+    updated_by = fields.String(allow_none=True)
+    updated_at = fields.String(allow_none=True)
