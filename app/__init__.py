@@ -59,9 +59,11 @@ def _register_cli(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
+    from app.audit import bp as audit_bp
     from app.auth import bp as auth_bp
     from app.inbox import bp as inbox_bp
     from app.main import bp as main_bp
+    from app.modeler import bp as modeler_bp
     from app.portal import bp as portal_bp
     from app.sla import bp as sla_bp
 
@@ -70,4 +72,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(portal_bp, url_prefix="/portal")
     app.register_blueprint(inbox_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(audit_bp, url_prefix="/audit")
     app.register_blueprint(sla_bp, url_prefix="/sla")
+    app.register_blueprint(modeler_bp, url_prefix="/modeler")

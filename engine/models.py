@@ -69,6 +69,20 @@ class ProcessDefinition(Base):
     comment: Mapped[str | None] = mapped_column(Text)
 
 
+class ProcessDraft(Base):
+    """A process owner's unfinished diagram: one per process and user, replaced by each save (engine.drafts)."""
+
+    __tablename__ = "process_draft"
+    __table_args__ = (UniqueConstraint("process_id", "username"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    username: Mapped[str] = mapped_column(String(100))
+    base_version: Mapped[int | None]  # the deployed version the draft was started from
+    xml: Mapped[str] = mapped_column(Text)
+    saved_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+
+
 class ProcessInstance(Base):
     """A running or finished case; `lock_version` makes concurrent advances fail cleanly (engine.runtime)."""
 

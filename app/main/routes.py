@@ -24,3 +24,9 @@ def healthz() -> Any:
     with unit_of_work() as session:
         session.execute(text("select 1"))
     return jsonify(status="ok")
+
+
+@bp.get("/favicon.ico")
+def favicon() -> tuple[str, int]:
+    """Answer without touching the session: a favicon request racing a sign-in must not undo it."""
+    return "", 204

@@ -1,0 +1,262 @@
+"""Read side of the auditors' pages: the instance list, one instance's history with what each event changed,
+its SLA outcomes and verdict, and its replay on its own diagram.
+
+Who may look is decided here (auditors, process owners, managers); every look at an instance is written to
+the access log (engine.audit.log_access) in the same unit of work as the read itself.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.orm import Session
+
+from engine import audit, clock, definitions, history, users
+from engine.errors import Forbidden, NotFound, OpsflowError
+from engine.models import ProcessDefinition, ProcessInstance, TaskRecord
+from engine.users import Actor
+
+READER_GROUPS = frozenset({"auditor", "process_owner"}) | users.MANAGER_GROUPS
+STATUSES = ("running", "completed", "error")
+PAGE_SIZE = 50
+PAGE_SIZE_MAX = 200
+# Event kinds in the order a case usually meets them (the filter lists them so).
+KINDS = (history.INSTANCE_STARTED, history.TASK_READY, history.TASK_CLAIMED, history.TASK_RELEASED,
+         history.TASK_ASSIGNED, history.TASK_COMPLETED, history.TASK_CANCELLED, history.GATEWAY_TAKEN,
+         history.TIMER_FIRED, history.FAULT_LEVEL_CHANGED, history.REQUEST_CHASED, history.COMPLAINT_RAISED,
+         history.INSTANCE_MIGRATED, history.INSTANCE_ENDED, history.INSTANCE_FAILED)
+# The instance's deadline columns (engine.sla), one per SLA target.
+SLA_TARGETS = ("respond", "plan", "resolve", "emergency_plan", "fault_report")
+# Reminder and escalation tasks carry the due time of the target they chase; they are not a target.
+REMINDER_FORMS = frozenset({"sla_warning", "sla_escalation"})
+# Events that record an element being entered: counted for the replay's "visited n times".
+_ENTRY_KINDS = frozenset({history.TASK_READY, history.GATEWAY_TAKEN, history.TIMER_FIRED, history.INSTANCE_ENDED})
+
+_instances = cast(Table, ProcessInstance.__table__)
+_definitions = cast(Table, ProcessDefinition.__table__)
+_tasks = cast(Table, TaskRecord.__table__)
+
+_INSTANCE_COLUMNS = (
+    _instances.c.id, _instances.c.process_id, _definitions.c.name.label("process_name"), _definitions.c.version,
+    _instances.c.definition_id, _definitions.c.sha256, _instances.c.status, _instances.c.title,
+    _instances.c.fault_level, _instances.c.started_by, _instances.c.started_at, _instances.c.ended_at,
+    _instances.c.resolved_at, _instances.c.chase_count, _instances.c.is_complaint, _instances.c.last_event_seq,
+    *(_instances.c[f"{target}_due_at"] for target in SLA_TARGETS),
+)
+
+
+# --- who may look ---------------------------------------------------------------------------------
+
+def may_read(actor: Actor) -> bool:
+    """Auditors, process owners and managers read every instance's history; nobody else does."""
+    return bool(actor.groups & READER_GROUPS)
+
+
+def require_reader(actor: Actor) -> None:
+    if not may_read(actor):
+        raise Forbidden(f"{actor.username} may not read instance histories (auditors, process owners and "
+                        "managers may)")
+
+
+# --- the list -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InstancesPage:
+    """Instances newest first, the cursor of the next (older) page, how many match, the processes to filter by."""
+
+    rows: list[dict[str, Any]]
+    next_cursor: int | None
+    total: int
+    processes: list[tuple[str, str]] = field(default_factory=list)
+
+
+def instances_page(session: Session, *, actor: Actor, process_id: str | None = None, status: str | None = None,
+                   before: int | None = None, limit: int = PAGE_SIZE) -> InstancesPage:
+    """One page of every instance, newest first (keyset on id), optionally of one process or status."""
+    require_reader(actor)
+    limit = max(1, min(limit, PAGE_SIZE_MAX))
+    query = select(*_INSTANCE_COLUMNS).join(_definitions, _definitions.c.id == _instances.c.definition_id)
+    count = select(func.count()).select_from(_instances)
+    if process_id:
+        query, count = query.where(_instances.c.process_id == process_id), count.where(
+            _instances.c.process_id == process_id)
+    if status:
+        query, count = query.where(_instances.c.status == status), count.where(_instances.c.status == status)
+    if before is not None:
+        query = query.where(_instances.c.id < before)
+    rows = session.execute(query.order_by(_instances.c.id.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    newest = (select(_definitions.c.process_id, func.max(_definitions.c.version).label("version"))
+              .group_by(_definitions.c.process_id).subquery())
+    processes = session.execute(select(_definitions.c.process_id, _definitions.c.name).join(
+        newest, (newest.c.process_id == _definitions.c.process_id) & (newest.c.version == _definitions.c.version))
+        .order_by(_definitions.c.process_id)).all()
+    return InstancesPage([dict(r._mapping) for r in rows], rows[-1].id if more else None,
+                         int(session.execute(count).scalar_one()), [(p.process_id, p.name) for p in processes])
+
+
+def _instance(session: Session, instance_id: int) -> dict[str, Any]:
+    row = session.execute(select(*_INSTANCE_COLUMNS).join(_definitions, _definitions.c.id == _instances.c.definition_id)
+                          .where(_instances.c.id == instance_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"instance {instance_id} does not exist")
+    return dict(row._mapping)
+
+
+# --- one instance's history -----------------------------------------------------------------------
+
+def data_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """What changed from one state of the instance data to the next: added, changed and removed keys."""
+    changes = []
+    for key, value in after.items():
+        if key not in before:
+            changes.append({"key": key, "change": "added", "old": None, "new": value})
+        elif before[key] != value:
+            changes.append({"key": key, "change": "changed", "old": before[key], "new": value})
+    changes += [{"key": key, "change": "removed", "old": value, "new": None}
+                for key, value in before.items() if key not in after]
+    return changes
+
+
+def _element_names(session: Session, instance: dict[str, Any]) -> dict[str, str]:
+    """Element id -> name in the instance's version (the id itself where the element has no name)."""
+    try:
+        return dict(definitions.parsed_by_id(session, instance["definition_id"], instance["sha256"]).element_names)
+    except OpsflowError:
+        return {}
+
+
+def _events_with_changes(session: Session, instance_id: int, element_names: dict[str, str]) -> list[dict[str, Any]]:
+    """Every event with the instance data and variables it left behind, re-executed from the history.
+
+    Where the definition cannot be loaded there is nothing to re-execute: the events alone, no changes.
+    """
+    try:
+        steps = audit.replay_steps(session, instance_id)
+    except OpsflowError:
+        steps = [{"event": history.event_to_dict(e), "data": {}, "variables": {}, "divergence": None, "replayed": False}
+                 for e in history.events_of(session, instance_id)]
+    events = []
+    names: dict[int, str] = {}  # task record id -> name, as its task_ready event gave it
+    data: dict[str, Any] = {}
+    variables: dict[str, Any] = {}
+    for step in steps:
+        event = step["event"]
+        name = event["payload"].get("name")
+        if name and event["task_id"] is not None:
+            names[event["task_id"]] = name
+        replayed = step.get("replayed", True)
+        name = name or names.get(event["task_id"]) or element_names.get(event["element_id"] or "")
+        events.append({**event, "name": name,
+                       "changes": data_changes(data, step["data"]) if replayed else [],
+                       "variable_changes": data_changes(variables, step["variables"]) if replayed else [],
+                       "replayed": replayed, "divergence": step["divergence"]})
+        data, variables = step["data"], step["variables"]
+    return events
+
+
+def sla_outcomes(session: Session, instance: dict[str, Any], *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Each SLA target of the instance, met or missed: tasks with a due time against their completion,
+    then the deadlines no task carries (resolution against `resolved_at`)."""
+    now = now or clock.now()
+    deadlines = {target: instance[f"{target}_due_at"] for target in SLA_TARGETS}
+    rows = session.execute(
+        select(_tasks.c.id, _tasks.c.element_id, _tasks.c.name, _tasks.c.form_key, _tasks.c.state, _tasks.c.due_at,
+               _tasks.c.completed_at, _tasks.c.completed_by)
+        .where(_tasks.c.instance_id == instance["id"], _tasks.c.due_at.is_not(None)).order_by(_tasks.c.id)).all()
+    outcomes = []
+    carried = set()
+    for row in rows:
+        if row.form_key in REMINDER_FORMS:
+            continue
+        target = next((t for t, due in deadlines.items() if due is not None and due == row.due_at), None)
+        carried.add(target)
+        if row.state == "completed":
+            state = "met" if row.completed_at is not None and row.completed_at <= row.due_at else "missed"
+        elif row.state == "cancelled":
+            state = "cancelled"
+        else:
+            state = "missed" if now > row.due_at else "open"
+        outcomes.append({"target": target, "task_id": row.id, "element_id": row.element_id, "name": row.name,
+                         "form_key": row.form_key, "due_at": row.due_at, "done_at": row.completed_at,
+                         "done_by": row.completed_by, "state": state})
+    for target, due in deadlines.items():
+        if due is None or target in carried:
+            continue
+        done = instance["resolved_at"] if target == "resolve" else None
+        if done is not None:
+            state = "met" if done <= due else "missed"
+        elif instance["status"] == "running":
+            state = "missed" if now > due else "open"
+        else:
+            state = "untracked"
+        outcomes.append({"target": target, "task_id": None, "element_id": None, "name": None, "form_key": None,
+                         "due_at": due, "done_at": done, "done_by": None, "state": state})
+    return outcomes
+
+
+def history_page(session: Session, *, instance_id: int, actor: Actor, kind: str | None = None,
+                 who: str | None = None) -> dict[str, Any]:
+    """Everything the history page shows: the instance, its events (filtered by kind and actor) each with
+    what it changed, the SLA outcomes and the verification verdict; the look is logged as 'view'."""
+    require_reader(actor)
+    instance = _instance(session, instance_id)
+    element_names = _element_names(session, instance)
+    events = _events_with_changes(session, instance_id, element_names)
+    verdict = audit.verify_instance(session, instance_id)
+    shown = [e for e in events if (kind is None or e["kind"] == kind) and (who is None or e["actor"] == who)]
+    audit.log_access(session, actor.username, "view", instance_id,
+                     {"kind": kind, "actor": who, "events": len(shown), "ok": verdict.ok})
+    present = {e["kind"] for e in events}
+    return {"instance": instance, "events": shown, "total_events": len(events),
+            "kinds": [k for k in KINDS if k in present] + sorted(present - set(KINDS)),
+            "actors": sorted({e["actor"] for e in events if e["actor"]}),
+            "verdict": verdict, "sla": sla_outcomes(session, instance), "element_names": element_names}
+
+
+# --- replay ---------------------------------------------------------------------------------------
+
+def replay_page(session: Session, *, instance_id: int, actor: Actor) -> dict[str, Any]:
+    """The instance the replay page shows (its steps come as JSON); the look is logged as 'replay'."""
+    require_reader(actor)
+    instance = _instance(session, instance_id)
+    audit.log_access(session, actor.username, "replay", instance_id, {"part": "page"})
+    return {"instance": instance}
+
+
+def replay_steps(session: Session, *, instance_id: int, actor: Actor) -> dict[str, Any]:
+    """The diagram of the instance's version and its state after each event, with how often each element
+    had been entered by then (from the events that record an entry); logged as 'replay'."""
+    require_reader(actor)
+    instance = _instance(session, instance_id)
+    sources = session.scalars(select(ProcessDefinition.sources)
+                              .where(ProcessDefinition.id == instance["definition_id"])).one()
+    steps = audit.replay_steps(session, instance_id)
+    visits: dict[str, int] = {}
+    for step in steps:
+        event = step["event"]
+        if event["kind"] in _ENTRY_KINDS and event["element_id"]:
+            visits[event["element_id"]] = visits.get(event["element_id"], 0) + 1
+        step["visits"] = dict(visits)
+    audit.log_access(session, actor.username, "replay", instance_id, {"part": "steps", "steps": len(steps)})
+    return {"instance": instance, "xml": sources[0]["xml"], "steps": steps}
+
+
+# --- export and verification ----------------------------------------------------------------------
+
+def export_history(session: Session, *, instance_id: int, fmt: str, actor: Actor) -> str:
+    """The instance's history as JSON or CSV with every hash (engine.audit.history_export logs it)."""
+    require_reader(actor)
+    return audit.history_export(session, instance_id, fmt=fmt, actor=actor.username)
+
+
+def verify_summary(session: Session, *, actor: Actor) -> dict[str, Any]:
+    """Verify every instance (logged as 'verify' each) and sum it up: counts and the ones that diverge."""
+    require_reader(actor)
+    verdicts = audit.verify_all(session, actor=actor.username)
+    failed = [v for v in verdicts if not v.ok]
+    return {"instances": len(verdicts), "events": sum(v.events_checked for v in verdicts),
+            "ok": len(verdicts) - len(failed), "failed": failed}
