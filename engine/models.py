@@ -239,6 +239,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))  # for optional escalation mail (engine.notify)
     password_hash: Mapped[str] = mapped_column(String(300))
     locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -26,7 +26,7 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 import forms
-from engine import clock, definitions, history, persistence, sla, spiff_fixes, timers
+from engine import clock, definitions, history, notify, persistence, sla, spiff_fixes, timers, users
 from engine.db import after_commit
 from engine.errors import Conflict, ExpressionRefused, Forbidden, InvalidInput, NotFound, ProcessFailed
 from engine.models import ProcessDefinition, ProcessInstance, TaskRecord
@@ -241,6 +241,7 @@ def _sync_task_records(change: _Change) -> None:
     for spiff_id, _ in gone:
         del open_records[spiff_id]
     if new_rows:
+        _mail_escalations(session, instance, [r for r in new_rows if r["form_key"] == "sla_escalation"])
         ids = session.connection().execute(_INSERT_TASKS, new_rows).scalars().all()
         for task_id, new in zip(ids, new_rows, strict=True):
             open_records[new["spiff_task_id"]] = OpenTask(task_id, new["element_id"])
@@ -299,6 +300,28 @@ def _save_deadlines(session: Session, instance: InstanceState, variables: dict[s
         values["resolved_at"] = instance.resolved_at
     if values:
         session.connection().execute(update(_instances).where(_instances.c.id == instance.id).values(**values))
+
+
+def _mail_escalations(session: Session, instance: InstanceState, escalations: list[dict[str, Any]]) -> None:
+    """Escalation tasks also reach their group by mail when SMTP is configured — after commit,
+    best effort, so mail can never undo or delay an escalation."""
+    settings = notify.settings_from_env() if escalations else None
+    if settings is None:
+        return
+    for row in escalations:
+        recipients = users.group_emails(session, row["candidate_group"]) if row["candidate_group"] else []
+        if not recipients:
+            continue
+        step = int(row["element_id"].rsplit("_", 1)[-1]) if row["element_id"][-1:].isdigit() else 1
+        after_commit(session, _mailer(recipients, instance_id=instance.id, title=instance.title,
+                                      task_name=row["name"], group=row["candidate_group"], due_at=row["due_at"],
+                                      step=step, fault_level=instance.fault_level, settings=settings))
+
+
+def _mailer(recipients: list[str], **message: Any) -> Callable[[], None]:
+    def send() -> None:
+        notify.notify_escalation(recipients, **message)
+    return send
 
 
 def _mirror_fields(instance: InstanceState, data: dict[str, Any]) -> None:

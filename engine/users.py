@@ -62,7 +62,7 @@ def ensure_groups(session: Session) -> None:
 
 
 def create_user(session: Session, *, username: str, password: str, groups: list[str],
-                display_name: str | None = None, locale: str = "zh_CN") -> User:
+                display_name: str | None = None, locale: str = "zh_CN", email: str | None = None) -> User:
     """Create a user in existing groups; refuses unknown groups and duplicate names."""
     if not username or len(username) > 100:
         raise InvalidInput("username must be 1-100 characters", field_errors={"username": ["1-100 characters"]})
@@ -74,7 +74,7 @@ def create_user(session: Session, *, username: str, password: str, groups: list[
         raise InvalidInput(f"unknown groups: {', '.join(unknown)}", field_errors={"groups": unknown})
     password_hash = generate_password_hash(password, method=PASSWORD_HASH_METHOD)
     user = User(username=username, display_name=display_name or username, password_hash=password_hash,
-                locale=locale, groups=found)
+                locale=locale, groups=found, email=email)
     session.add(user)
     session.flush()
     return user
@@ -134,3 +134,12 @@ def list_users(session: Session, *, group: str | None = None) -> list[User]:
 
 def list_groups(session: Session) -> list[Group]:
     return list(session.scalars(select(Group).order_by(Group.id)))
+
+
+def group_emails(session: Session, group_id: str) -> list[str]:
+    """Addresses of the active members of a group who have one (escalation mail)."""
+    from engine.models import Membership
+
+    return list(session.scalars(select(User.email).join(Membership, Membership.user_id == User.id)
+                                .where(Membership.group_id == group_id, User.is_active.is_(True),
+                                       User.email.is_not(None))))

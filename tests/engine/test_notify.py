@@ -213,3 +213,41 @@ def test_a_relay_that_is_down_or_refuses_is_logged_not_raised(sink: Sink, caplog
 
     state.refuse = {"wang@hospital.example", "li@hospital.example"}
     assert escalate(settings=settings) is False
+
+
+def test_an_escalation_timer_mails_the_group_after_commit(monkeypatch: pytest.MonkeyPatch, sink: Sink,
+                                                          sqlite_db: object) -> None:
+    """The whole way: level I, the due time passes, the escalation task is created and its group mailed."""
+    import datetime as dt
+    from pathlib import Path
+
+    from engine import clock, definitions, runtime, timers, users
+    from engine.db import Database
+    from tests.support.flows import Flow
+
+    db = sqlite_db
+    assert isinstance(db, Database)
+    settings, state = sink
+    monkeypatch.setenv("OPSFLOW_SMTP_HOST", settings.host)
+    monkeypatch.setenv("OPSFLOW_SMTP_PORT", str(settings.port))
+    diagram = (Path(__file__).parent / "diagrams" / "sla.bpmn").read_bytes()
+    with db.transaction() as session:
+        for name, group, address in [("requester", "requester", None), ("desk", "service_desk", None),
+                                     ("eng", "engineer", "eng@ops.example"),
+                                     ("svcmgr", "service_manager", "svcmgr@ops.example")]:
+            users.create_user(session, username=name, password="pw", groups=[group], email=address)
+        definitions.deploy(session, [definitions.SourceFile("sla.bpmn", diagram)])
+    start = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
+    with clock.frozen(start) as advance:
+        flow = Flow(db, "sla_test")
+        flow.complete("classify", {"category": "fault", "fault_level": "I"}, "desk")
+        advance(dt.timedelta(hours=24, seconds=1))
+        with db.transaction() as session:
+            due = timers.due_soon(session, clock.now())
+        for timer_id, _ in due:
+            with db.transaction() as session:
+                runtime.fire_timer(session, timer_id=timer_id, fired_by="test")
+    assert "work_escalation_1" in flow.open_elements()
+    # The warning goes to the engineer's inbox only; the escalation mails the service managers.
+    assert [m.rcpt_to for m in state.messages] == [["svcmgr@ops.example"]]
+    assert "SLA" in str(state.messages[0].message()["Subject"])
