@@ -7,6 +7,7 @@ Last line: RESULT persisted_per_s=… raw_per_s=… ratio=… loop_step_ratio=�
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import statistics
 import sys
 import tempfile
@@ -19,7 +20,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.util.task import TaskState
 
-from engine import bootstrap, runtime, schema, users
+from engine import bootstrap, runtime, schema, sla, users
 from engine.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,10 +50,17 @@ def _raw_spec() -> tuple[Any, Any]:
     return parser.get_spec("service_desk"), parser.get_subprocess_specs("service_desk")
 
 
+# The diagram's SLA timers read deadline variables; bare SpiffWorkflow gets them in the start data
+# (opsflow computes the same ones from the database policy).
+_RAW_SLA = sla.deadline_variables(sla.Policy("III", dt.timedelta(minutes=30), dt.timedelta(hours=48),
+                                             dt.timedelta(days=3), 0.8, None, None, dt.timedelta(hours=24)),
+                                  dt.datetime.now(dt.UTC))
+
+
 def _raw_start(spec: Any, subs: Any) -> BpmnWorkflow:
     workflow = BpmnWorkflow(spec, subs)
     for task in workflow.get_tasks(state=TaskState.READY):
-        task.set_data(**REQUEST)
+        task.set_data(**REQUEST, **_RAW_SLA)
     workflow.do_engine_steps()
     return workflow
 

@@ -30,6 +30,8 @@ _INSERT = insert(_timers).returning(_timers.c.id, sort_by_parameter_order=True)
 _MARK = (update(_timers).where(_timers.c.id == bindparam("timer_id"), _timers.c.status == "pending")
          .values(status=bindparam("new_status"), fired_at=bindparam("now"), fired_by=bindparam("by"),
                  late_ms=bindparam("late")))
+_CANCEL = (update(_timers).where(_timers.c.id.in_(bindparam("ids", expanding=True)), _timers.c.status == "pending")
+           .values(status="cancelled", fired_at=bindparam("now")))
 _MOVE = update(_timers).where(_timers.c.id == bindparam("timer_id")).values(due_at=bindparam("due"))
 
 # Called after commit with [(timer id, due at)] of new rows, so an in-process scheduler arms them at once.
@@ -88,15 +90,20 @@ def sync(session: Session, *, instance_id: int, workflow: BpmnWorkflow, recorder
     waiting = waiting_timers(workflow)
     now = clock.now()
     connection = session.connection()
+    cancelled: list[int] = []
     for spiff_id in [s for s in tracked if s not in waiting]:
         row = tracked.pop(spiff_id)
         task = workflow.get_task_from_id(_uuid(spiff_id))
-        fired = task is not None and task.state == TaskState.COMPLETED
-        late = max(0, int((now - row.due_at).total_seconds() * 1000)) if fired else None
-        marked = connection.execute(_MARK, {"timer_id": row.id, "new_status": "fired" if fired else "cancelled",
-                                            "now": now, "by": fired_by, "late": late}).rowcount
-        if fired and marked:
-            record_fired(recorder, task, row.id, row.due_at, late or 0, actor, fired_by)
+        if task is None or task.state != TaskState.COMPLETED:
+            cancelled.append(row.id)
+            continue
+        late = max(0, int((now - row.due_at).total_seconds() * 1000))
+        marked = connection.execute(_MARK, {"timer_id": row.id, "new_status": "fired", "now": now, "by": fired_by,
+                                            "late": late}).rowcount
+        if marked:  # not already claimed by the firing transaction itself
+            record_fired(recorder, task, row.id, row.due_at, late, actor, fired_by)
+    if cancelled:  # the usual case: the task finished before its timers; one statement for all
+        connection.execute(_CANCEL, {"ids": cancelled, "now": now})
     new_rows: list[dict[str, Any]] = []
     for spiff_id, task in waiting.items():
         due = due_time(task)
