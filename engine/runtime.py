@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Boolean, Table, bindparam, case, func, insert, select, true, update
 from sqlalchemy.orm import Session
 
 import forms
@@ -293,13 +293,25 @@ def _set_instance_variables(workflow: BpmnWorkflow, variables: dict[str, Any]) -
     workflow.refresh_timers()
 
 
+_DEADLINE_COLUMNS = ("respond_due_at", "plan_due_at", "resolve_due_at", "emergency_plan_due_at",
+                     "fault_report_due_at", "resolved_at")
+# Each column keeps its value unless this change sets it (possibly to NULL: a level without the rule).
+_SAVE_DEADLINES = (update(_instances).where(_instances.c.id == bindparam("instance_id"))
+                   .values({name: case((bindparam(f"set_{name}", type_=Boolean) == true(),
+                                        bindparam(f"new_{name}", type_=_instances.c[name].type)),
+                                       else_=_instances.c[name])
+                            for name in _DEADLINE_COLUMNS}))
+
+
 def _save_deadlines(session: Session, instance: InstanceState, variables: dict[str, Any]) -> None:
     values: dict[str, Any] = {k: v for k, v in sla.instance_deadlines(variables).items()
                               if f"{sla.PREFIX}{k.removesuffix('_at')}" in variables}
     if instance.resolved_at is not None:
         values["resolved_at"] = instance.resolved_at
     if values:
-        session.connection().execute(update(_instances).where(_instances.c.id == instance.id).values(**values))
+        session.connection().execute(_SAVE_DEADLINES, {
+            "instance_id": instance.id, **{f"new_{n}": values.get(n) for n in _DEADLINE_COLUMNS},
+            **{f"set_{n}": n in values for n in _DEADLINE_COLUMNS}})
 
 
 def _mail_escalations(session: Session, instance: InstanceState, escalations: list[dict[str, Any]]) -> None:

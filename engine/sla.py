@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -43,7 +43,7 @@ class Policy:
         return self.respond
 
 
-def _policy(row: SlaPolicy) -> Policy:
+def _policy(row: Any) -> Policy:
     minutes = dt.timedelta(minutes=1)
     return Policy(row.fault_level, row.respond_minutes * minutes, row.plan_minutes * minutes,
                   row.resolve_minutes * minutes, row.warn_ratio,
@@ -52,8 +52,12 @@ def _policy(row: SlaPolicy) -> Policy:
                   row.fault_report_minutes * minutes)
 
 
+# Prebuilt: read on every start and classification, where the ORM's identity map cost more than SQLite.
+_SELECT_POLICY = select(cast(Table, SlaPolicy.__table__)).where(SlaPolicy.fault_level == bindparam("level"))
+
+
 def get_policy(session: Session, level: str | None) -> Policy:
-    row = session.get(SlaPolicy, level or DEFAULT_LEVEL)
+    row = session.connection().execute(_SELECT_POLICY, {"level": level or DEFAULT_LEVEL}).one_or_none()
     if row is None:
         raise NotFound(f"no SLA policy for fault level {level!r}")
     return _policy(row)

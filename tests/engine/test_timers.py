@@ -186,3 +186,18 @@ def test_apscheduler_fires_real_timers_on_time_and_catches_up_after_a_restart(sq
         late_scheduler.shutdown()
     late = {e["element_id"]: e["payload"]["late_ms"] for e in second.events("timer_fired")}
     assert late["work_sla_warn"] >= 2000 and late["work_sla_escalate_1"] >= 400
+
+
+def test_regrading_replaces_every_deadline(sla_db: Database) -> None:
+    with clock.frozen(T0):
+        flow = Flow(sla_db, "sla_test")
+        flow.complete("classify", {"category": "fault", "fault_level": "I"}, "desk")
+        with sla_db.transaction() as session:
+            assert session.get(ProcessInstance, flow.id).emergency_plan_due_at == T0 + 16 * HOUR
+            runtime.change_fault_level(session, instance_id=flow.id, level="II", actor=users.actor(session, "desk"))
+        with sla_db.transaction() as session:
+            instance = session.get(ProcessInstance, flow.id)
+            # Level II has no 12 h / 16 h emergency-plan rule: the old deadline must not linger.
+            assert instance.emergency_plan_due_at is None
+            assert instance.resolve_due_at == T0 + 3 * 24 * HOUR
+            assert instance.respond_due_at == T0 + dt.timedelta(minutes=30)
