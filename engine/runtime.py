@@ -22,8 +22,9 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Boolean, Table, bindparam, case, func, insert, select, true, update
+from sqlalchemy import Boolean, String, Table, bindparam, case, func, insert, select, true, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 import forms
 from engine import clock, definitions, history, notify, persistence, sla, spiff_fixes, timers, users
@@ -371,8 +372,10 @@ def _finish(change: _Change, since: float, *, fired_by: str | None = None) -> In
         ends = [t.task_spec.bpmn_id for t in path if type(t.task_spec).__name__ == "EndEvent"]
         change.recorder.add(history.INSTANCE_ENDED, actor=change.actor, element_id=ends[-1] if ends else None,
                             payload={"status": "completed"})
-    change.recorder.flush(change.session)
+    # The instance row first: a racing change of the same instance queues on it and then conflicts,
+    # instead of colliding on the history's (instance, seq) key.
     _save_instance(change.session, instance, **values)
+    change.recorder.flush(change.session)
     instance_id, version = instance.id, instance.lock_version
     after_commit(change.session, lambda: persistence.workflow_cache.checkin(instance_id, version, workflow))
     return InstanceRef(instance.id, instance.status, instance.lock_version, tuple(change.new_tasks))
@@ -567,14 +570,26 @@ def fire_timer(session: Session, *, timer_id: int, fired_by: str) -> InstanceRef
     return _finish(change, since, fired_by=fired_by)
 
 
-def _record_task_event(session: Session, record: TaskRecord, kind: str, actor: str, payload: dict[str, Any]) -> None:
-    """Record a claim/release/assign: history plus a version bump, so racing claims conflict."""
+_REASSIGN = (update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.state == "ready",
+                                  _tasks.c.assignee.is_not_distinct_from(bindparam("expected", type_=String)))
+             .values(assignee=bindparam("new_assignee", type_=String)))
+
+
+def _reassign(session: Session, record: TaskRecord, new_assignee: str | None, kind: str, actor: str,
+              payload: dict[str, Any]) -> None:
+    """Claim, release or assign: the instance version is bumped first (racers queue on its row and
+    then conflict), the assignee changes only if nobody changed it meanwhile, and it is recorded."""
     instance = _load_state(session, record.instance_id)
     recorder = history.Recorder(instance)
     recorder.add(kind, actor=actor, element_id=record.element_id, task_record_id=record.id, payload=payload)
-    recorder.flush(session)
-    session.flush()
     _save_instance(session, instance)
+    changed = session.connection().execute(_REASSIGN, {"task_id": record.id, "expected": record.assignee,
+                                                       "new_assignee": new_assignee}).rowcount
+    if changed != 1:
+        raise Conflict(f"task {record.id} ({record.name}) was changed by someone else just now",
+                       element_id=record.element_id)
+    recorder.flush(session)
+    set_committed_value(record, "assignee", new_assignee)
     _keep_cached_workflow(session, instance)
 
 
@@ -596,8 +611,7 @@ def claim_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
     if record.assignee:
         raise Conflict(f"task {record.id} is already claimed by {record.assignee}", element_id=record.element_id)
     _require_may_act(record, actor, "claim")
-    record.assignee = actor.username
-    _record_task_event(session, record, history.TASK_CLAIMED, actor.username, {"assignee": actor.username})
+    _reassign(session, record, actor.username, history.TASK_CLAIMED, actor.username, {"assignee": actor.username})
     return record
 
 
@@ -608,9 +622,7 @@ def release_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
     _require_open(record)
     if record.assignee != actor.username and not actor.is_manager:
         raise Forbidden(f"task {record.id} is not claimed by {actor.username}", element_id=record.element_id)
-    previous = record.assignee
-    record.assignee = None
-    _record_task_event(session, record, history.TASK_RELEASED, actor.username, {"previous_assignee": previous})
+    _reassign(session, record, None, history.TASK_RELEASED, actor.username, {"previous_assignee": record.assignee})
     return record
 
 
@@ -623,10 +635,8 @@ def assign_task(session: Session, *, task_id: int, assignee: Actor, actor: Actor
         raise Forbidden(f"only managers assign tasks; {actor.username} is not one")
     if record.candidate_group and record.candidate_group not in assignee.groups:
         raise InvalidInput(f"{assignee.username} is not in group {record.candidate_group}")
-    previous = record.assignee
-    record.assignee = assignee.username
-    _record_task_event(session, record, history.TASK_ASSIGNED, actor.username,
-                       {"assignee": assignee.username, "previous_assignee": previous})
+    _reassign(session, record, assignee.username, history.TASK_ASSIGNED, actor.username,
+              {"assignee": assignee.username, "previous_assignee": record.assignee})
     return record
 
 
@@ -653,8 +663,8 @@ def chase_request(session: Session, *, instance_id: int, actor: Actor, note: str
         session.connection().execute(update(_instances).where(_instances.c.id == instance_id)
                                      .values(is_complaint=True))
         recorder.add(history.COMPLAINT_RAISED, actor=actor.username, payload={"chases": count})
-    recorder.flush(session)
     _save_instance(session, instance)
+    recorder.flush(session)
     _keep_cached_workflow(session, instance)
     return int(count)
 

@@ -55,3 +55,14 @@ def browser() -> Iterator[Any]:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def server_database(server: str, tmp_path: Path) -> Iterator[Any]:
+    """The live server's own database (make_app copies the template to tmp_path/web.db), so a test can
+    build its data through engine/ while the server runs."""
+    from engine.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'web.db'}")
+    yield db
+    db.dispose()

@@ -203,3 +203,34 @@ def test_the_third_chase_makes_a_complaint(mini: Database) -> None:
         assert (instance.chase_count, instance.is_complaint) == (3, True)
     flow.complete("remote_fix", FIXED, "eng")  # the workflow is untouched by chasing
     assert flow.open_elements() == ["satisfaction"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_two_threads_claim_the_same_task_one_wins(mini: Database) -> None:
+    for _attempt in range(10):
+        flow = Flow(mini, "mini")
+        task_id = flow.task_id("remote_fix")
+        barrier = threading.Barrier(2)
+        outcomes: dict[str, object] = {}
+
+        def claim(name: str, task_id: int = task_id, barrier: threading.Barrier = barrier,
+                  outcomes: dict[str, object] = outcomes) -> None:
+            try:
+                with mini.transaction() as session:
+                    who = users.actor(session, name)
+                    barrier.wait()
+                    runtime.claim_task(session, task_id=task_id, actor=who)
+                outcomes[name] = "ok"
+            except Conflict as exc:
+                outcomes[name] = exc
+
+        threads = [threading.Thread(target=claim, args=(n,)) for n in ("eng", "eng2")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        winners = [name for name, outcome in outcomes.items() if outcome == "ok"]
+        assert len(winners) == 1 and len(outcomes) == 2, outcomes
+        assert [t["assignee"] for t in flow.open_tasks()] == winners
+        assert len(flow.events("task_claimed")) == 1
