@@ -138,3 +138,33 @@ def serve_command(host: str, port: int, scheduler: bool) -> None:
     finally:
         if embedded:
             embedded.shutdown(wait=False)
+
+
+@opsflow.command("health-check-schedule")
+@click.argument("contract", required=False)
+@click.option("--organisation", help="Customer organisation (required when creating).")
+@click.option("--cycle", default="P1M", show_default=True, help="ISO 8601 duration between checks (P3M quarterly).")
+@click.option("--first", "first_at", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"]),
+              help="When the first check starts (UTC); default one cycle from now.")
+@click.option("--inactive", is_flag=True, help="Pause the schedule.")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+@_fail_cleanly
+def health_check_schedule_command(contract: str | None, organisation: str | None, cycle: str,
+                                  first_at: Any, inactive: bool, as_json: bool) -> None:
+    """List contracts' health-check cycles, or set one: the scheduler starts 健康检查 when due."""
+    import datetime as dt
+
+    from engine import schedules
+
+    with database(current_app).transaction() as session:
+        if contract:
+            if not organisation:
+                raise click.UsageError("--organisation is required to set a schedule")
+            first = first_at.replace(tzinfo=dt.UTC) if first_at else None
+            schedules.set_schedule(session, contract=contract, organisation=organisation, cycle=cycle,
+                                   first_at=first, active=not inactive)
+        rows = schedules.list_schedules(session)
+    _emit(rows, as_json, lambda rs: "\n".join(f"{r['contract']:<24} {r['organisation']:<24} {r['cycle']:<6} "
+                                               f"next {r['next_due_at'][:16]} {'active' if r['active'] else 'paused'}"
+                                               for r in rs) or "no health-check schedules")

@@ -18,7 +18,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from engine import clock, runtime, timers
+from engine import clock, runtime, schedules, timers
 from engine.db import Database
 from engine.errors import Conflict
 
@@ -45,11 +45,21 @@ class TimerScheduler:
         self._scheduler.start()
         self.arm_due_soon()
         self._scheduler.add_job(self.arm_due_soon, "interval", seconds=self.poll_seconds, id="poll")
+        self._scheduler.add_job(self.start_health_checks, "interval", seconds=60, id="health_checks",
+                                next_run_time=clock.now())
 
     def shutdown(self, wait: bool = True) -> None:
         if self.arm in timers.listeners:
             timers.listeners.remove(self.arm)
         self._scheduler.shutdown(wait=wait)
+
+    def start_health_checks(self) -> None:
+        """Contracts whose inspection is due get their 健康检查 started (engine.schedules)."""
+        try:
+            with self.database.transaction() as session:
+                schedules.start_due(session)
+        except Exception:
+            log.exception("starting scheduled health checks failed")
 
     def arm_due_soon(self) -> None:
         with self.database.transaction() as session:
