@@ -151,40 +151,43 @@ def test_a_stale_workflow_in_another_process_is_not_used(mini: Database) -> None
         assert stale_cache.checkout(flow.id, instance.lock_version) is None
 
 
+def race(db: Database, task_id: int, act) -> list[str]:  # type: ignore[no-untyped-def]
+    """`act(session, task_id, actor)` by two engineers at the same moment; who won (a Conflict is a loss)."""
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def attempt(name: str) -> None:
+        try:
+            with db.transaction() as session:
+                who = users.actor(session, name)
+                assert session.get(TaskRecord, task_id) is not None  # both read the task as ready
+                barrier.wait()
+                act(session, task_id, who)
+            outcomes[name] = "won"
+        except Conflict:
+            outcomes[name] = "refused"
+
+    threads = [threading.Thread(target=attempt, args=(name,)) for name in ("eng", "eng2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes.values()) == ["refused", "won"], outcomes
+    return [name for name, outcome in outcomes.items() if outcome == "won"]
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)  # SQLite serializes writers: no real race
 def test_two_threads_complete_the_same_task_one_wins(mini: Database) -> None:
     for _attempt in range(5):
         flow = Flow(mini, "mini")
-        task_id = flow.task_id("remote_fix")
-        barrier = threading.Barrier(2)
-        outcomes: dict[str, object] = {}
-
-        def complete(name: str, task_id: int = task_id, barrier: threading.Barrier = barrier,
-                     outcomes: dict[str, object] = outcomes) -> None:
-            try:
-                with mini.transaction() as session:
-                    who = users.actor(session, name)
-                    assert session.get(TaskRecord, task_id) is not None  # both read the task as ready
-                    barrier.wait()
-                    runtime.complete_task(session, task_id=task_id, data=FIXED, actor=who)
-                outcomes[name] = "ok"
-            except Conflict as exc:
-                outcomes[name] = exc
-
-        threads = [threading.Thread(target=complete, args=(n,)) for n in ("eng", "eng2")]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
-        assert sorted(str(type(v).__name__) for v in outcomes.values()) == ["Conflict", "str"], outcomes
+        race(mini, flow.task_id("remote_fix"),
+             lambda session, task_id, who: runtime.complete_task(session, task_id=task_id, data=FIXED, actor=who))
         with mini.transaction() as session:
             completions = session.scalar(select(func.count(HistoryEvent.id)).where(
                 HistoryEvent.instance_id == flow.id, HistoryEvent.kind == "task_completed"))
         assert completions == 1
         assert flow.open_elements() == ["satisfaction"]
-
-
 
 def test_the_third_chase_makes_a_complaint(mini: Database) -> None:
     flow = Flow(mini, "mini")
@@ -210,27 +213,7 @@ def test_the_third_chase_makes_a_complaint(mini: Database) -> None:
 def test_two_threads_claim_the_same_task_one_wins(mini: Database) -> None:
     for _attempt in range(10):
         flow = Flow(mini, "mini")
-        task_id = flow.task_id("remote_fix")
-        barrier = threading.Barrier(2)
-        outcomes: dict[str, object] = {}
-
-        def claim(name: str, task_id: int = task_id, barrier: threading.Barrier = barrier,
-                  outcomes: dict[str, object] = outcomes) -> None:
-            try:
-                with mini.transaction() as session:
-                    who = users.actor(session, name)
-                    barrier.wait()
-                    runtime.claim_task(session, task_id=task_id, actor=who)
-                outcomes[name] = "ok"
-            except Conflict as exc:
-                outcomes[name] = exc
-
-        threads = [threading.Thread(target=claim, args=(n,)) for n in ("eng", "eng2")]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
-        winners = [name for name, outcome in outcomes.items() if outcome == "ok"]
-        assert len(winners) == 1 and len(outcomes) == 2, outcomes
+        winners = race(mini, flow.task_id("remote_fix"),
+                       lambda session, task_id, who: runtime.claim_task(session, task_id=task_id, actor=who))
         assert [t["assignee"] for t in flow.open_tasks()] == winners
         assert len(flow.events("task_claimed")) == 1
