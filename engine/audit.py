@@ -397,7 +397,7 @@ class _Replay:
 
         def complete() -> None:
             if engine_data:
-                runtime._set_instance_variables(cast(BpmnWorkflow, self.workflow), engine_data)
+                runtime.set_instance_variables(cast(BpmnWorkflow, self.workflow), engine_data)
             task.set_data(**data)
             task.run()
 
@@ -418,7 +418,7 @@ class _Replay:
 
     def _change_level(self, event: _Event) -> Divergence | None:
         variables = {**(event.payload.get("engine_data") or {}), "fault_level": event.payload.get("to")}
-        return self._run(event, lambda: runtime._set_instance_variables(cast(BpmnWorkflow, self.workflow),
+        return self._run(event, lambda: runtime.set_instance_variables(cast(BpmnWorkflow, self.workflow),
                                                                          variables))
 
     def _fire_timer(self, event: _Event) -> Divergence | None:
@@ -478,19 +478,12 @@ class _Replay:
         """The events the runtime writes for the change just re-executed (engine.runtime._finish).
 
         Where the runtime derives an event from the workflow, this calls the runtime's own helper
-        (_elements_of, _task_group, _set_instance_variables), so that the two cannot drift apart.
+        (passed_tasks, gateway_decisions, task_group, set_instance_variables), so the two cannot drift apart.
         """
         workflow = cast(BpmnWorkflow, self.workflow)
-        passed = sorted((t for t in workflow.tasks.values()
-                         if t.last_state_change >= since and t.state == TaskState.COMPLETED
-                         and not t.task_spec.manual and getattr(t.task_spec, "bpmn_id", None)),
-                        key=lambda t: t.last_state_change)
+        passed = runtime.passed_tasks(workflow, since)
         outcome = _Outcome(event.seq)
-        for task in passed:
-            if type(task.task_spec).__name__ in runtime._GATEWAY_KINDS:
-                outcome.gateways.append((task.task_spec.bpmn_id, [
-                    element for c in task.children if c.state != TaskState.CANCELLED
-                    for element in runtime._elements_of(c)]))
+        outcome.gateways.extend((gateway, taken) for gateway, _name, taken in runtime.gateway_decisions(passed))
         ready = _ready_user_tasks(workflow)
         ready_ids = {t.id for t in ready}
         for task_id, task in list(self.open.items()):
@@ -569,7 +562,7 @@ class _Replay:
         if event.task_record_id is None or event.task_record_id in self.open:
             return self._divergence(event, {"task_id": "a new task record"}, _found(event),
                                     "task_ready names a task record that is already open")
-        group, assignee, form_key = runtime._task_group(task)
+        group, assignee, form_key = runtime.task_group(task)
         if assignee == runtime.INITIATOR:
             assignee = self.started_by
         expected = {"name": task.task_spec.bpmn_name or task.task_spec.bpmn_id, "group": group,

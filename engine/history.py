@@ -95,16 +95,3 @@ def event_to_dict(event: HistoryEvent) -> dict[str, Any]:
     return {"seq": event.seq, "kind": event.kind, "at": event.at.isoformat(), "actor": event.actor,
             "element_id": event.element_id, "task_id": event.task_record_id, "payload": event.payload,
             "hash": event.hash}
-
-
-def verify_chain(events: list[HistoryEvent]) -> int | None:
-    """Seq of the first event whose hash or link does not match, or None if the chain holds."""
-    prev = ""
-    for expected_seq, event in enumerate(events, start=1):
-        content = {"instance_id": event.instance_id, "seq": event.seq, "kind": event.kind,
-                   "element_id": event.element_id, "task_record_id": event.task_record_id, "actor": event.actor,
-                   "at": event.at.isoformat(timespec="microseconds"), "payload": event.payload}
-        if event.seq != expected_seq or event.prev_hash != prev or event_hash(prev, content) != event.hash:
-            return expected_seq
-        prev = event.hash
-    return None

@@ -11,6 +11,7 @@ handful of statements, and the ORM's bookkeeping cost more than the database did
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -158,7 +159,8 @@ def _engine_steps(change: _Change) -> None:
                             element_id=element) from None
 
 
-def _task_group(task: SpiffTask) -> tuple[str | None, str | None, str | None]:
+def task_group(task: SpiffTask) -> tuple[str | None, str | None, str | None]:
+    """(candidate group, assignee, form key) of a user task, as its task record gets them."""
     extensions = getattr(task.task_spec, "extensions", {}) or {}
     form = getattr(task.task_spec, "form", None)
     form_key = extensions.get("formKey") or getattr(form, "key", None)
@@ -178,18 +180,30 @@ def _elements_of(task: SpiffTask) -> list[str]:
             if getattr(c.task_spec, "bpmn_id", None) and "Boundary" not in type(c.task_spec).__name__]
 
 
+def passed_tasks(workflow: BpmnWorkflow, since: float) -> list[SpiffTask]:
+    """The BPMN elements the engine ran by itself since `since` (not user tasks), in order.
+
+    Public because the audit's re-execution must derive its expectations exactly as we record.
+    """
+    return sorted((t for t in workflow.tasks.values()
+                   if t.last_state_change >= since and t.state == TaskState.COMPLETED
+                   and not t.task_spec.manual and getattr(t.task_spec, "bpmn_id", None)),
+                  key=lambda t: t.last_state_change)
+
+
+def gateway_decisions(passed: list[SpiffTask]) -> list[tuple[str, str | None, list[str]]]:
+    """(gateway id, gateway name, element ids the token went to) for each gateway passed."""
+    return [(task.task_spec.bpmn_id, task.task_spec.bpmn_name,
+             [element for c in task.children if c.state != TaskState.CANCELLED for element in _elements_of(c)])
+            for task in passed if type(task.task_spec).__name__ in _GATEWAY_KINDS]
+
+
 def _record_path(change: _Change, since: float) -> list[SpiffTask]:
     """Append gateway events for what the engine just ran; return the tasks it passed, in order."""
-    passed = sorted((t for t in change.workflow.tasks.values()
-                     if t.last_state_change >= since and t.state == TaskState.COMPLETED
-                     and not t.task_spec.manual and getattr(t.task_spec, "bpmn_id", None)),
-                    key=lambda t: t.last_state_change)
-    for task in passed:
-        if type(task.task_spec).__name__ in _GATEWAY_KINDS:
-            taken = [element for c in task.children if c.state != TaskState.CANCELLED
-                     for element in _elements_of(c)]
-            change.recorder.add(history.GATEWAY_TAKEN, actor=change.actor, element_id=task.task_spec.bpmn_id,
-                                payload={"name": task.task_spec.bpmn_name, "taken": taken})
+    passed = passed_tasks(change.workflow, since)
+    for gateway, name, taken in gateway_decisions(passed):
+        change.recorder.add(history.GATEWAY_TAKEN, actor=change.actor, element_id=gateway,
+                            payload={"name": name, "taken": taken})
     return passed
 
 
@@ -232,7 +246,7 @@ def _sync_task_records(change: _Change) -> None:
     for spiff_id, task in ready.items():
         if spiff_id in open_records:
             continue
-        group, assignee, form_key = _task_group(task)
+        group, assignee, form_key = task_group(task)
         if assignee == INITIATOR:
             assignee = instance.started_by
         new_rows.append({"instance_id": instance.id, "spiff_task_id": spiff_id, "element_id": task.task_spec.bpmn_id,
@@ -285,7 +299,7 @@ def _sla_variables(session: Session, instance: InstanceState, cleaned: dict[str,
     return variables
 
 
-def _set_instance_variables(workflow: BpmnWorkflow, variables: dict[str, Any]) -> None:
+def set_instance_variables(workflow: BpmnWorkflow, variables: dict[str, Any]) -> None:
     """Deadlines live in the workflow's own data, where every expression sees them (see
     engine.expressions); waiting timers computed their due time already, so they are re-armed."""
     workflow.data.update(variables)
@@ -526,7 +540,7 @@ def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor
     since = time.time()
     engine_data = _sla_variables(session, instance, cleaned, now) if sla.uses_sla(change.definition) else {}
     if engine_data:
-        _set_instance_variables(change.workflow, engine_data)
+        set_instance_variables(change.workflow, engine_data)
         _save_deadlines(session, instance, engine_data)
     task.set_data(**cleaned)
     task.run()
@@ -686,7 +700,7 @@ def change_fault_level(session: Session, *, instance_id: int, level: str, actor:
     if instance.resolved_at is not None:
         engine_data.update(sla.fault_report_variables(policy, instance.resolved_at))
     since = time.time()
-    _set_instance_variables(change.workflow, {**engine_data, "fault_level": level})
+    set_instance_variables(change.workflow, {**engine_data, "fault_level": level})
     _save_deadlines(session, instance, engine_data)
     previous = instance.fault_level
     instance.fault_level = level
@@ -701,15 +715,13 @@ def _refresh_open_due_times(session: Session, change: _Change) -> None:
     for spiff_id, open_task in _open_records(session, change.instance.id, change.workflow).items():
         task = change.workflow.get_task_from_id(UUID(spiff_id))
         if task is not None:
-            _, _, form_key = _task_group(task)
+            _, _, form_key = task_group(task)
             session.connection().execute(update(_tasks).where(_tasks.c.id == open_task.id)
                                          .values(due_at=_task_due(task, form_key)))
 
 
 def _spec_names(state: str) -> set[str]:
     """Every task spec the saved workflow refers to (top level and sub-processes)."""
-    import json
-
     dct = json.loads(state)
     names = {task["task_spec"] for task in dct["tasks"].values()}
     for sub in dct.get("subprocesses", {}).values():
@@ -783,7 +795,7 @@ def migrate_instance(session: Session, *, instance_id: int, to_version: int, act
     for spiff_id, open_task in _open_records(session, instance_id, workflow).items():
         task = workflow.get_task_from_id(UUID(spiff_id))
         if task is not None:
-            group, _assignee, form_key = _task_group(task)
+            group, _assignee, form_key = task_group(task)
             session.connection().execute(update(_tasks).where(_tasks.c.id == open_task.id).values(
                 name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, candidate_group=group, form_key=form_key,
                 lane=task.task_spec.lane))

@@ -93,7 +93,7 @@ def sync(session: Session, *, instance_id: int, workflow: BpmnWorkflow, recorder
     cancelled: list[int] = []
     for spiff_id in [s for s in tracked if s not in waiting]:
         row = tracked.pop(spiff_id)
-        task = workflow.get_task_from_id(_uuid(spiff_id))
+        task = workflow.get_task_from_id(UUID(spiff_id))
         if task is None or task.state != TaskState.COMPLETED:
             cancelled.append(row.id)
             continue
@@ -165,13 +165,6 @@ def unclaim(session: Session, timer_id: int) -> None:
                                  .values(status="pending", fired_at=None, fired_by=None, late_ms=None))
 
 
-def cancel_pending(session: Session, instance_id: int) -> None:
-    """An instance that ended leaves no timer behind."""
-    session.connection().execute(update(_timers).where(_timers.c.instance_id == instance_id,
-                                                       _timers.c.status == "pending")
-                                 .values(status="cancelled", fired_at=clock.now()))
-
-
 def record_fired(recorder: history.Recorder, task: Any, timer_id: int, due_at: dt.datetime, late_ms: int,
                  actor: str | None, fired_by: str | None) -> None:
     recorder.add(history.TIMER_FIRED, actor=actor, element_id=task.task_spec.bpmn_id,
@@ -186,6 +179,3 @@ def due_soon(session: Session, until: dt.datetime, *, limit: int = 10_000) -> li
                            .order_by(_timers.c.due_at).limit(limit))
     return [(row.id, row.due_at) for row in rows]
 
-
-def _uuid(value: str) -> UUID:
-    return UUID(value)
