@@ -53,13 +53,29 @@ def make_app(tmp_path: Path, template: Path, **settings: Any) -> Flask:
     return create_app(web_config)
 
 
-@pytest.fixture
-def app(tmp_path: Path, web_template: Path) -> Iterator[Flask]:
+def _serving(flask_app: Flask) -> Iterator[Flask]:
     persistence.workflow_cache.clear()
-    flask_app = make_app(tmp_path, web_template)
     yield flask_app
     database(flask_app).dispose()
     persistence.workflow_cache.clear()
+
+
+@pytest.fixture
+def app(tmp_path: Path, web_template: Path) -> Iterator[Flask]:
+    yield from _serving(make_app(tmp_path, web_template))
+
+
+@pytest.fixture
+def csrf_app(tmp_path: Path, web_template: Path) -> Iterator[Flask]:
+    """Like `app`, with CSRF protection on as in production."""
+    yield from _serving(make_app(tmp_path, web_template, WTF_CSRF_ENABLED=True))
+
+
+def csrf_token_on(client: FlaskClient, path: str) -> str:
+    """The CSRF token a page at `path` hands out in its forms."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
+    assert found, f"no CSRF token on {path}"
+    return found[1]
 
 
 def sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> FlaskClient:

@@ -5,30 +5,16 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 from flask import Flask
 
 import config
-from app import create_app
+from tests.support.cli import cli_app, run, run_json
 from tests.support.flows import REQUEST
 
 
 @pytest.fixture
 def app(tmp_path: Path) -> Flask:
-    class CliTestConfig(config.TestConfig):
-        DATABASE_URL = f"sqlite:///{tmp_path / 'cli.db'}"
-
-    return create_app(CliTestConfig)
-
-
-def run(app: Flask, *args: str) -> Result:
-    return app.test_cli_runner().invoke(args=["opsflow", *args])
-
-
-def run_json(app: Flask, *args: str) -> object:
-    result = run(app, *args, "--json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
+    return cli_app(tmp_path)
 
 
 def only_task(app: Flask, instance_id: int, element_id: str) -> int:

@@ -5,11 +5,9 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 from flask import Flask
 
-import config
-from app import create_app
+from tests.support.cli import cli_app, run
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "tests" / "engine" / "diagrams" / "mini.bpmn"
@@ -17,14 +15,7 @@ MINI = ROOT / "tests" / "engine" / "diagrams" / "mini.bpmn"
 
 @pytest.fixture
 def app(tmp_path: Path) -> Flask:
-    class CliTestConfig(config.TestConfig):
-        DATABASE_URL = f"sqlite:///{tmp_path / 'cli.db'}"
-
-    return create_app(CliTestConfig)
-
-
-def run(app: Flask, *args: str) -> Result:
-    return app.test_cli_runner().invoke(args=["opsflow", *args])
+    return cli_app(tmp_path)
 
 
 def test_validate_passes_the_bundled_diagrams(app: Flask) -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
@@ -13,9 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app import database
-from engine import persistence
 from engine.models import ProcessDefinition, ProcessInstance
-from tests.app.conftest import make_app, open_task, start_request
+from tests.app.conftest import open_task, start_request
 from tests.app.test_i18n import english_words
 from tests.conftest import BPMN_DIR
 
@@ -132,15 +130,6 @@ def test_modeler_pages_in_english(owner: FlaskClient) -> None:
 
 
 # --- CSRF -------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def csrf_app(tmp_path: Path, web_template: Path) -> Iterator[Flask]:
-    persistence.workflow_cache.clear()
-    flask_app = make_app(tmp_path, web_template, WTF_CSRF_ENABLED=True)
-    yield flask_app
-    database(flask_app).dispose()
-    persistence.workflow_cache.clear()
-
 
 def test_posts_need_the_csrf_token_from_the_page(csrf_app: Flask) -> None:
     client = csrf_app.test_client()

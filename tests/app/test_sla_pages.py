@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app import database
-from engine import clock, persistence, runtime, sla, tasks, timers
+from engine import clock, runtime, sla, tasks, timers
 from engine.errors import InvalidInput
-from tests.app.conftest import complete, make_app, open_task, start_request, visible_text
+from tests.app.conftest import complete, csrf_token_on, open_task, start_request, visible_text
 from tests.app.test_i18n import english_words
 
 T0 = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.UTC)  # 09:00 in Asia/Shanghai
@@ -196,32 +195,17 @@ def test_the_engines_refusal_shows_beside_its_field(
     assert 'form="policy-III" name="warn_ratio"' in response.text
 
 
-@pytest.fixture
-def csrf_app(tmp_path: Path, web_template: Path) -> Iterator[Flask]:
-    persistence.workflow_cache.clear()
-    flask_app = make_app(tmp_path, web_template, WTF_CSRF_ENABLED=True)
-    yield flask_app
-    database(flask_app).dispose()
-    persistence.workflow_cache.clear()
-
-
-def _token(client: FlaskClient, path: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
-    assert found, f"no CSRF token on {path}"
-    return found[1]
-
-
 def test_the_policy_form_needs_the_csrf_token(csrf_app: Flask) -> None:
     owner = csrf_app.test_client()
     owner.post("/login", data={"username": "process_owner", "password": "opsflow-demo",
-                               "csrf_token": _token(owner, "/login")})
+                               "csrf_token": csrf_token_on(owner, "/login")})
     page = owner.get("/sla/policy").text
     assert page.count('name="csrf_token"') == page.count('<form method="post"')
     forged = owner.post("/sla/policy/II", data={**LEVEL_II, "resolve_minutes": "60"})
     assert forged.status_code == 400 and "表单已过期或不是从本站提交的" in forged.text
     assert policies(csrf_app)["II"]["resolve_minutes"] == 4320
     sent = owner.post("/sla/policy/II", data={**LEVEL_II, "resolve_minutes": "60",
-                                              "csrf_token": _token(owner, "/sla/policy")})
+                                              "csrf_token": csrf_token_on(owner, "/sla/policy")})
     assert sent.status_code == 302 and policies(csrf_app)["II"]["resolve_minutes"] == 60
 
 

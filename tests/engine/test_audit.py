@@ -12,12 +12,10 @@ from pathlib import Path
 from typing import Any, NamedTuple, cast
 
 import pytest
-from click.testing import Result
 from flask import Flask
 from sqlalchemy import Table, delete, select, update
 
-import config
-from app import create_app, database
+from app import database
 from engine import audit, clock, definitions, history, runtime, timers, users
 from engine.db import Database
 from engine.models import AccessLog, HistoryEvent, ProcessInstance
@@ -32,6 +30,7 @@ from tests.bpmn import (
     test_third_party,
 )
 from tests.bpmn.helpers import Step
+from tests.support.cli import cli_app, run
 from tests.support.flows import Flow
 
 _events = cast(Table, HistoryEvent.__table__)
@@ -454,17 +453,10 @@ def test_export_refuses_unknown_formats_and_instances(bundled: Database) -> None
 
 @pytest.fixture
 def app(tmp_path: Path) -> Flask:
-    class CliTestConfig(config.TestConfig):
-        DATABASE_URL = f"sqlite:///{tmp_path / 'cli.db'}"
-
-    app = create_app(CliTestConfig)
+    app = cli_app(tmp_path)
     result = run(app, "setup")
     assert result.exit_code == 0, result.stderr
     return app
-
-
-def run(app: Flask, *args: str) -> Result:
-    return app.test_cli_runner().invoke(args=["opsflow", *args])
 
 
 def test_cli_verify(app: Flask) -> None:
