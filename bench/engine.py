@@ -1,7 +1,7 @@
 """Engine benchmark: service-desk instances per second through engine/ on SQLite vs bare
 SpiffWorkflow in memory, and the cost of one step after 5 and 200 turns of the 遗留问题 loop.
 
-Run: .venv/bin/python -m bench.engine [--instances N] [--raw-instances N]
+Run: .venv/bin/python -m bench.engine [--instances N] [--raw-instances N] [--rounds N]
 Last line: RESULT persisted_per_s=… raw_per_s=… ratio=… loop_step_ratio=… raw_loop_step_ratio=…
 """
 from __future__ import annotations
@@ -72,7 +72,7 @@ def _raw_step(workflow: BpmnWorkflow, element_id: str, data: dict[str, Any]) -> 
     workflow.do_engine_steps()
 
 
-def raw_instances_per_second(count: int) -> float:
+def raw_seconds(count: int) -> float:
     spec, subs = _raw_spec()
     started = time.perf_counter()
     for _ in range(count):
@@ -80,7 +80,7 @@ def raw_instances_per_second(count: int) -> float:
         for element_id, data, _user in HAPPY_PATH:
             _raw_step(workflow, element_id, data)
         assert workflow.is_completed()
-    return count / (time.perf_counter() - started)
+    return time.perf_counter() - started
 
 
 def raw_loop_step_ms(turns: int, measured_turns: int) -> float:
@@ -117,14 +117,14 @@ class Opsflow:
             return runtime.complete_task(session, task_id=task_id, data=data, actor=self.actors[user])
 
 
-def persisted_instances_per_second(opsflow: Opsflow, count: int) -> float:
+def persisted_seconds(opsflow: Opsflow, count: int) -> float:
     started = time.perf_counter()
     for _ in range(count):
         state = opsflow.start()
         for element_id, data, user in HAPPY_PATH:
             state = opsflow.step(state, element_id, data, user)
         assert state.status == "completed"
-    return count / (time.perf_counter() - started)
+    return time.perf_counter() - started
 
 
 def opsflow_loop_step_ms(opsflow: Opsflow, turns: int, measured_turns: int) -> float:
@@ -158,13 +158,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", type=int, default=300, help="persisted service-desk instances")
     parser.add_argument("--raw-instances", type=int, default=1000, help="bare SpiffWorkflow instances")
     parser.add_argument("--measured-turns", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternate opsflow and bare runs this many times, so both see the same machine load")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="opsflow-bench-") as directory:
         opsflow = Opsflow(Path(directory))
-        persisted_instances_per_second(opsflow, 20)  # warm-up: caches, SQLite pages
-        raw_instances_per_second(50)
-        persisted = persisted_instances_per_second(opsflow, args.instances)
-        raw = raw_instances_per_second(args.raw_instances)
+        persisted_seconds(opsflow, 20)  # warm-up: caches, SQLite pages
+        raw_seconds(50)
+        persisted_time = raw_time = 0.0
+        for _ in range(args.rounds):
+            persisted_time += persisted_seconds(opsflow, args.instances)
+            raw_time += raw_seconds(args.raw_instances)
+        persisted = args.rounds * args.instances / persisted_time
+        raw = args.rounds * args.raw_instances / raw_time
         print(f"service desk, 4 user tasks each: opsflow on SQLite {persisted:.0f}/s, bare SpiffWorkflow "
               f"in memory {raw:.0f}/s, ratio {persisted / raw:.3f}", file=sys.stderr)
         steps = {}

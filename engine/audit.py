@@ -266,14 +266,6 @@ def _found(event: _Event | None) -> dict[str, Any] | None:
     return found
 
 
-def _ready_user_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
-    """READY user tasks; a flat scan of the task map is far cheaper than a tree walk when there are
-    no subprocesses (whose tasks only the walk finds)."""
-    if workflow.subprocesses:
-        return list(workflow.get_tasks(state=TaskState.READY, manual=True))
-    return [t for t in workflow.tasks.values() if t.state == TaskState.READY and t.task_spec.manual]
-
-
 def _is_cycle(task: SpiffTask) -> bool:
     return isinstance(getattr(task.task_spec, "event_definition", None), CycleTimerEventDefinition)
 
@@ -484,7 +476,7 @@ class _Replay:
         passed = runtime.passed_tasks(workflow, since)
         outcome = _Outcome(event.seq)
         outcome.gateways.extend((gateway, taken) for gateway, _name, taken in runtime.gateway_decisions(passed))
-        ready = _ready_user_tasks(workflow)
+        ready = runtime.ready_user_tasks(workflow)
         ready_ids = {t.id for t in ready}
         for task_id, task in list(self.open.items()):
             if task.id not in ready_ids:

@@ -6,15 +6,90 @@ job) opens `Database.transaction()`, which commits once and then runs after-comm
 """
 from __future__ import annotations
 
+import logging
+import sqlite3
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 _AFTER_COMMIT = "opsflow_after_commit"
+log = logging.getLogger(__name__)
+
+# With the checkpointer running, a commit checkpoints by itself only past this many WAL pages (40 MB
+# with 4 KB pages): a backstop for when the checkpointer cannot keep up, not the usual path.
+_BACKSTOP_PAGES = 10_000
+
+
+class WalCheckpointer:
+    """Copies SQLite's write-ahead log back into the database file from a thread of its own.
+
+    By default the commit that fills the WAL past 1 000 pages does the copy and its fsyncs: measured
+    here, 1 commit in ~70 took 12–16 ms instead of 0.2 ms, and those commits were 60 % of all
+    commit time. SQLite's documentation suggests running checkpoints in a separate thread for
+    this; one thread serves every file database of the process. PASSIVE checkpoints never wait for
+    readers or writers, so they cannot block a request.
+    """
+
+    interval = 0.1  # seconds between checkpoints; the WAL grows ~700 pages/s under the engine benchmark
+
+    def __init__(self) -> None:
+        self._paths: dict[str, int] = {}  # database file -> how many Database objects use it
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, path: str) -> None:
+        with self._lock:
+            self._paths[path] = self._paths.get(path, 0) + 1
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="opsflow-wal-checkpoint", daemon=True)
+                self._thread.start()
+
+    def remove(self, path: str) -> None:
+        with self._lock:
+            left = self._paths.get(path, 0) - 1
+            if left > 0:
+                self._paths[path] = left
+            else:
+                self._paths.pop(path, None)
+
+    def _run(self) -> None:
+        connections: dict[str, sqlite3.Connection] = {}
+        while True:
+            self._wake.wait(self.interval)
+            with self._lock:
+                paths = set(self._paths)
+            for gone in set(connections) - paths:
+                connections.pop(gone).close()
+            for path in paths:
+                try:
+                    connection = connections.get(path)
+                    if connection is None:
+                        # mode=rw: never create a database file that was deleted meanwhile.
+                        connection = connections[path] = sqlite3.connect(
+                            f"{Path(path).resolve().as_uri()}?mode=rw", uri=True, isolation_level=None,
+                            check_same_thread=False)
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:  # the next commit's backstop checkpoint still protects the WAL size
+                    log.debug("WAL checkpoint of %s skipped: %s", path, exc)
+                    stale = connections.pop(path, None)
+                    if stale is not None:
+                        stale.close()
+
+
+checkpointer = WalCheckpointer()
+
+
+def _sqlite_file(url: str) -> str | None:
+    database = make_url(url).database
+    return database if database and database != ":memory:" and not database.startswith("file:") else None
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -25,6 +100,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={_BACKSTOP_PAGES}")  # see WalCheckpointer
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
@@ -54,6 +130,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        path = _sqlite_file(url) if url.startswith("sqlite") else None
+        if path is not None:
+            checkpointer.add(path)
+            self._stop_checkpoints = weakref.finalize(self, checkpointer.remove, path)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -74,6 +154,9 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        stop = getattr(self, "_stop_checkpoints", None)
+        if stop is not None:
+            stop()
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:

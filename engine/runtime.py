@@ -55,7 +55,9 @@ _SELECT_OPEN_TASKS = (select(_tasks.c.id, _tasks.c.spiff_task_id, _tasks.c.eleme
                       .where(_tasks.c.instance_id == bindparam("instance_id"), _tasks.c.state == "ready"))
 _CANCEL_TASKS = (update(_tasks).where(_tasks.c.id.in_(bindparam("ids", expanding=True)))
                  .values(state="cancelled", completed_at=bindparam("now")))
-_INSERT_TASKS = insert(_tasks).returning(_tasks.c.id, sort_by_parameter_order=True)
+_INSERT_INSTANCE = insert(_instances).returning(_instances.c.id)
+# Rows come back matched by task id: one multi-row INSERT (see engine.timers._INSERT).
+_INSERT_TASKS = insert(_tasks).returning(_tasks.c.spiff_task_id, _tasks.c.id)
 _SELECT_WORKFLOW_STATE = select(_instances.c.workflow_state).where(_instances.c.id == bindparam("instance_id"))
 _SAVE_INSTANCE = (update(_instances)
                   .where(_instances.c.id == bindparam("instance_id"),
@@ -95,6 +97,8 @@ class InstanceState:
     lock_version: int
     last_event_seq: int
     last_event_hash: str
+    # Deadline columns this change sets; written with the instance row (one UPDATE per change).
+    deadlines: dict[str, Any] = field(default_factory=dict)
 
 
 _STATE_COLUMNS = (_instances.c.id, _instances.c.process_id, _instances.c.definition_id,
@@ -207,6 +211,14 @@ def _record_path(change: _Change, since: float) -> list[SpiffTask]:
     return passed
 
 
+def ready_user_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
+    """READY user tasks; a flat scan of the task map is far cheaper than a tree walk when there are
+    no subprocesses (whose tasks only the walk finds)."""
+    if workflow.subprocesses:
+        return list(workflow.get_tasks(state=TaskState.READY, manual=True))
+    return [t for t in workflow.tasks.values() if t.state == TaskState.READY and t.task_spec.manual]
+
+
 @dataclass(frozen=True)
 class OpenTask:
     id: int
@@ -233,7 +245,7 @@ def _open_records(session: Session, instance_id: int, workflow: BpmnWorkflow) ->
 def _sync_task_records(change: _Change) -> None:
     """Mirror READY user tasks into task records; close records whose task went away."""
     session, instance, workflow = change.session, change.instance, change.workflow
-    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    ready = {str(t.id): t for t in ready_user_tasks(workflow)}
     open_records = _open_records(session, instance.id, workflow)
     now = clock.now()
     gone = [(spiff_id, row) for spiff_id, row in open_records.items() if spiff_id not in ready]
@@ -257,8 +269,9 @@ def _sync_task_records(change: _Change) -> None:
         del open_records[spiff_id]
     if new_rows:
         _mail_escalations(session, instance, [r for r in new_rows if r["form_key"] == "sla_escalation"])
-        ids = session.connection().execute(_INSERT_TASKS, new_rows).scalars().all()
-        for task_id, new in zip(ids, new_rows, strict=True):
+        ids: dict[str, int] = dict(session.connection().execute(_INSERT_TASKS, new_rows).all())
+        for new in new_rows:
+            task_id = ids[new["spiff_task_id"]]
             open_records[new["spiff_task_id"]] = OpenTask(task_id, new["element_id"])
             change.new_tasks.append({"id": task_id, "element_id": new["element_id"],
                                      "group": new["candidate_group"], "assignee": new["assignee"]})
@@ -311,22 +324,20 @@ def set_instance_variables(workflow: BpmnWorkflow, variables: dict[str, Any]) ->
 _DEADLINE_COLUMNS = ("respond_due_at", "plan_due_at", "resolve_due_at", "emergency_plan_due_at",
                      "fault_report_due_at", "resolved_at")
 # Each column keeps its value unless this change sets it (possibly to NULL: a level without the rule).
-_SAVE_DEADLINES = (update(_instances).where(_instances.c.id == bindparam("instance_id"))
-                   .values({name: case((bindparam(f"set_{name}", type_=Boolean) == true(),
-                                        bindparam(f"new_{name}", type_=_instances.c[name].type)),
-                                       else_=_instances.c[name])
-                            for name in _DEADLINE_COLUMNS}))
+_SAVE_INSTANCE_AND_DEADLINES = _SAVE_INSTANCE.values(
+    {name: case((bindparam(f"set_{name}", type_=Boolean) == true(),
+                 bindparam(f"new_{name}", type_=_instances.c[name].type)),
+                else_=_instances.c[name])
+     for name in _DEADLINE_COLUMNS})
 
 
-def _save_deadlines(session: Session, instance: InstanceState, variables: dict[str, Any]) -> None:
+def _stage_deadlines(instance: InstanceState, variables: dict[str, Any]) -> None:
+    """Note the deadline columns `variables` set; `_save_instance` writes them with the row."""
     values: dict[str, Any] = {k: v for k, v in sla.instance_deadlines(variables).items()
                               if f"{sla.PREFIX}{k.removesuffix('_at')}" in variables}
     if instance.resolved_at is not None:
         values["resolved_at"] = instance.resolved_at
-    if values:
-        session.connection().execute(_SAVE_DEADLINES, {
-            "instance_id": instance.id, **{f"new_{n}": values.get(n) for n in _DEADLINE_COLUMNS},
-            **{f"set_{n}": n in values for n in _DEADLINE_COLUMNS}})
+    instance.deadlines.update(values)
 
 
 def _mail_escalations(session: Session, instance: InstanceState, escalations: list[dict[str, Any]]) -> None:
@@ -361,14 +372,22 @@ def _mirror_fields(instance: InstanceState, data: dict[str, Any]) -> None:
 def _save_instance(session: Session, instance: InstanceState, *, workflow_state: str | None = None,
                    ended_at: Any = None) -> None:
     """Write the instance row if nobody else did since we read it; bump its version."""
-    result = session.connection().execute(_SAVE_INSTANCE, {
+    params = {
         "instance_id": instance.id, "expected_version": instance.lock_version,
         "new_version": instance.lock_version + 1, "seq": instance.last_event_seq, "hash": instance.last_event_hash,
         "new_title": instance.title, "new_fault_level": instance.fault_level, "new_status": instance.status,
-        "new_ended_at": ended_at, "new_state": workflow_state})
+        "new_ended_at": ended_at, "new_state": workflow_state}
+    statement = _SAVE_INSTANCE
+    if instance.deadlines:
+        statement = _SAVE_INSTANCE_AND_DEADLINES
+        for name in _DEADLINE_COLUMNS:
+            params[f"set_{name}"] = name in instance.deadlines
+            params[f"new_{name}"] = instance.deadlines.get(name)
+    result = session.connection().execute(statement, params)
     if result.rowcount != 1:
         raise Conflict(_CONFLICT, process_id=instance.process_id)
     instance.lock_version += 1
+    instance.deadlines = {}
 
 
 def _finish(change: _Change, since: float, *, fired_by: str | None = None) -> InstanceRef:
@@ -459,12 +478,15 @@ def start_instance(session: Session, *, process_id: str, data: dict[str, Any], a
                              started_by=actor.username, started_at=now, resolved_at=None, lock_version=0,
                              last_event_seq=0, last_event_hash="")
     _mirror_fields(instance, cleaned)
-    instance.id = session.execute(insert(_instances).returning(_instances.c.id).values(
+    instance.id = session.connection().execute(_INSERT_INSTANCE, dict(
         definition_id=definition.id, process_id=definition.process_id, status="running", title=instance.title,
         fault_level=instance.fault_level, started_by=actor.username, started_at=now, workflow_state="",
         lock_version=0, last_event_seq=0, last_event_hash="")).scalar_one()
-    change = _Change(session, instance, persistence.new_workflow(parsed), parsed, history.Recorder(instance),
-                     actor.username)
+    workflow = persistence.new_workflow(parsed)
+    # A new instance has no task records and no timer rows yet: nothing to read back.
+    workflow.__dict__[_OPEN] = {}
+    timers.start_tracking(workflow)
+    change = _Change(session, instance, workflow, parsed, history.Recorder(instance), actor.username)
     # Data the engine adds (SLA deadlines) is recorded with the input, so replay can repeat it.
     engine_data = (sla.deadline_variables(sla.get_policy(session, cleaned.get("fault_level")), now)
                    if sla.uses_sla(parsed) else {})
@@ -475,7 +497,7 @@ def start_instance(session: Session, *, process_id: str, data: dict[str, Any], a
     change.workflow.data.update(engine_data)
     for task in change.workflow.get_tasks(state=TaskState.READY):
         task.set_data(**cleaned)
-    _save_deadlines(session, instance, engine_data)
+    _stage_deadlines(instance, engine_data)
     return _finish(change, since)
 
 
@@ -541,7 +563,7 @@ def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor
     engine_data = _sla_variables(session, instance, cleaned, now) if sla.uses_sla(change.definition) else {}
     if engine_data:
         set_instance_variables(change.workflow, engine_data)
-        _save_deadlines(session, instance, engine_data)
+        _stage_deadlines(instance, engine_data)
     task.set_data(**cleaned)
     task.run()
     _mirror_fields(instance, cleaned)
@@ -701,7 +723,7 @@ def change_fault_level(session: Session, *, instance_id: int, level: str, actor:
         engine_data.update(sla.fault_report_variables(policy, instance.resolved_at))
     since = time.time()
     set_instance_variables(change.workflow, {**engine_data, "fault_level": level})
-    _save_deadlines(session, instance, engine_data)
+    _stage_deadlines(instance, engine_data)
     previous = instance.fault_level
     instance.fault_level = level
     change.recorder.add(history.FAULT_LEVEL_CHANGED, actor=actor.username,

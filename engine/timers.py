@@ -26,7 +26,9 @@ from engine.models import Timer
 _timers = cast(Table, Timer.__table__)
 _SELECT_PENDING = (select(_timers.c.id, _timers.c.spiff_task_id, _timers.c.due_at)
                    .where(_timers.c.instance_id == bindparam("instance_id"), _timers.c.status == "pending"))
-_INSERT = insert(_timers).returning(_timers.c.id, sort_by_parameter_order=True)
+# One multi-row INSERT; rows come back matched by task id (asking the database to keep the
+# parameter order made SQLite insert them one statement per row).
+_INSERT = insert(_timers).returning(_timers.c.spiff_task_id, _timers.c.id)
 _MARK = (update(_timers).where(_timers.c.id == bindparam("timer_id"), _timers.c.status == "pending")
          .values(status=bindparam("new_status"), fired_at=bindparam("now"), fired_by=bindparam("by"),
                  late_ms=bindparam("late")))
@@ -79,6 +81,11 @@ def _tracked(session: Session, instance_id: int, workflow: BpmnWorkflow) -> dict
     return tracked
 
 
+def start_tracking(workflow: BpmnWorkflow) -> None:
+    """A new instance's workflow: it has no timer rows yet, so `sync` need not look for any."""
+    workflow.__dict__[_TRACKED] = {}
+
+
 def sync(session: Session, *, instance_id: int, workflow: BpmnWorkflow, recorder: history.Recorder,
          actor: str | None, fired_by: str | None = None) -> None:
     """Bring the instance's timer rows in line with the workflow's waiting timers.
@@ -128,9 +135,10 @@ def sync(session: Session, *, instance_id: int, workflow: BpmnWorkflow, recorder
                 connection.execute(_MOVE, {"timer_id": known.id, "due": due})
                 tracked[spiff_id] = TrackedTimer(known.id, due)
     if new_rows:
-        ids = connection.execute(_INSERT, new_rows).scalars().all()
+        ids: dict[str, int] = dict(connection.execute(_INSERT, new_rows).all())
         armed = []
-        for timer_id, new in zip(ids, new_rows, strict=True):
+        for new in new_rows:
+            timer_id = ids[new["spiff_task_id"]]
             tracked[new["spiff_task_id"]] = TrackedTimer(timer_id, new["due_at"])
             armed.append((timer_id, new["due_at"]))
         if listeners:
