@@ -7,8 +7,10 @@ job) opens `Database.transaction()`, which commits once and then runs after-comm
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,50 +43,67 @@ class WalCheckpointer:
 
     def __init__(self) -> None:
         self._paths: dict[str, int] = {}  # database file -> how many Database objects use it
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
+        self._connections: dict[str, sqlite3.Connection] = {}
+        self._lock = threading.Lock()  # held while checkpointing, so `remove` never races a checkpoint
         self._thread: threading.Thread | None = None
 
     def add(self, path: str) -> None:
         with self._lock:
             self._paths[path] = self._paths.get(path, 0) + 1
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="opsflow-wal-checkpoint", daemon=True)
-                self._thread.start()
+            self._ensure_thread()
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name="opsflow-wal-checkpoint", daemon=True)
+            self._thread.start()
+
+    def after_fork(self) -> None:
+        """In a forked child (gunicorn --preload): no thread, a lock that may be held, and the
+        parent's SQLite connections, which must not be used here — start afresh."""
+        self._lock = threading.Lock()
+        self._connections = {}
+        self._thread = None
+        if self._paths:
+            self._ensure_thread()
 
     def remove(self, path: str) -> None:
+        """Stop checkpointing `path`; closes our connection to it at once, so that the engine's own
+        connections are the last ones and closing them folds the WAL into the file as usual."""
         with self._lock:
             left = self._paths.get(path, 0) - 1
             if left > 0:
                 self._paths[path] = left
-            else:
-                self._paths.pop(path, None)
+                return
+            self._paths.pop(path, None)
+            connection = self._connections.pop(path, None)
+            if connection is not None:
+                connection.close()
 
     def _run(self) -> None:
-        connections: dict[str, sqlite3.Connection] = {}
         while True:
-            self._wake.wait(self.interval)
+            time.sleep(self.interval)
             with self._lock:
-                paths = set(self._paths)
-            for gone in set(connections) - paths:
-                connections.pop(gone).close()
-            for path in paths:
-                try:
-                    connection = connections.get(path)
-                    if connection is None:
-                        # mode=rw: never create a database file that was deleted meanwhile.
-                        connection = connections[path] = sqlite3.connect(
-                            f"{Path(path).resolve().as_uri()}?mode=rw", uri=True, isolation_level=None,
-                            check_same_thread=False)
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error as exc:  # the next commit's backstop checkpoint still protects the WAL size
-                    log.debug("WAL checkpoint of %s skipped: %s", path, exc)
-                    stale = connections.pop(path, None)
-                    if stale is not None:
-                        stale.close()
+                for path in list(self._paths):
+                    self._checkpoint(path)
+
+    def _checkpoint(self, path: str) -> None:
+        try:
+            connection = self._connections.get(path)
+            if connection is None:
+                # mode=rw: never create a database file that was deleted meanwhile.
+                connection = self._connections[path] = sqlite3.connect(
+                    f"{Path(path).resolve().as_uri()}?mode=rw", uri=True, isolation_level=None,
+                    check_same_thread=False)
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:  # the next commit's backstop checkpoint still protects the WAL size
+            log.debug("WAL checkpoint of %s skipped: %s", path, exc)
+            stale = self._connections.pop(path, None)
+            if stale is not None:
+                stale.close()
 
 
 checkpointer = WalCheckpointer()
+os.register_at_fork(after_in_child=checkpointer.after_fork)
 
 
 def _sqlite_file(url: str) -> str | None:
@@ -153,10 +172,10 @@ class Database:
             callback()
 
     def dispose(self) -> None:
-        self.engine.dispose()
         stop = getattr(self, "_stop_checkpoints", None)
         if stop is not None:
             stop()
+        self.engine.dispose()
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:

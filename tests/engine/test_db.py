@@ -49,3 +49,23 @@ def test_the_checkpointer_never_recreates_a_deleted_database(tmp_path: Path) -> 
         assert not path.exists()
     finally:
         db_module.checkpointer.remove(str(path))
+
+
+def test_a_disposed_database_file_holds_all_its_data(tmp_path: Path) -> None:
+    """Copying the file after dispose (a backup, a test template) must not need the -wal file."""
+    path = tmp_path / "copied.db"
+    database = Database(f"sqlite:///{path}")
+    with database.transaction() as session:
+        session.connection().execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+        session.connection().execute(text("INSERT INTO t DEFAULT VALUES"))
+    time.sleep(db_module.WalCheckpointer.interval * 2)  # let the checkpointer open its connection
+    database.dispose()
+    assert not Path(f"{path}-wal").exists()
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(path.read_bytes())
+    check = Database(f"sqlite:///{copy}")
+    try:
+        with check.transaction() as session:
+            assert session.connection().execute(text("SELECT count(*) FROM t")).scalar() == 1
+    finally:
+        check.dispose()
