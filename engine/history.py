@@ -14,6 +14,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.direct import DirectStatement
 from engine.models import HistoryEvent
 
 # Event kinds; stable names, other tools read them.
@@ -34,7 +35,7 @@ INSTANCE_MIGRATED = "instance_migrated"
 COMPLAINT_RAISED = "complaint_raised"
 
 
-_INSERT_EVENTS = insert(cast(Table, HistoryEvent.__table__))
+_INSERT_EVENTS = DirectStatement(insert(cast(Table, HistoryEvent.__table__)))
 
 
 class ChainTail(Protocol):
@@ -81,7 +82,7 @@ class Recorder:
 
     def flush(self, session: Session) -> None:
         if self.rows:
-            session.connection().execute(_INSERT_EVENTS, self.rows)
+            _INSERT_EVENTS.run(session, self.rows)
             self.rows = []
 
 

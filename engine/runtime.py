@@ -5,8 +5,8 @@ the workflow until it waits, mirrors ready user tasks into task records, appends
 saves the state with an optimistic version check. The caller's transaction commits it all or
 nothing; the live workflow is handed back to the cache only after commit.
 
-Writes on this path use SQLAlchemy Core statements, not the ORM unit of work: a step is a
-handful of statements, and the ORM's bookkeeping cost more than the database did.
+Writes on this path are prebuilt statements run directly on the driver (engine.direct), not the
+ORM unit of work: a step is a handful of statements, and the bookkeeping cost more than the database did.
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 import forms
 from engine import clock, definitions, history, notify, persistence, sla, spiff_fixes, timers, users
 from engine.db import after_commit
+from engine.direct import DirectStatement
 from engine.errors import Conflict, ExpressionRefused, Forbidden, InvalidInput, NotFound, ProcessFailed
 from engine.models import ProcessDefinition, ProcessInstance, TaskRecord
 from engine.users import Actor
@@ -48,18 +49,19 @@ _instances = cast(Table, ProcessInstance.__table__)
 _tasks = cast(Table, TaskRecord.__table__)
 _definitions = cast(Table, ProcessDefinition.__table__)
 # Statements built once: building SQLAlchemy expressions per call cost more than running them.
-_COMPLETE_TASK = (update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.state == "ready")
-                  .values(state="completed", completed_at=bindparam("now"), completed_by=bindparam("user"),
-                          assignee=bindparam("assignee")))
+# The writes of every change run directly on the driver (engine.direct).
+_COMPLETE_TASK = DirectStatement(
+    update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.state == "ready")
+    .values(state="completed", completed_at=bindparam("now"), completed_by=bindparam("user"),
+            assignee=bindparam("assignee")))
 _SELECT_OPEN_TASKS = (select(_tasks.c.id, _tasks.c.spiff_task_id, _tasks.c.element_id)
                       .where(_tasks.c.instance_id == bindparam("instance_id"), _tasks.c.state == "ready"))
-_CANCEL_TASKS = (update(_tasks).where(_tasks.c.id.in_(bindparam("ids", expanding=True)))
-                 .values(state="cancelled", completed_at=bindparam("now")))
-_INSERT_INSTANCE = insert(_instances).returning(_instances.c.id)
-# Rows come back matched by task id: one multi-row INSERT (see engine.timers._INSERT).
-_INSERT_TASKS = insert(_tasks).returning(_tasks.c.spiff_task_id, _tasks.c.id)
+_CANCEL_TASK = DirectStatement(update(_tasks).where(_tasks.c.id == bindparam("task_record_id"))
+                               .values(state="cancelled", completed_at=bindparam("now")))
+_INSERT_INSTANCE = DirectStatement(insert(_instances).returning(_instances.c.id))
+_INSERT_TASKS = DirectStatement(insert(_tasks).returning(_tasks.c.spiff_task_id, _tasks.c.id))
 _SELECT_WORKFLOW_STATE = select(_instances.c.workflow_state).where(_instances.c.id == bindparam("instance_id"))
-_SAVE_INSTANCE = (update(_instances)
+_SAVE_INSTANCE_ROW = (update(_instances)
                   .where(_instances.c.id == bindparam("instance_id"),
                          _instances.c.lock_version == bindparam("expected_version"))
                   .values(lock_version=bindparam("new_version"), last_event_seq=bindparam("seq"),
@@ -250,7 +252,7 @@ def _sync_task_records(change: _Change) -> None:
     now = clock.now()
     gone = [(spiff_id, row) for spiff_id, row in open_records.items() if spiff_id not in ready]
     if gone:
-        session.connection().execute(_CANCEL_TASKS, {"ids": [row.id for _, row in gone], "now": now})
+        _CANCEL_TASK.run(session, [{"task_record_id": row.id, "now": now} for _, row in gone])
         for _, row in gone:
             change.recorder.add(history.TASK_CANCELLED, actor=change.actor, element_id=row.element_id,
                                 task_record_id=row.id)
@@ -269,7 +271,7 @@ def _sync_task_records(change: _Change) -> None:
         del open_records[spiff_id]
     if new_rows:
         _mail_escalations(session, instance, [r for r in new_rows if r["form_key"] == "sla_escalation"])
-        ids: dict[str, int] = dict(session.connection().execute(_INSERT_TASKS, new_rows).all())
+        ids: dict[str, int] = dict(_INSERT_TASKS.run(session, new_rows).rows)
         for new in new_rows:
             task_id = ids[new["spiff_task_id"]]
             open_records[new["spiff_task_id"]] = OpenTask(task_id, new["element_id"])
@@ -324,11 +326,12 @@ def set_instance_variables(workflow: BpmnWorkflow, variables: dict[str, Any]) ->
 _DEADLINE_COLUMNS = ("respond_due_at", "plan_due_at", "resolve_due_at", "emergency_plan_due_at",
                      "fault_report_due_at", "resolved_at")
 # Each column keeps its value unless this change sets it (possibly to NULL: a level without the rule).
-_SAVE_INSTANCE_AND_DEADLINES = _SAVE_INSTANCE.values(
+_SAVE_INSTANCE = DirectStatement(_SAVE_INSTANCE_ROW)
+_SAVE_INSTANCE_AND_DEADLINES = DirectStatement(_SAVE_INSTANCE_ROW.values(
     {name: case((bindparam(f"set_{name}", type_=Boolean) == true(),
                  bindparam(f"new_{name}", type_=_instances.c[name].type)),
                 else_=_instances.c[name])
-     for name in _DEADLINE_COLUMNS})
+     for name in _DEADLINE_COLUMNS}))
 
 
 def _stage_deadlines(instance: InstanceState, variables: dict[str, Any]) -> None:
@@ -383,8 +386,7 @@ def _save_instance(session: Session, instance: InstanceState, *, workflow_state:
         for name in _DEADLINE_COLUMNS:
             params[f"set_{name}"] = name in instance.deadlines
             params[f"new_{name}"] = instance.deadlines.get(name)
-    result = session.connection().execute(statement, params)
-    if result.rowcount != 1:
+    if statement.run(session, params).rowcount != 1:
         raise Conflict(_CONFLICT, process_id=instance.process_id)
     instance.lock_version += 1
     instance.deadlines = {}
@@ -478,10 +480,10 @@ def start_instance(session: Session, *, process_id: str, data: dict[str, Any], a
                              started_by=actor.username, started_at=now, resolved_at=None, lock_version=0,
                              last_event_seq=0, last_event_hash="")
     _mirror_fields(instance, cleaned)
-    instance.id = session.connection().execute(_INSERT_INSTANCE, dict(
+    instance.id = _INSERT_INSTANCE.run(session, dict(
         definition_id=definition.id, process_id=definition.process_id, status="running", title=instance.title,
         fault_level=instance.fault_level, started_by=actor.username, started_at=now, workflow_state="",
-        lock_version=0, last_event_seq=0, last_event_hash="")).scalar_one()
+        lock_version=0, chase_count=0, is_complaint=False, last_event_seq=0, last_event_hash="")).rows[0][0]
     workflow = persistence.new_workflow(parsed)
     # A new instance has no task records and no timer rows yet: nothing to read back.
     workflow.__dict__[_OPEN] = {}
@@ -553,7 +555,7 @@ def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor
                        process_id=instance.process_id)
     now = clock.now()
     # Claim the completion first: a racing completion blocks here and then finds the task done.
-    claimed = session.connection().execute(_COMPLETE_TASK, {"task_id": task_id, "now": now, "user": actor.username,
+    claimed = _COMPLETE_TASK.run(session, {"task_id": task_id, "now": now, "user": actor.username,
                                                "assignee": record.assignee or actor.username})
     if claimed.rowcount != 1:
         raise Conflict(f"task {record.id} ({record.name}) was completed by someone else just now",

@@ -21,20 +21,20 @@ from sqlalchemy.orm import Session
 
 from engine import clock, history
 from engine.db import after_commit
+from engine.direct import DirectStatement
 from engine.models import Timer
 
 _timers = cast(Table, Timer.__table__)
 _SELECT_PENDING = (select(_timers.c.id, _timers.c.spiff_task_id, _timers.c.due_at)
                    .where(_timers.c.instance_id == bindparam("instance_id"), _timers.c.status == "pending"))
-# One multi-row INSERT; rows come back matched by task id (asking the database to keep the
-# parameter order made SQLite insert them one statement per row).
-_INSERT = insert(_timers).returning(_timers.c.spiff_task_id, _timers.c.id)
-_MARK = (update(_timers).where(_timers.c.id == bindparam("timer_id"), _timers.c.status == "pending")
-         .values(status=bindparam("new_status"), fired_at=bindparam("now"), fired_by=bindparam("by"),
-                 late_ms=bindparam("late")))
-_CANCEL = (update(_timers).where(_timers.c.id.in_(bindparam("ids", expanding=True)), _timers.c.status == "pending")
-           .values(status="cancelled", fired_at=bindparam("now")))
-_MOVE = update(_timers).where(_timers.c.id == bindparam("timer_id")).values(due_at=bindparam("due"))
+# The writes of every change run directly on the driver (engine.direct).
+_INSERT = DirectStatement(insert(_timers).returning(_timers.c.spiff_task_id, _timers.c.id))
+_MARK = DirectStatement(update(_timers).where(_timers.c.id == bindparam("timer_id"), _timers.c.status == "pending")
+                        .values(status=bindparam("new_status"), fired_at=bindparam("now"), fired_by=bindparam("by"),
+                                late_ms=bindparam("late")))
+_CANCEL = DirectStatement(update(_timers).where(_timers.c.id == bindparam("timer_id"), _timers.c.status == "pending")
+                          .values(status="cancelled", fired_at=bindparam("now")))
+_MOVE = DirectStatement(update(_timers).where(_timers.c.id == bindparam("timer_id")).values(due_at=bindparam("due")))
 
 # Called after commit with [(timer id, due at)] of new rows, so an in-process scheduler arms them at once.
 listeners: list[Callable[[list[tuple[int, dt.datetime]]], None]] = []
@@ -96,7 +96,6 @@ def sync(session: Session, *, instance_id: int, workflow: BpmnWorkflow, recorder
     tracked = _tracked(session, instance_id, workflow)
     waiting = waiting_timers(workflow)
     now = clock.now()
-    connection = session.connection()
     cancelled: list[int] = []
     for spiff_id in [s for s in tracked if s not in waiting]:
         row = tracked.pop(spiff_id)
@@ -105,12 +104,12 @@ def sync(session: Session, *, instance_id: int, workflow: BpmnWorkflow, recorder
             cancelled.append(row.id)
             continue
         late = max(0, int((now - row.due_at).total_seconds() * 1000))
-        marked = connection.execute(_MARK, {"timer_id": row.id, "new_status": "fired", "now": now, "by": fired_by,
+        marked = _MARK.run(session, {"timer_id": row.id, "new_status": "fired", "now": now, "by": fired_by,
                                             "late": late}).rowcount
         if marked:  # not already claimed by the firing transaction itself
             record_fired(recorder, task, row.id, row.due_at, late, actor, fired_by)
     if cancelled:  # the usual case: the task finished before its timers; one statement for all
-        connection.execute(_CANCEL, {"ids": cancelled, "now": now})
+        _CANCEL.run(session, [{"timer_id": timer_id, "now": now} for timer_id in cancelled])
     new_rows: list[dict[str, Any]] = []
     for spiff_id, task in waiting.items():
         due = due_time(task)
@@ -124,7 +123,7 @@ def sync(session: Session, *, instance_id: int, workflow: BpmnWorkflow, recorder
         elif known.due_at != due:
             # Re-armed (a new fault level) or a cycle moved on: the row follows the workflow.
             if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition) and known.due_at <= now:
-                connection.execute(_MARK, {"timer_id": known.id, "new_status": "fired", "now": now,
+                _MARK.run(session, {"timer_id": known.id, "new_status": "fired", "now": now,
                                            "by": fired_by, "late": int((now - known.due_at).total_seconds() * 1000)})
                 record_fired(recorder, task, known.id, known.due_at, 0, actor, fired_by)
                 new_rows.append({"instance_id": instance_id, "spiff_task_id": spiff_id,
@@ -132,10 +131,10 @@ def sync(session: Session, *, instance_id: int, workflow: BpmnWorkflow, recorder
                                  "status": "pending", "created_at": now})
                 del tracked[spiff_id]
             else:
-                connection.execute(_MOVE, {"timer_id": known.id, "due": due})
+                _MOVE.run(session, {"timer_id": known.id, "due": due})
                 tracked[spiff_id] = TrackedTimer(known.id, due)
     if new_rows:
-        ids: dict[str, int] = dict(connection.execute(_INSERT, new_rows).all())
+        ids: dict[str, int] = dict(_INSERT.run(session, new_rows).rows)
         armed = []
         for new in new_rows:
             timer_id = ids[new["spiff_task_id"]]
@@ -162,7 +161,7 @@ def claim(session: Session, timer_id: int, *, fired_by: str) -> Any | None:
         return None
     now = clock.now()
     late = max(0, int((now - row.due_at).total_seconds() * 1000))
-    marked = session.connection().execute(_MARK, {"timer_id": timer_id, "new_status": "fired", "now": now,
+    marked = _MARK.run(session, {"timer_id": timer_id, "new_status": "fired", "now": now,
                                                   "by": fired_by, "late": late}).rowcount
     return row if marked == 1 else None
 
