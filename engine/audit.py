@@ -26,7 +26,7 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from engine import clock, definitions, history, persistence, runtime, spiff_fixes, timers
-from engine.errors import InvalidInput, NotFound, OpsflowError
+from engine.errors import InvalidInput, NotFound, OpsflowError, ProcessFailed
 from engine.models import AccessLog, HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord
 
 spiff_fixes.apply()  # re-execution needs SpiffWorkflow's timers on the engine clock
@@ -712,7 +712,9 @@ def _definition_loader(session: Session) -> Callable[[int], definitions.ParsedDe
 
 
 def _verify_one(session: Session, instance: _Instance, events: list[_Event], records: dict[int, tuple[str, str]],
-                state: str | None) -> Verdict:
+                state: str | None, steps: list[dict[str, Any]] | None = None) -> Verdict:
+    """Chain and re-execution verdict; with `steps`, also the state after every event (re-execution
+    then goes on past a divergence, so a replay shows the whole history)."""
     divergences: list[Divergence] = []
     chain = _check_chain(instance, events)
     if chain is not None:
@@ -727,10 +729,15 @@ def _verify_one(session: Session, instance: _Instance, events: list[_Event], rec
         replay = _Replay(instance.id, parsed, _definition_loader(session))
         try:
             for event in events:
-                replayed = replay.apply(event)
-                if replayed is not None:
-                    break
-            else:
+                found = replay.apply(event)
+                if steps is not None:
+                    steps.append({"seq": event.seq, "event": history_event_dict(event), **replay.snapshot(),
+                                  "divergence": found.to_dict() if found else None})
+                if found is not None and replayed is None:
+                    replayed = found
+                    if steps is None:
+                        break
+            if replayed is None:
                 replayed = replay.finish() or _final_state(replay, instance, records, state)
         except Exception as exc:  # e.g. an unreadable saved workflow: a finding about this instance only
             replayed = Divergence(instance.id, None, None, None, {"error": f"{type(exc).__name__}: {exc}"},
@@ -810,8 +817,9 @@ def verify_all(session: Session, *, actor: str | None = None, progress: Callable
     return verify_instances(session, ids, actor=actor, progress=progress, batch_size=batch_size)
 
 
-def replay_steps(session: Session, instance_id: int) -> list[dict[str, Any]]:
-    """The instance's state after each event, re-executed from its inputs (for a step-by-step replay view).
+def verify_with_steps(session: Session, instance_id: int) -> tuple[Verdict, list[dict[str, Any]]]:
+    """One re-execution for both the verdict and the instance's state after each event (the history
+    and replay pages); steps are empty when the definition cannot be loaded (the verdict says why).
 
     Each step: the event, status, ready user tasks, active and completed element ids, open task
     records, waiting timers, the data at that moment, and `divergence` where re-execution disagrees.
@@ -819,14 +827,19 @@ def replay_steps(session: Session, instance_id: int) -> list[dict[str, Any]]:
     instances = _load_instances(session, [instance_id])
     if instance_id not in instances:
         raise NotFound(f"instance {instance_id} does not exist")
-    instance = instances[instance_id]
-    events = _load_events(session, [instance_id])[instance_id]
-    replay = _Replay(instance_id, _initial_definition(session, instance, events), _definition_loader(session))
-    steps = []
-    for event in events:
-        divergence = replay.apply(event)
-        steps.append({"seq": event.seq, "event": history_event_dict(event), **replay.snapshot(),
-                      "divergence": divergence.to_dict() if divergence else None})
+    steps: list[dict[str, Any]] = []
+    verdict = _verify_one(session, instances[instance_id], _load_events(session, [instance_id])[instance_id],
+                          _load_open_records(session, [instance_id])[instance_id],
+                          _load_states(session, [instance_id]).get(instance_id), steps)
+    return verdict, steps
+
+
+def replay_steps(session: Session, instance_id: int) -> list[dict[str, Any]]:
+    """The instance's state after each event, re-executed from its inputs (see `verify_with_steps`);
+    ProcessFailed when there is nothing to re-execute it on (its definition cannot be loaded)."""
+    verdict, steps = verify_with_steps(session, instance_id)
+    if not steps and verdict.events_checked and verdict.first_divergence is not None:
+        raise ProcessFailed(verdict.first_divergence.message)
     return steps
 
 

@@ -129,14 +129,13 @@ def _element_names(session: Session, instance: dict[str, Any]) -> dict[str, str]
         return {}
 
 
-def _events_with_changes(session: Session, instance_id: int, element_names: dict[str, str]) -> list[dict[str, Any]]:
-    """Every event with the instance data and variables it left behind, re-executed from the history.
+def _events_with_changes(session: Session, instance_id: int, element_names: dict[str, str],
+                         steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every event with the instance data and variables it left behind, from the re-executed `steps`.
 
     Where the definition cannot be loaded there is nothing to re-execute: the events alone, no changes.
     """
-    try:
-        steps = audit.replay_steps(session, instance_id)
-    except OpsflowError:
+    if not steps:
         steps = [{"event": history.event_to_dict(e), "data": {}, "variables": {}, "divergence": None, "replayed": False}
                  for e in history.events_of(session, instance_id)]
     events = []
@@ -205,8 +204,8 @@ def history_page(session: Session, *, instance_id: int, actor: Actor, kind: str 
     require_reader(actor)
     instance = _instance(session, instance_id)
     element_names = _element_names(session, instance)
-    events = _events_with_changes(session, instance_id, element_names)
-    verdict = audit.verify_instance(session, instance_id)
+    verdict, steps = audit.verify_with_steps(session, instance_id)  # one re-execution serves both
+    events = _events_with_changes(session, instance_id, element_names, steps)
     shown = [e for e in events if (kind is None or e["kind"] == kind) and (who is None or e["actor"] == who)]
     audit.log_access(session, actor.username, "view", instance_id,
                      {"kind": kind, "actor": who, "events": len(shown), "ok": verdict.ok})

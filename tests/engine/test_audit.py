@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import Table, delete, select, update
 
 from app import database
-from engine import audit, clock, definitions, history, runtime, timers, users
+from engine import audit, audit_views, clock, definitions, history, runtime, timers, users
 from engine.db import Database
 from engine.models import AccessLog, HistoryEvent, ProcessInstance
 from tests.bpmn import helpers as h
@@ -410,6 +410,25 @@ def test_replay_steps_show_the_state_after_each_event(bundled: Database) -> None
     assert classified["data"]["fault_level"] == "II" and "accept" in classified["completed"]
     assert steps[-1]["status"] == "completed" and steps[-1]["ready"] == [] and steps[-1]["active"] == []
     assert steps[-1]["completed"][-1] == "end_done"
+
+
+def test_the_history_page_re_executes_the_instance_once_for_changes_and_verdict(
+        bundled: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    flow = drive(bundled, REMOTE_FIX)
+    replays = []
+    real_init = audit._Replay.__init__
+
+    def counting_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        replays.append(args[0])
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(audit._Replay, "__init__", counting_init)
+    with bundled.transaction() as session:
+        page = audit_views.history_page(session, instance_id=flow.id, actor=users.actor(session, "auditor"))
+    assert replays == [flow.id]
+    assert page["verdict"].ok and page["total_events"] == len(flow.events())
+    classified = next(e for e in page["events"] if e["kind"] == "task_completed" and e["element_id"] == "classify")
+    assert {"key": "fault_level", "change": "added", "old": None, "new": "II"} in classified["changes"]
 
 
 # ------------------------------------------------------------------------------------------- export, access log
