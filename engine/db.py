@@ -133,6 +133,9 @@ def _configure_sqlite(engine: Engine) -> None:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with the settings opsflow relies on for `url`'s backend."""
     if url.startswith("sqlite"):
+        path = _sqlite_file(url)
+        if path is not None:  # a fresh checkout has no instance/ yet; SQLite creates files, not directories
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine

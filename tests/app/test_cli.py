@@ -23,6 +23,14 @@ def only_task(app: Flask, instance_id: int, element_id: str) -> int:
     return view["open_tasks"][0]["id"]
 
 
+def test_setup_creates_the_database_directory_as_on_a_fresh_checkout(tmp_path: Path) -> None:
+    """The README's first command: instance/ is not in the repository, setup must make it."""
+    fresh = cli_app(tmp_path / "instance" / "not-yet")
+    setup = run(fresh, "setup")
+    assert setup.exit_code == 0, setup.stderr
+    assert (tmp_path / "instance" / "not-yet" / "cli.db").is_file()
+
+
 def test_service_desk_request_through_the_cli(app: Flask) -> None:
     setup = run(app, "setup")
     assert setup.exit_code == 0, setup.stderr
