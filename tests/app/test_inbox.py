@@ -5,13 +5,15 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app import database
-from engine import clock, definitions, users
+from engine import clock, definitions, runtime, users
+from engine.errors import Conflict
 from tests.app.conftest import complete, open_task, start_request, visible_text
 from tests.support.flows import Flow
 
@@ -256,6 +258,32 @@ def test_a_second_agent_submitting_a_completed_task_gets_a_clear_page_with_their
     assert "需求已确认 否" in text and "需求已确认 是" in text  # what they typed, and what was really saved
     assert f'action="/tasks/{accept}"' not in late.text  # no form to submit again
     assert "我先受理" in text  # the step as it was really done
+
+
+def test_a_submit_that_meets_a_concurrent_change_gets_the_form_back_filled_in(
+        app: Flask, client_for: Callable[[str], FlaskClient], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The task is still open (the request changed at the same moment): nothing to copy by hand,
+    the form comes back with the input, and sending it again works."""
+    instance_id = start_request(client_for("requester"))
+    accept = open_task(app, instance_id, "accept")
+    desk = client_for("service_desk")
+    real_complete = runtime.complete_task
+
+    def changed_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        raise Conflict(runtime._CONFLICT, process_id="service_desk")
+
+    monkeypatch.setattr(runtime, "complete_task", changed_meanwhile)
+    typed = {"request_confirmed": "true", "notes": "客户说明\n很长的记录"}
+    refused = desk.post(f"/tasks/{accept}", data=typed)
+    assert refused.status_code == 409
+    text = visible_text(refused.text)
+    assert "您处理期间此请求发生了变化" in text and "请查看请求的最新情况后再次提交" in text
+    assert "此任务已由其他人完成" not in text
+    assert f'action="/tasks/{accept}"' in refused.text  # the form is back …
+    assert ">客户说明\n很长的记录</textarea>" in refused.text  # … with what was typed
+    monkeypatch.setattr(runtime, "complete_task", real_complete)
+    complete(desk, accept, typed)
+    assert open_task(app, instance_id, "classify")
 
 
 def test_the_diagram_viewer_is_served_from_node_modules(app: Flask,
