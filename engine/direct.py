@@ -63,7 +63,7 @@ class DirectStatement:
         for name in plan.names:
             value = params[name] if name in params else plan.fixed[name]
             processor = processors.get(name)
-            values[name] = processor(value) if processor is not None and value is not None else value
+            values[name] = processor(value) if processor is not None else value  # None too: JSON null
         return tuple(values[name] for name in plan.names) if plan.positional else values
 
     def run(self, session: Session, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> DirectResult:

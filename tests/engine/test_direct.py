@@ -49,6 +49,10 @@ def test_rows_written_directly_read_back_like_rows_written_by_sqlalchemy(scratch
     assert [r[:-1] for r in direct] == [r[:-1] for r in by_sqlalchemy]
     assert direct[0][1] == ROWS[0]["at"] and direct[1][1] == ROWS[1]["at"]  # aware UTC either way
     assert direct[0][2] == ROWS[0]["payload"] and direct[0][3] is True
+    with scratch.transaction() as session:  # stored alike too: SQLAlchemy writes None as JSON null, not NULL
+        stored = session.connection().execute(
+            select(_scratch.c.counter).where(_scratch.c.payload.is_(None)).order_by(_scratch.c.counter)).scalars()
+        assert list(stored) == []
 
 
 def test_updates_count_rows_and_use_the_statements_own_literals(scratch: Database) -> None:
