@@ -289,6 +289,8 @@ class _Replay:
         self.definition = definition
         self.load_definition = load_definition  # by definition id, for migrations to another version
         self.workflow: BpmnWorkflow | None = None
+        # Elements completed so far, in order; kept here because compaction drops old finished tasks.
+        self.completed: list[str] = []
         self.open: dict[int, SpiffTask] = {}  # task record id -> the task its task_ready event announced
         self.waiting: dict[str, tuple[SpiffTask, dt.datetime | None]] = {}  # timers with a row, as of the last change
         self.outcome: _Outcome | None = None
@@ -464,6 +466,7 @@ class _Replay:
             return self._divergence(event, {"error": f"{type(exc).__name__}: {exc}"}, _found(event),
                                     "re-executing this event fails")
         self.outcome = self._expect(event, since, fired)
+        persistence.compact(cast(BpmnWorkflow, self.workflow))  # as engine.runtime._finish does before saving
         return None
 
     def _expect(self, event: _Event, since: float, fired: SpiffTask | None) -> _Outcome:
@@ -597,9 +600,10 @@ class _Replay:
                 active.append(element_id)
             elif task.state == TaskState.COMPLETED and element_id not in completed:
                 completed.append(element_id)
+        self.completed += [element_id for element_id in completed if element_id not in self.completed]
         return {"status": "completed" if workflow.is_completed() else "running",
                 "ready": sorted(t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY, manual=True)),
-                "active": sorted(active), "completed": completed,
+                "active": sorted(active), "completed": list(self.completed),
                 "open_tasks": [{"task_id": task_id, "element_id": task.task_spec.bpmn_id}
                                for task_id, task in sorted(self.open.items())],
                 "waiting_timers": self._waiting_timers(), "data": self.data(), "variables": self.variables()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from itertools import takewhile
 from typing import Any
 from uuid import UUID
 
@@ -79,6 +80,62 @@ def _fragment_key(task: Any) -> tuple[Any, ...] | None:
     internal = task.internal_data
     return (task.state, task.last_state_change, tuple(task._children), task.triggered, tuple(task.parent.data),
             repr(internal) if internal else None)
+
+
+# Finished tasks a compaction must be able to drop before it happens: ordinary instances never
+# reach it (a service-desk request finishes with ~80 tasks), so their saved state stays complete.
+COMPACT_AFTER = 256
+
+
+def compact(workflow: BpmnWorkflow, *, threshold: int = COMPACT_AFTER) -> int:
+    """Drop finished history the workflow can no longer need; returns how many tasks went.
+
+    SpiffWorkflow keeps every turn of a loop in its task tree and walks the whole tree several
+    times per step, so steps slow down as loops turn (bare SpiffWorkflow: 0.4 ms after 5 turns of
+    the 遗留问题 loop, 4.5 ms after 200). Everything above the lowest common ancestor of the
+    unfinished tasks and the last completed one is finished, and so is every side branch hanging
+    off that path: nothing can run there again and no pending task refers to it. That ancestor is
+    re-attached under the root and the rest removed. What happened stays in the history (the audit
+    re-executes from events, and calls this at the same points, so both trees stay alike). Skipped
+    for workflows with sub-processes, whose tasks live in workflows of their own.
+    """
+    if workflow.subprocesses:
+        return 0
+    tasks, root = workflow.tasks, workflow.task_tree
+    anchors = [t for t in tasks.values() if not t.state & _FINISHED]
+    if not anchors or len(tasks) - len(anchors) < threshold:
+        return 0
+    if workflow.last_task is not None:
+        anchors.append(workflow.last_task)
+    common: list[UUID] | None = None
+    for task in anchors:
+        path = []
+        while task is not None:
+            path.append(task.id)
+            task = task.parent
+        path.reverse()
+        common = path if common is None else [a for a, _ in takewhile(lambda pair: pair[0] == pair[1],
+                                                                          zip(common, path, strict=False))]
+    top_id = common[-1] if common else root.id
+    if top_id == root.id:
+        return 0
+    keep, stack = {root.id}, [top_id]
+    while stack:
+        task_id = stack.pop()
+        keep.add(task_id)
+        stack.extend(tasks[task_id]._children)
+    dropped = [task_id for task_id in tasks if task_id not in keep]
+    if len(dropped) < threshold:
+        return 0
+    for task_id in dropped:
+        del tasks[task_id]
+    tasks[top_id]._parent = root.id
+    root._children = [top_id]
+    fragments = workflow.__dict__.get("_opsflow_fragments")
+    if fragments:  # the re-attached pair changed; the dropped are gone
+        for task_id in (*dropped, top_id, root.id):
+            fragments.pop(task_id, None)
+    return len(dropped)
 
 
 def dump(workflow: BpmnWorkflow) -> str:

@@ -400,6 +400,7 @@ def _finish(change: _Change, since: float, *, fired_by: str | None = None) -> In
     workflow, instance = change.workflow, change.instance
     timers.sync(change.session, instance_id=instance.id, workflow=workflow, recorder=change.recorder,
                 actor=change.actor, fired_by=fired_by)
+    persistence.compact(workflow)  # engine.audit compacts at the same point of its re-execution
     values: dict[str, Any] = {"workflow_state": persistence.dump(workflow)}
     if workflow.is_completed() and instance.status == "running":
         instance.status = "completed"
