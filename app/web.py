@@ -283,13 +283,13 @@ def data(value: Any) -> Markup:
     return Markup('<span translate="no">{}</span>').format("—" if value is None else value)
 
 
-def when(value: dt.datetime | str | None) -> str:
+def when(value: dt.datetime | str | None, pattern: str = "yyyy-MM-dd HH:mm") -> str:
     """A UTC time in the configured time zone and the page's language."""
     if value is None:
         return "—"
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    return format_datetime(value, "yyyy-MM-dd HH:mm")
+    return format_datetime(value, pattern)
 
 
 def time_left(seconds: int | None) -> str:

@@ -25,7 +25,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -105,26 +105,19 @@ class MeasuredScheduler(TimerScheduler):
 
 @contextmanager
 def database(postgres: bool) -> Iterator[Database]:
-    if postgres:
-        from tests.support import pg
+    """A migrated, empty database: a throwaway PostgreSQL server, or a SQLite file in a temporary directory."""
+    with ExitStack() as stack:
+        if postgres:
+            from tests.support import pg
 
-        with pg.start_postgres() as server:
-            url = server.create_database("opsflow_bench_timers")
-            schema.upgrade(url)
-            db = Database(url)
-            try:
-                yield db
-            finally:
-                db.dispose()
-        return
-    with tempfile.TemporaryDirectory(prefix="opsflow-bench-timers-") as directory:
-        url = f"sqlite:///{Path(directory) / 'bench.db'}"
+            url = stack.enter_context(pg.start_postgres()).create_database("opsflow_bench_timers")
+        else:
+            directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="opsflow-bench-timers-"))
+            url = f"sqlite:///{Path(directory) / 'bench.db'}"
         schema.upgrade(url)
         db = Database(url)
-        try:
-            yield db
-        finally:
-            db.dispose()
+        stack.callback(db.dispose)
+        yield db
 
 
 def create(db: Database, started_at: list[dt.datetime], batch: int = 200) -> None:

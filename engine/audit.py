@@ -783,25 +783,33 @@ def verify_instances(session: Session, instance_ids: Iterable[int], *, actor: st
     ids = list(dict.fromkeys(instance_ids))
     verdicts: list[Verdict] = []
     for batch in _batches(ids, batch_size):
-        instances = _load_instances(session, batch)
-        missing = [i for i in batch if i not in instances]
-        if missing:
-            raise NotFound(f"instance {missing[0]} does not exist")
-        events = _load_events(session, batch)
-        records = _load_open_records(session, batch)
-        states = _load_states(session, batch)
-        done = []
-        with _gc_paused():
-            for instance_id in batch:
-                verdict = _verify_one(session, instances[instance_id], events[instance_id], records[instance_id],
-                                      states.get(instance_id))
-                done.append(verdict)
-                if progress is not None:
-                    progress(verdict)
+        done = _verify_batch(session, batch, progress=progress)
         if actor is not None:
             _log_many(session, [(actor, "verify", v.instance_id, _verify_detail(v)) for v in done])
         verdicts.extend(done)
     return verdicts
+
+
+def _verify_batch(session: Session, batch: Sequence[int], *, progress: Callable[[Verdict], None] | None = None,
+                  steps: dict[int, list[dict[str, Any]]] | None = None) -> list[Verdict]:
+    """Load a batch's instances, events, open records and saved states at once and verify each;
+    an instance with a list in `steps` also gets its state after every event appended there."""
+    instances = _load_instances(session, batch)
+    missing = [i for i in batch if i not in instances]
+    if missing:
+        raise NotFound(f"instance {missing[0]} does not exist")
+    events = _load_events(session, batch)
+    records = _load_open_records(session, batch)
+    states = _load_states(session, batch)
+    done = []
+    with _gc_paused():
+        for instance_id in batch:
+            verdict = _verify_one(session, instances[instance_id], events[instance_id], records[instance_id],
+                                  states.get(instance_id), (steps or {}).get(instance_id))
+            done.append(verdict)
+            if progress is not None:
+                progress(verdict)
+    return done
 
 
 def verify_instance(session: Session, instance_id: int, *, actor: str | None = None) -> Verdict:
@@ -828,13 +836,8 @@ def verify_with_steps(session: Session, instance_id: int) -> tuple[Verdict, list
     Each step: the event, status, ready user tasks, active and completed element ids, open task
     records, waiting timers, the data at that moment, and `divergence` where re-execution disagrees.
     """
-    instances = _load_instances(session, [instance_id])
-    if instance_id not in instances:
-        raise NotFound(f"instance {instance_id} does not exist")
     steps: list[dict[str, Any]] = []
-    verdict = _verify_one(session, instances[instance_id], _load_events(session, [instance_id])[instance_id],
-                          _load_open_records(session, [instance_id])[instance_id],
-                          _load_states(session, [instance_id]).get(instance_id), steps)
+    [verdict] = _verify_batch(session, [instance_id], steps={instance_id: steps})
     return verdict, steps
 
 

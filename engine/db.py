@@ -107,8 +107,13 @@ os.register_at_fork(after_in_child=checkpointer.after_fork)
 
 
 def _sqlite_file(url: str) -> str | None:
-    database = make_url(url).database
-    return database if database and database != ":memory:" and not database.startswith("file:") else None
+    """The file of a SQLite URL; None for other databases and in-memory ones."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" \
+            or database.startswith("file:"):
+        return None
+    return database
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -152,7 +157,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        path = _sqlite_file(url) if url.startswith("sqlite") else None
+        path = _sqlite_file(url)
+        self._stop_checkpoints: weakref.finalize[Any, Any] | None = None
         if path is not None:
             checkpointer.add(path)
             self._stop_checkpoints = weakref.finalize(self, checkpointer.remove, path)
@@ -175,9 +181,8 @@ class Database:
             callback()
 
     def dispose(self) -> None:
-        stop = getattr(self, "_stop_checkpoints", None)
-        if stop is not None:
-            stop()
+        if self._stop_checkpoints is not None:
+            self._stop_checkpoints()
         self.engine.dispose()
 
 

@@ -70,7 +70,7 @@ class DirectStatement:
         """Execute in the session's transaction; a sequence of parameter sets runs once per set."""
         connection = session.connection()
         many = not isinstance(params, Mapping)
-        batch = [params] if isinstance(params, Mapping) else params
+        batch: Sequence[Mapping[str, Any]] = params if not isinstance(params, Mapping) else [params]
         if not batch:
             return DirectResult(0, [])
         plan = self._plan(connection.dialect, frozenset(batch[0]))

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from itertools import takewhile
-from typing import Any
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
@@ -82,6 +83,22 @@ def _fragment_key(task: Any) -> tuple[Any, ...] | None:
             repr(internal) if internal else None)
 
 
+T = TypeVar("T")
+_FRAGMENTS = "_opsflow_fragments"
+
+
+def kept_on(workflow: BpmnWorkflow, name: str, load: Callable[[], T]) -> T:
+    """A value kept on the live workflow object under `name`, built by `load` on first use.
+
+    It travels with the object through the workflow cache, so it is valid exactly as long as the
+    object is: one instance version (a workflow of another version is never taken from the cache).
+    """
+    value = workflow.__dict__.get(name)
+    if value is None:
+        value = workflow.__dict__[name] = load()
+    return cast(T, value)
+
+
 # Finished tasks a compaction must be able to drop before it happens: ordinary instances never
 # reach it (a service-desk request finishes with ~80 tasks), so their saved state stays complete.
 COMPACT_AFTER = 256
@@ -102,6 +119,8 @@ def compact(workflow: BpmnWorkflow, *, threshold: int = COMPACT_AFTER) -> int:
     if workflow.subprocesses:
         return 0
     tasks, root = workflow.tasks, workflow.task_tree
+    if len(tasks) < threshold:  # every ordinary step: no scan at all
+        return 0
     anchors = [t for t in tasks.values() if not t.state & _FINISHED]
     if not anchors or len(tasks) - len(anchors) < threshold:
         return 0
@@ -131,7 +150,7 @@ def compact(workflow: BpmnWorkflow, *, threshold: int = COMPACT_AFTER) -> int:
         del tasks[task_id]
     tasks[top_id]._parent = root.id
     root._children = [top_id]
-    fragments = workflow.__dict__.get("_opsflow_fragments")
+    fragments = workflow.__dict__.get(_FRAGMENTS)
     if fragments:  # the re-attached pair changed; the dropped are gone
         for task_id in (*dropped, top_id, root.id):
             fragments.pop(task_id, None)
@@ -140,7 +159,7 @@ def compact(workflow: BpmnWorkflow, *, threshold: int = COMPACT_AFTER) -> int:
 
 def dump(workflow: BpmnWorkflow) -> str:
     """Serialize a workflow without its spec; reuses fragments of tasks that are finished."""
-    fragments: dict[UUID, tuple[Any, str]] = workflow.__dict__.setdefault("_opsflow_fragments", {})
+    fragments: dict[UUID, tuple[Any, str]] = kept_on(workflow, _FRAGMENTS, dict)
     with _registry_lock:
         _registry._encoder_mode = True
         try:

@@ -236,12 +236,9 @@ def _open_records(session: Session, instance_id: int, workflow: BpmnWorkflow) ->
     Valid because records only change through this module, under the same instance version as
     the workflow object (a workflow from another version is never taken from the cache).
     """
-    tracked = workflow.__dict__.get(_OPEN)
-    if tracked is None:
-        tracked = workflow.__dict__[_OPEN] = {
-            row.spiff_task_id: OpenTask(row.id, row.element_id)
-            for row in session.connection().execute(_SELECT_OPEN_TASKS, {"instance_id": instance_id})}
-    return tracked
+    return persistence.kept_on(workflow, _OPEN, lambda: {
+        row.spiff_task_id: OpenTask(row.id, row.element_id)
+        for row in session.connection().execute(_SELECT_OPEN_TASKS, {"instance_id": instance_id})})
 
 
 def _sync_task_records(change: _Change) -> None:
@@ -487,7 +484,7 @@ def start_instance(session: Session, *, process_id: str, data: dict[str, Any], a
         lock_version=0, chase_count=0, is_complaint=False, last_event_seq=0, last_event_hash="")).rows[0][0]
     workflow = persistence.new_workflow(parsed)
     # A new instance has no task records and no timer rows yet: nothing to read back.
-    workflow.__dict__[_OPEN] = {}
+    persistence.kept_on(workflow, _OPEN, dict)
     timers.start_tracking(workflow)
     change = _Change(session, instance, workflow, parsed, history.Recorder(instance), actor.username)
     # Data the engine adds (SLA deadlines) is recorded with the input, so replay can repeat it.

@@ -19,7 +19,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine import clock, history
+from engine import clock, history, persistence
 from engine.db import after_commit
 from engine.direct import DirectStatement
 from engine.models import Timer
@@ -73,17 +73,14 @@ _TRACKED = "_opsflow_timers"
 
 def _tracked(session: Session, instance_id: int, workflow: BpmnWorkflow) -> dict[str, TrackedTimer]:
     """Pending rows by task id; kept on a cached workflow (valid for its instance version)."""
-    tracked = workflow.__dict__.get(_TRACKED)
-    if tracked is None:
-        tracked = workflow.__dict__[_TRACKED] = {
-            row.spiff_task_id: TrackedTimer(row.id, row.due_at)
-            for row in session.connection().execute(_SELECT_PENDING, {"instance_id": instance_id})}
-    return tracked
+    return persistence.kept_on(workflow, _TRACKED, lambda: {
+        row.spiff_task_id: TrackedTimer(row.id, row.due_at)
+        for row in session.connection().execute(_SELECT_PENDING, {"instance_id": instance_id})})
 
 
 def start_tracking(workflow: BpmnWorkflow) -> None:
     """A new instance's workflow: it has no timer rows yet, so `sync` need not look for any."""
-    workflow.__dict__[_TRACKED] = {}
+    persistence.kept_on(workflow, _TRACKED, dict)
 
 
 def sync(session: Session, *, instance_id: int, workflow: BpmnWorkflow, recorder: history.Recorder,
@@ -108,7 +105,7 @@ def sync(session: Session, *, instance_id: int, workflow: BpmnWorkflow, recorder
                                             "late": late}).rowcount
         if marked:  # not already claimed by the firing transaction itself
             record_fired(recorder, task, row.id, row.due_at, late, actor, fired_by)
-    if cancelled:  # the usual case: the task finished before its timers; one statement for all
+    if cancelled:  # the usual case: the task finished before its timers; one executemany for all
         _CANCEL.run(session, [{"timer_id": timer_id, "now": now} for timer_id in cancelled])
     new_rows: list[dict[str, Any]] = []
     for spiff_id, task in waiting.items():

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import Response, jsonify, render_template, request
-from flask_babel import format_datetime, gettext
+from flask_babel import gettext
 from flask_login import current_user
 
 import forms
@@ -22,7 +22,7 @@ from app.audit.schemas import (
     InstancesArgs,
     StepSchema,
 )
-from app.web import STATUS_NAMES, actor, display_value, load_args, locale, unit_of_work
+from app.web import STATUS_NAMES, actor, display_value, load_args, locale, unit_of_work, when
 from engine import audit_views
 from engine.audit import abbreviate
 from engine.errors import Forbidden, NotFound
@@ -42,11 +42,7 @@ def _helpers() -> dict[str, Any]:
 
 def when_exact(value: dt.datetime | str | None) -> str:
     """A time to the second: the order of events one second apart matters to an auditor."""
-    if value is None:
-        return "—"
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return format_datetime(value, "yyyy-MM-dd HH:mm:ss")
+    return when(value, "yyyy-MM-dd HH:mm:ss")
 
 
 class FieldNames:
