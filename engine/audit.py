@@ -602,7 +602,7 @@ class _Replay:
                 completed.append(element_id)
         self.completed += [element_id for element_id in completed if element_id not in self.completed]
         return {"status": "completed" if workflow.is_completed() else "running",
-                "ready": sorted(t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY, manual=True)),
+                "ready": sorted(t.task_spec.bpmn_id for t in runtime.ready_user_tasks(workflow)),
                 "active": sorted(active), "completed": list(self.completed),
                 "open_tasks": [{"task_id": task_id, "element_id": task.task_spec.bpmn_id}
                                for task_id, task in sorted(self.open.items())],
@@ -645,7 +645,7 @@ def _saved_task_data(tasks: dict[str, Any], task_id: str | None) -> dict[str, An
 
 def _saved_from_load(state: str, definition: definitions.ParsedDefinition) -> _Saved:
     stored = persistence.load(state, definition)
-    ready = {str(t.id): t.task_spec.bpmn_id for t in stored.get_tasks(state=TaskState.READY, manual=True)}
+    ready = {str(t.id): t.task_spec.bpmn_id for t in runtime.ready_user_tasks(stored)}
     last = stored.last_task
     return _Saved(ready, _plain(last.data) if last is not None else {}, _plain(stored.data))
 

@@ -76,10 +76,11 @@ def _fragment_key(task: Any) -> tuple[Any, ...] | None:
     """
     if task.state & _FINISHED:
         return (task.state, task.last_state_change, len(task._children))
-    if task.data or task.parent is None:
+    parent = task.parent
+    if task.data or parent is None:
         return None
     internal = task.internal_data
-    return (task.state, task.last_state_change, tuple(task._children), task.triggered, tuple(task.parent.data),
+    return (task.state, task.last_state_change, tuple(task._children), task.triggered, tuple(parent.data),
             repr(internal) if internal else None)
 
 
