@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 
 import config as config_module
-from engine.db import Database
+from engine.store.db import Database
 
 
 def create_app(config_class: type[config_module.Config] | None = None) -> Flask:

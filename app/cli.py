@@ -17,8 +17,11 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app import database
-from engine import bootstrap, definitions, runtime, schema, tasks, users
+from engine import bootstrap, users
+from engine.desk import tasks
 from engine.errors import OpsflowError
+from engine.process import definitions, runtime
+from engine.store import schema
 
 
 def _fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:

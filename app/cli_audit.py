@@ -12,7 +12,7 @@ import click
 from flask.cli import with_appcontext
 
 from app.cli import _db, _emit, _fail_cleanly, opsflow
-from engine import audit
+from engine.audit import verification as audit
 
 
 @opsflow.group("audit")

@@ -11,8 +11,8 @@ import click
 from flask.cli import with_appcontext
 
 from app.cli import _db, _emit, _fail_cleanly, opsflow
-from engine import definitions, versions
 from engine.errors import Problem
+from engine.process import definitions, versions
 
 _DIAGRAM_SUFFIXES = (".bpmn", ".bpmn20.xml", ".bpmn2")
 

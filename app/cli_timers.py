@@ -12,8 +12,9 @@ from flask.cli import with_appcontext
 
 from app import database
 from app.cli import _actor, _emit, _fail_cleanly, opsflow
-from engine import runtime, sla
-from engine.scheduler import TimerScheduler
+from engine.desk import sla
+from engine.process import runtime
+from engine.process.scheduler import TimerScheduler
 
 
 @opsflow.command("scheduler")
@@ -155,8 +156,7 @@ def health_check_schedule_command(contract: str | None, organisation: str | None
     """List contracts' health-check cycles, or set one: the scheduler starts 健康检查 when due."""
     import datetime as dt
 
-    from engine import schedules
-
+    from engine.desk import schedules
     with database(current_app).transaction() as session:
         if contract:
             if not organisation:

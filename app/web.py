@@ -36,9 +36,9 @@ import config as config_module
 import forms
 from app import database
 from engine import users
+from engine.desk.inbox import DIRECTORY_GROUPS
 from engine.errors import Forbidden, InvalidInput, NotFound, OpsflowError
-from engine.inbox import DIRECTORY_GROUPS
-from engine.models import User
+from engine.store.models import User
 
 LOCALES = users.LOCALES
 BPMN_JS_DIST = config_module.ROOT / "node_modules" / "bpmn-js" / "dist"

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 from bench.engine import HAPPY_PATH, Opsflow
-from engine import audit, persistence
+from engine.audit import verification as audit
+from engine.process import persistence
 
 
 def create_instances(opsflow: Opsflow, count: int) -> None:

@@ -20,8 +20,11 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.util.task import TaskState
 
-from engine import bootstrap, runtime, schema, sla, users
-from engine.db import Database
+from engine import bootstrap, users
+from engine.desk import sla
+from engine.process import runtime
+from engine.store import schema
+from engine.store.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAM = ROOT / "bpmn" / "service_desk.bpmn"

@@ -21,9 +21,12 @@ from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
 
-from engine import bootstrap, clock, inbox, schema, users
-from engine.db import Database
-from engine.models import ProcessDefinition, ProcessInstance, TaskRecord
+from engine import bootstrap, users
+from engine.desk import inbox
+from engine.process import clock
+from engine.store import schema
+from engine.store.db import Database
+from engine.store.models import ProcessDefinition, ProcessInstance, TaskRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUPS = ["engineer"] * 5 + ["service_desk"] * 3 + ["service_manager", "vendor"]

@@ -30,10 +30,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine import clock, definitions, persistence, runtime, schema, users
-from engine.db import Database
-from engine.models import HistoryEvent, Timer
-from engine.scheduler import TimerScheduler
+from engine import users
+from engine.process import clock, definitions, persistence, runtime
+from engine.process.scheduler import TimerScheduler
+from engine.store import schema
+from engine.store.db import Database
+from engine.store.models import HistoryEvent, Timer
 
 DURATION = dt.timedelta(seconds=20)  # the diagram's "PT20S"
 BENCH_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>

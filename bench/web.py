@@ -50,9 +50,11 @@ from sqlalchemy import func, select, text
 
 from bench import inbox as inbox_bench
 from bench.engine import REQUEST
-from engine import bootstrap, runtime, schema, users
-from engine.db import Database
-from engine.models import TaskRecord
+from engine import bootstrap, users
+from engine.process import runtime
+from engine.store import schema
+from engine.store.db import Database
+from engine.store.models import TaskRecord
 from tests.support.pg import PostgresServer, start_postgres
 
 ROOT = Path(__file__).resolve().parent.parent

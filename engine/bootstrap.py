@@ -6,8 +6,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import definitions, users
-from engine.models import User
+from engine import users
+from engine.process import definitions
+from engine.store.models import User
 
 DEMO_PASSWORD = "opsflow-demo"
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.errors import InvalidInput, NotFound
-from engine.models import Group, User
+from engine.store.models import Group, User
 
 # The spec's roles: id -> (中文, English). Candidate groups in diagrams use these ids.
 GROUPS: dict[str, tuple[str, str]] = {
@@ -138,7 +138,7 @@ def list_groups(session: Session) -> list[Group]:
 
 def group_emails(session: Session, group_id: str) -> list[str]:
     """Addresses of the active members of a group who have one (escalation mail)."""
-    from engine.models import Membership
+    from engine.store.models import Membership
 
     return list(session.scalars(select(User.email).join(Membership, Membership.user_id == User.id)
                                 .where(Membership.group_id == group_id, User.is_active.is_(True),

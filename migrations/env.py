@@ -1,12 +1,12 @@
-"""Alembic environment: the URL comes from engine.schema (or DATABASE_URL), metadata from engine.models."""
+"""Alembic environment: the URL comes from engine.store.schema (or DATABASE_URL), metadata from engine.store.models."""
 from __future__ import annotations
 
 import os
 
 from alembic import context
 
-from engine.db import make_engine
-from engine.models import Base
+from engine.store.db import make_engine
+from engine.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

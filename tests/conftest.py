@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from engine import bootstrap, persistence, schema, users
-from engine.db import Database
-from engine.models import Base
+from engine import bootstrap, users
+from engine.process import persistence
+from engine.store import schema
+from engine.store.db import Database
+from engine.store.models import Base
 from tests.support import pg
 
 ROOT = Path(__file__).resolve().parent.parent

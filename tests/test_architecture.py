@@ -8,9 +8,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from engine.db import make_engine
-from engine.models import Base
-from engine.schema import alembic_config
+from engine.store.db import make_engine
+from engine.store.models import Base
+from engine.store.schema import alembic_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

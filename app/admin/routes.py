@@ -8,7 +8,7 @@ from flask import render_template, request
 from app.admin import bp
 from app.admin.schemas import DirectoryArgs
 from app.web import actor, load_args, unit_of_work
-from engine import inbox
+from engine.desk import inbox
 
 
 @bp.get("/users")

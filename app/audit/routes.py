@@ -23,8 +23,8 @@ from app.audit.schemas import (
     StepSchema,
 )
 from app.web import STATUS_NAMES, actor, display_value, load_args, locale, unit_of_work, when
-from engine import audit_views
-from engine.audit import abbreviate
+from engine.audit import views as audit_views
+from engine.audit.verification import abbreviate
 from engine.errors import Forbidden, NotFound
 
 EXPORT_TYPES = {"json": "application/json; charset=utf-8", "csv": "text/csv; charset=utf-8"}

@@ -6,8 +6,8 @@ from typing import Any
 from flask_babel import lazy_gettext
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
-from engine import history
-from engine.audit_views import KINDS, PAGE_SIZE, PAGE_SIZE_MAX, STATUSES
+from engine.audit.views import KINDS, PAGE_SIZE, PAGE_SIZE_MAX, STATUSES
+from engine.process import history
 
 KIND_NAMES = {
     history.INSTANCE_STARTED: lazy_gettext("Request raised"),

@@ -11,8 +11,10 @@ from markupsafe import Markup
 from app.inbox import bp
 from app.inbox.schemas import AssignArgs, InboxArgs, TaskActionArgs
 from app.web import actor, data, load_args, locale, posted_form_data, safe_next, unit_of_work, wants_json
-from engine import inbox, runtime, users
+from engine import users
+from engine.desk import inbox
 from engine.errors import Conflict, InvalidInput
+from engine.process import runtime
 
 
 @bp.get("/inbox")

@@ -24,9 +24,10 @@ from app.modeler.schemas import (
     migration_input,
 )
 from app.web import actor, group_name, load_args, locale, login_manager, unit_of_work
-from engine import drafts, users, versions
-from engine.definitions import MAX_FILE_BYTES
+from engine import users
 from engine.errors import Forbidden, OpsflowError
+from engine.process import drafts, versions
+from engine.process.definitions import MAX_FILE_BYTES
 
 VIEW_GROUPS = frozenset({drafts.OWNER_GROUP, "auditor"})
 CAMUNDA_MODDLE = config_module.ROOT / "node_modules" / "camunda-bpmn-moddle" / "resources"

@@ -6,8 +6,8 @@ from typing import Any
 from flask_babel import gettext
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
-from engine.definitions import MAX_FILE_BYTES
-from engine.drafts import PROCESS_ID
+from engine.process.definitions import MAX_FILE_BYTES
+from engine.process.drafts import PROCESS_ID
 
 COMMENT_MAX = 2000
 MIGRATE_MAX = 200  # instances per request: each is its own transaction

@@ -9,8 +9,9 @@ from flask_babel import gettext
 from app.portal import bp
 from app.portal.schemas import ChaseArgs, MyRequestsArgs, NewRequestArgs
 from app.web import actor, load_args, locale, posted_form_data, unit_of_work, wants_json
-from engine import inbox, runtime
+from engine.desk import inbox
 from engine.errors import InvalidInput
+from engine.process import runtime
 
 REQUEST_FORM = "request"
 

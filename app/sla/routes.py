@@ -11,13 +11,15 @@ from markupsafe import Markup
 from app.sla import bp
 from app.sla.schemas import AtRiskSchema, PolicyArgs, PolicySchema, RegradeArgs
 from app.web import actor, load_args, safe_next, unit_of_work, wants_json
-from engine import runtime, sla, users
+from engine import users
+from engine.desk import sla
 from engine.errors import Forbidden, InvalidInput
+from engine.process import runtime
 
 # Who reads the report and the policy table: those who answer for the targets, and the auditors.
 REPORT_GROUPS = users.MANAGER_GROUPS | {"service_desk", "process_owner", "auditor"}
 POLICY_EDITORS = frozenset({"process_owner"})
-# engine.runtime.change_fault_level decides; this only keeps the form off pages where it would be refused.
+# engine.process.runtime.change_fault_level decides; this only keeps the form off pages where it would be refused.
 REGRADE_GROUPS = frozenset({"service_desk", "service_manager", "project_manager", "resident_manager"})
 
 

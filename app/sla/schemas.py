@@ -9,7 +9,7 @@ from typing import Any
 from flask_babel import gettext
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from engine.inbox import FAULT_LEVELS
+from engine.desk.inbox import FAULT_LEVELS
 
 # A target longer than a year is a typing mistake, not a promise.
 MAX_MINUTES = 366 * 24 * 60
@@ -102,7 +102,7 @@ class RegradeArgs(_Translated):
 
 
 class AtRiskSchema(Schema):
-    """One row of the SLA report (engine.sla.at_risk) as JSON clients get it."""
+    """One row of the SLA report (engine.desk.sla.at_risk) as JSON clients get it."""
 
     task_id = fields.Integer()
     instance_id = fields.Integer()
@@ -120,7 +120,7 @@ class AtRiskSchema(Schema):
 
 
 class PolicySchema(Schema):
-    """One fault level's targets (engine.sla.list_policies) as JSON clients get it."""
+    """One fault level's targets (engine.desk.sla.list_policies) as JSON clients get it."""
 
     fault_level = fields.String()
     name_zh = fields.String()

@@ -6,7 +6,7 @@ Create Date: 2026-11-22 03:50:56.608468
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.models
+import engine.store.models
 
 
 revision = '20261122_0001'
@@ -29,7 +29,7 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=300), nullable=False),
     sa.Column('locale', sa.String(length=10), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('username')
     )
@@ -42,7 +42,7 @@ def upgrade() -> None:
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('start_form_key', sa.String(length=100), nullable=True),
     sa.Column('deployed_by', sa.String(length=100), nullable=True),
-    sa.Column('deployed_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deployed_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('comment', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('process_id', 'version')
@@ -62,8 +62,8 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=200), nullable=True),
     sa.Column('fault_level', sa.String(length=10), nullable=True),
     sa.Column('started_by', sa.String(length=100), nullable=True),
-    sa.Column('started_at', engine.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ended_at', engine.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', engine.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('workflow_state', sa.Text(), nullable=False),
     sa.Column('lock_version', sa.Integer(), nullable=False),
     sa.Column('last_event_seq', sa.Integer(), nullable=False),
@@ -83,7 +83,7 @@ def upgrade() -> None:
     sa.Column('element_id', sa.String(length=200), nullable=True),
     sa.Column('task_record_id', sa.Integer(), nullable=True),
     sa.Column('actor', sa.String(length=100), nullable=True),
-    sa.Column('at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
@@ -102,9 +102,9 @@ def upgrade() -> None:
     sa.Column('form_key', sa.String(length=100), nullable=True),
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('assignee', sa.String(length=100), nullable=True),
-    sa.Column('due_at', engine.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', engine.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('completed_at', engine.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('due_at', engine.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('completed_at', engine.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('completed_by', sa.String(length=100), nullable=True),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], ),
     sa.PrimaryKeyConstraint('id')

@@ -6,7 +6,7 @@ Create Date: 2026-11-22 04:08:13.918749
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.models
+import engine.store.models
 
 
 revision = '20261122_0002'
@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('action', sa.String(length=40), nullable=False),
     sa.Column('instance_id', sa.Integer(), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=False),
-    sa.Column('at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('access_log', schema=None) as batch_op:
@@ -33,7 +33,7 @@ def upgrade() -> None:
     sa.Column('contract', sa.String(length=200), nullable=False),
     sa.Column('organisation', sa.String(length=200), nullable=False),
     sa.Column('cycle', sa.String(length=100), nullable=False),
-    sa.Column('next_due_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_due_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('contract')
@@ -50,7 +50,7 @@ def upgrade() -> None:
     sa.Column('emergency_plan_due_minutes', sa.Integer(), nullable=True),
     sa.Column('fault_report_minutes', sa.Integer(), nullable=False),
     sa.Column('updated_by', sa.String(length=100), nullable=True),
-    sa.Column('updated_at', engine.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', engine.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('fault_level')
     )
     op.create_table('timer',
@@ -59,10 +59,10 @@ def upgrade() -> None:
     sa.Column('spiff_task_id', sa.String(length=36), nullable=False),
     sa.Column('element_id', sa.String(length=200), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
-    sa.Column('due_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('created_at', engine.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('fired_at', engine.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('fired_at', engine.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('fired_by', sa.String(length=100), nullable=True),
     sa.Column('late_ms', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], ),
@@ -73,12 +73,12 @@ def upgrade() -> None:
         batch_op.create_index('ix_timer_status_due', ['status', 'due_at'], unique=False)
 
     with op.batch_alter_table('process_instance', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('respond_due_at', engine.models.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('plan_due_at', engine.models.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('resolve_due_at', engine.models.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('emergency_plan_due_at', engine.models.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('fault_report_due_at', engine.models.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('resolved_at', engine.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('respond_due_at', engine.store.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('plan_due_at', engine.store.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('resolve_due_at', engine.store.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('emergency_plan_due_at', engine.store.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('fault_report_due_at', engine.store.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('resolved_at', engine.store.models.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('chase_count', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('is_complaint', sa.Boolean(), server_default=sa.false(), nullable=False))
 

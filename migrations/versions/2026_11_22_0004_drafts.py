@@ -7,7 +7,7 @@ Create Date: 2026-11-22 08:00:00
 import sqlalchemy as sa
 from alembic import op
 
-import engine.models
+import engine.store.models
 
 revision = '20261122_0004'
 down_revision = '20261122_0003'
@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('username', sa.String(length=100), nullable=False),
     sa.Column('base_version', sa.Integer(), nullable=True),
     sa.Column('xml', sa.Text(), nullable=False),
-    sa.Column('saved_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('saved_at', engine.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('process_id', 'username')
     )

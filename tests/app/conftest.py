@@ -15,9 +15,11 @@ from sqlalchemy import select
 
 import config
 from app import create_app, database
-from engine import bootstrap, persistence, schema, users
-from engine.db import Database
-from engine.models import TaskRecord
+from engine import bootstrap, users
+from engine.process import persistence
+from engine.store import schema
+from engine.store.db import Database
+from engine.store.models import TaskRecord
 from tests.conftest import BPMN_DIR
 from tests.support.flows import REQUEST
 

@@ -51,8 +51,7 @@ def test_validate_json(app: Flask, tmp_path: Path) -> None:
 
 def test_validate_refuses_an_oversized_file_without_reading_it(app: Flask, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine import definitions
-
+    from engine.process import definitions
     monkeypatch.setattr(definitions, "MAX_FILE_BYTES", 100)
     result = run(app, "validate", str(MINI))
     assert result.exit_code == 1 and "the limit is 100 bytes" in result.stdout

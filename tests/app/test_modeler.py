@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app import database
-from engine.models import ProcessDefinition, ProcessInstance
+from engine.store.models import ProcessDefinition, ProcessInstance
 from tests.app.conftest import open_task, start_request
 from tests.app.test_i18n import english_words
 from tests.conftest import BPMN_DIR

@@ -1,6 +1,6 @@
 """Every workflow state the branch tests save is checked against SpiffWorkflow's own serialization.
 
-engine.persistence writes task fragments itself and reuses unchanged ones between steps; driving
+engine.process.persistence writes task fragments itself and reuses unchanged ones between steps; driving
 every branch of every diagram through that path is the widest check that nothing stale or
 differently shaped is ever saved.
 """
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from engine import persistence
+from engine.process import persistence
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.db import Database
+from engine.store.db import Database
 from tests.bpmn import helpers as h
 from tests.bpmn.helpers import Step
 from tests.support.flows import Flow

@@ -5,10 +5,11 @@ import json
 
 import pytest
 
-from engine import audit, persistence
-from engine.db import Database
+from engine.audit import verification as audit
 from engine.errors import Forbidden
-from engine.models import ProcessInstance
+from engine.process import persistence
+from engine.store.db import Database
+from engine.store.models import ProcessInstance
 from tests.bpmn import helpers as h
 from tests.bpmn.helpers import Step
 from tests.support.flows import Flow
@@ -79,7 +80,7 @@ def test_satisfaction_belongs_to_whoever_raised_the_request(bundled: Database, m
 
 
 def test_a_long_loop_is_compacted_and_still_runs_replays_and_verifies(bundled: Database) -> None:
-    """70 turns of the 遗留问题 loop: the saved tree stays bounded (engine.persistence.compact), the
+    """70 turns of the 遗留问题 loop: the saved tree stays bounded (engine.process.persistence.compact), the
     instance behaves exactly as without compaction, and the audit re-executes it to the same state."""
     turns = 70
     steps = [*INTAKE, Step("remote_fix", h.resolution(resolved=True), "engineer"),

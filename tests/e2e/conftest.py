@@ -13,7 +13,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from app import database
-from engine import persistence
+from engine.process import persistence
 from tests.app.conftest import make_app, web_template  # noqa: F401  (the fixture, shared with tests/app)
 
 CHROMIUM = Path(os.environ.get("OPSFLOW_CHROMIUM", "/usr/bin/chromium"))
@@ -61,7 +61,7 @@ def browser() -> Iterator[Any]:
 def server_database(server: str, tmp_path: Path) -> Iterator[Any]:
     """The live server's own database (make_app copies the template to tmp_path/web.db), so a test can
     build its data through engine/ while the server runs."""
-    from engine.db import Database
+    from engine.store.db import Database
 
     db = Database(f"sqlite:///{tmp_path / 'web.db'}")
     yield db

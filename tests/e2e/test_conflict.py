@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from engine import bootstrap, runtime, users
+from engine import bootstrap, users
+from engine.process import runtime
 from tests.e2e.test_service_desk_journey import Person
 from tests.support.flows import REQUEST
 

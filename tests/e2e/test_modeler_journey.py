@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from engine.db import Database
+from engine.store.db import Database
 from tests.bpmn import helpers as h
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_service_desk_journey import PASSWORD

@@ -13,7 +13,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from app import database
-from engine import persistence
+from engine.process import persistence
 from tests.bpmn import helpers as h
 from tests.e2e.conftest import ARTIFACTS, make_app, web_template  # noqa: F401  (the shared fixture)
 from tests.e2e.test_service_desk_journey import Person

@@ -16,9 +16,12 @@ from flask import Flask
 from sqlalchemy import Table, delete, select, update
 
 from app import database
-from engine import audit, audit_views, clock, definitions, history, runtime, timers, users
-from engine.db import Database
-from engine.models import AccessLog, HistoryEvent, ProcessInstance
+from engine import users
+from engine.audit import verification as audit
+from engine.audit import views as audit_views
+from engine.process import clock, definitions, history, runtime, timers
+from engine.store.db import Database
+from engine.store.models import AccessLog, HistoryEvent, ProcessInstance
 from tests.bpmn import helpers as h
 from tests.bpmn import (
     test_emergency,

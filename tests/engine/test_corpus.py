@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from engine import definitions, runtime, users, validation
-from engine.db import Database
+from engine import users
 from engine.errors import InvalidDiagram, Problem
+from engine.process import definitions, runtime, validation
+from engine.store.db import Database
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 TIME_LIMIT_S = 10

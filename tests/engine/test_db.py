@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from engine import db as db_module
-from engine.db import Database
+from engine.store import db as db_module
+from engine.store.db import Database
 
 
 def _wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> bool:

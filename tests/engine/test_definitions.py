@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import definitions
-from engine.db import Database
 from engine.errors import InvalidDiagram
+from engine.process import definitions
+from engine.store.db import Database
 from tests.support.flows import Flow
 
 DIAGRAMS = Path(__file__).parent / "diagrams"

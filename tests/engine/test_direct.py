@@ -1,4 +1,4 @@
-"""engine.direct writes exactly what SQLAlchemy's Connection.execute writes, on SQLite and PostgreSQL."""
+"""engine.store.direct writes exactly what SQLAlchemy's Connection.execute writes, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, bindparam, insert, select, update
 
-from engine.db import Database
-from engine.direct import DirectStatement
-from engine.models import UTCDateTime
+from engine.store.db import Database
+from engine.store.direct import DirectStatement
+from engine.store.models import UTCDateTime
 
 _metadata = MetaData()
 _scratch = Table("direct_scratch", _metadata,

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import definitions, drafts, users
-from engine.db import Database
+from engine import users
 from engine.errors import Forbidden, InvalidDiagram, NotFound
+from engine.process import definitions, drafts
+from engine.store.db import Database
 from tests.support.flows import Flow
 
 MINI = (Path(__file__).parent / "diagrams" / "mini.bpmn").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""engine.inbox: who sees which task, keyset pages in SLA order, SLA flags, and speed with 100 000 tasks."""
+"""engine.desk.inbox: who sees which task, keyset pages in SLA order, SLA flags, and speed with 100 000 tasks."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,9 +10,11 @@ from sqlalchemy import text
 from sqlalchemy.dialects import sqlite
 
 from bench import inbox as inbox_bench
-from engine import clock, inbox, users
-from engine.db import Database
+from engine import users
+from engine.desk import inbox
 from engine.errors import Forbidden, InvalidInput
+from engine.process import clock
+from engine.store.db import Database
 from tests.support.flows import Flow
 
 ENGINEER = users.Actor("eng", frozenset({"engineer"}))

@@ -5,9 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import audit, definitions, runtime, users
-from engine.db import Database
+from engine import users
+from engine.audit import verification as audit
 from engine.errors import Conflict, Forbidden
+from engine.process import definitions, runtime
+from engine.store.db import Database
 from tests.support.flows import Flow
 
 MINI = (Path(__file__).parent / "diagrams" / "mini.bpmn").read_bytes()

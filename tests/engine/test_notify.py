@@ -14,7 +14,7 @@ from email.policy import default as default_policy
 
 import pytest
 
-from engine import notify
+from engine.desk import notify
 
 DUE = dt.datetime(2026, 11, 3, 8, 0, tzinfo=dt.UTC)  # 16:00 in Asia/Shanghai
 
@@ -200,13 +200,13 @@ def test_a_relay_that_is_down_or_refuses_is_logged_not_raised(sink: Sink, caplog
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
     down = notify.SmtpSettings(host="127.0.0.1", port=closed_port, timeout=2)
-    with caplog.at_level(logging.WARNING, logger="engine.notify"):
+    with caplog.at_level(logging.WARNING, logger="engine.desk.notify"):
         assert escalate(settings=down) is False
     assert "failed" in caplog.text
 
     state.refuse = {"li@hospital.example"}
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="engine.notify"):
+    with caplog.at_level(logging.WARNING, logger="engine.desk.notify"):
         assert escalate(settings=settings) is True  # accepted for wang
     assert state.messages[-1].rcpt_to == ["wang@hospital.example"]
     assert "refused li@hospital.example" in caplog.text
@@ -221,8 +221,9 @@ def test_an_escalation_timer_mails_the_group_after_commit(monkeypatch: pytest.Mo
     import datetime as dt
     from pathlib import Path
 
-    from engine import clock, definitions, runtime, timers, users
-    from engine.db import Database
+    from engine import users
+    from engine.process import clock, definitions, runtime, timers
+    from engine.store.db import Database
     from tests.support.flows import Flow
 
     db = sqlite_db

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine import definitions, persistence
-from engine.db import Database
-from engine.models import ProcessInstance
+from engine.process import definitions, persistence
+from engine.store.db import Database
+from engine.store.models import ProcessInstance
 from tests.support.flows import Flow
 
 MINI = (Path(__file__).parent / "diagrams" / "mini.bpmn").read_bytes()
@@ -16,7 +16,6 @@ FIXED = {"resolved": True, "method": "onsite", "actions": "更换硬盘"}
 
 def test_incremental_save_matches_a_full_save_and_loads_back(sqlite_db: Database, ) -> None:
     from engine import users
-
     with sqlite_db.transaction() as session:
         users.create_user(session, username="requester", password="pw", groups=["requester"])
         users.create_user(session, username="eng", password="pw", groups=["engineer"])
@@ -39,7 +38,6 @@ def test_incremental_save_matches_a_full_save_and_loads_back(sqlite_db: Database
 
 def test_cache_is_used_between_steps_and_invalidated_by_version(sqlite_db: Database) -> None:
     from engine import users
-
     with sqlite_db.transaction() as session:
         users.create_user(session, username="requester", password="pw", groups=["requester"])
         users.create_user(session, username="eng", password="pw", groups=["engineer"])

@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import definitions, runtime, tasks, users
-from engine.db import Database
+from engine import users
+from engine.desk import tasks
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessFailed
-from engine.models import HistoryEvent, ProcessInstance, TaskRecord
+from engine.process import definitions, runtime
+from engine.store.db import Database
+from engine.store.models import HistoryEvent, ProcessInstance, TaskRecord
 from tests.support.flows import Flow
 
 MINI = (Path(__file__).parent / "diagrams" / "mini.bpmn").read_bytes()
@@ -137,8 +139,7 @@ def test_a_failing_step_rolls_back_completely(mini: Database) -> None:
 
 def test_a_stale_workflow_in_another_process_is_not_used(mini: Database) -> None:
     """Two app processes: the second saw version N; after the first moves on, it must reload."""
-    from engine import persistence
-
+    from engine.process import persistence
     flow = Flow(mini, "mini")
     stale_cache = persistence.WorkflowCache()
     with mini.transaction() as session:

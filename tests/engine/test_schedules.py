@@ -5,9 +5,11 @@ import datetime as dt
 
 import pytest
 
-from engine import bootstrap, clock, schedules
-from engine.db import Database
+from engine import bootstrap
+from engine.desk import schedules
 from engine.errors import InvalidInput
+from engine.process import clock
+from engine.store.db import Database
 from tests.conftest import BPMN_DIR
 from tests.support.flows import Flow
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import clock, definitions, runtime, timers, users
-from engine.db import Database
-from engine.models import ProcessInstance, TaskRecord, Timer
+from engine import users
+from engine.process import clock, definitions, runtime, timers
+from engine.store.db import Database
+from engine.store.models import ProcessInstance, TaskRecord, Timer
 from tests.support.flows import Flow
 
 SLA = (Path(__file__).parent / "diagrams" / "sla.bpmn").read_bytes()
@@ -126,8 +127,7 @@ def test_overdue_timers_fire_late_and_say_how_late(sla_db: Database) -> None:
 
 
 def test_at_risk_lists_targets_past_the_warning_point_and_missed(sla_db: Database) -> None:
-    from engine import sla
-
+    from engine.desk import sla
     with clock.frozen(T0) as advance:
         flow = Flow(sla_db, "sla_test")
         flow.complete("classify", {"category": "fault", "fault_level": "I"}, "desk")
@@ -150,7 +150,7 @@ QUICK = (Path(__file__).parent / "diagrams" / "quick_timer.bpmn").read_bytes()
 def test_apscheduler_fires_real_timers_on_time_and_catches_up_after_a_restart(sqlite_db: Database) -> None:
     import time
 
-    from engine.scheduler import TimerScheduler
+    from engine.process.scheduler import TimerScheduler
 
     db = sqlite_db
     with db.transaction() as session:

@@ -23,9 +23,11 @@ from typing import IO, Any
 import pytest
 from sqlalchemy import select as sql_select
 
-from engine import clock, definitions, persistence, runtime, schema, users
-from engine.db import Database
-from engine.models import HistoryEvent, TaskRecord, Timer
+from engine import users
+from engine.process import clock, definitions, persistence, runtime
+from engine.store import schema
+from engine.store.db import Database
+from engine.store.models import HistoryEvent, TaskRecord, Timer
 from tests.support import pg
 from tests.support.flows import Flow
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine import definitions, validation
-from engine.db import Database
 from engine.errors import InvalidDiagram, Problem
+from engine.process import definitions, validation
+from engine.store.db import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 DIAGRAMS = Path(__file__).parent / "diagrams"

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import definitions, validation, versions
-from engine.db import Database
 from engine.errors import InvalidDiagram, NotFound
+from engine.process import definitions, validation, versions
+from engine.store.db import Database
 from tests.support.flows import Flow
 
 MINI = (Path(__file__).parent / "diagrams" / "mini.bpmn").read_bytes()

@@ -5,9 +5,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import runtime, tasks, users
-from engine.db import Database
-from engine.models import TaskRecord
+from engine import users
+from engine.desk import tasks
+from engine.process import runtime
+from engine.store.db import Database
+from engine.store.models import TaskRecord
 
 REQUEST = {
     "channel": "phone", "requester_name": "张三", "contact_phone": "13800000000", "organisation": "市医院信息科",

@@ -15,8 +15,8 @@ import sys
 import threading
 from types import FrameType
 
-from engine.db import Database
-from engine.scheduler import TimerScheduler
+from engine.process.scheduler import TimerScheduler
+from engine.store.db import Database
 
 
 def main(argv: list[str]) -> int:

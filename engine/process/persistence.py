@@ -1,7 +1,7 @@
 """Saving and loading workflow state, and the in-process cache that makes most loads free.
 
 The process spec is never stored in the instance state: it is the deployed definition, parsed
-once and cached (engine.definitions). Finished tasks never change, so their JSON fragments are
+once and cached (engine.process.definitions). Finished tasks never change, so their JSON fragments are
 kept on the workflow object and reused: saving costs string joins for the old part of the tree
 and real work only for what changed in this step.
 """
@@ -21,8 +21,8 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine.definitions import ParsedDefinition
-from engine.expressions import SCRIPT_ENGINE
+from engine.process.definitions import ParsedDefinition
+from engine.process.expressions import SCRIPT_ENGINE
 
 STATE_FORMAT = 1
 _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED | TaskState.ERROR

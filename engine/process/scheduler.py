@@ -18,9 +18,10 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from engine import clock, runtime, schedules, timers
-from engine.db import Database
+from engine.desk import schedules
 from engine.errors import Conflict
+from engine.process import clock, runtime, timers
+from engine.store.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class TimerScheduler:
         self._scheduler.shutdown(wait=wait)
 
     def start_health_checks(self) -> None:
-        """Contracts whose inspection is due get their 健康检查 started (engine.schedules)."""
+        """Contracts whose inspection is due get their 健康检查 started (engine.desk.schedules)."""
         try:
             with self.database.transaction() as session:
                 schedules.start_due(session)

@@ -15,10 +15,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
-from engine import clock
-from engine.definitions import ParsedDefinition
 from engine.errors import InvalidInput, NotFound
-from engine.models import SlaPolicy
+from engine.process import clock
+from engine.process.definitions import ParsedDefinition
+from engine.store.models import SlaPolicy
 
 TARGETS = ("respond", "plan", "resolve")
 ESCALATION_STEPS = 3
@@ -175,7 +175,7 @@ def at_risk(session: Session, *, now: dt.datetime | None = None) -> list[dict[st
 
     The proactive report of seed 002: what will breach before it breaches, most urgent first.
     """
-    from engine.models import ProcessInstance, TaskRecord
+    from engine.store.models import ProcessInstance, TaskRecord
 
     now = now or clock.now()
     ratios = {p.fault_level: p.warn_ratio for p in session.scalars(select(SlaPolicy))}

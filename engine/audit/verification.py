@@ -25,9 +25,9 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
-from engine import clock, definitions, history, persistence, runtime, spiff_fixes, timers
 from engine.errors import InvalidInput, NotFound, OpsflowError, ProcessFailed
-from engine.models import AccessLog, HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord
+from engine.process import clock, definitions, history, persistence, runtime, spiff_fixes, timers
+from engine.store.models import AccessLog, HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord
 
 spiff_fixes.apply()  # re-execution needs SpiffWorkflow's timers on the engine clock
 
@@ -357,7 +357,7 @@ class _Replay:
                                 f"re-execution recorded {left['kind']} {left['element_id']}, the history "
                                 f"has no such event {where}", seq=event.seq if event else self.last_seq + 1)
 
-    # ---- actions: what engine.runtime does for each input, under the clock the event recorded
+    # ---- actions: what engine.process.runtime does for each input, under the clock the event recorded
 
     def _start(self, event: _Event) -> Divergence | None:
         if self.workflow is not None:
@@ -398,7 +398,7 @@ class _Replay:
         return self._run(event, complete)
 
     def _migrate(self, event: _Event) -> Divergence | None:
-        """The instance moved to another version: continue on its spec, as engine.runtime did."""
+        """The instance moved to another version: continue on its spec, as engine.process.runtime did."""
         if self.load_definition is None or self.workflow is None:
             return self._divergence(event, None, _found(event), "a migration that cannot be re-executed here")
         new = self.load_definition(int(event.payload["to_definition_id"]))
@@ -466,11 +466,11 @@ class _Replay:
             return self._divergence(event, {"error": f"{type(exc).__name__}: {exc}"}, _found(event),
                                     "re-executing this event fails")
         self.outcome = self._expect(event, since, fired)
-        persistence.compact(cast(BpmnWorkflow, self.workflow))  # as engine.runtime._finish does before saving
+        persistence.compact(cast(BpmnWorkflow, self.workflow))  # as engine.process.runtime._finish does before saving
         return None
 
     def _expect(self, event: _Event, since: float, fired: SpiffTask | None) -> _Outcome:
-        """The events the runtime writes for the change just re-executed (engine.runtime._finish).
+        """The events the runtime writes for the change just re-executed (engine.process.runtime._finish).
 
         Where the runtime derives an event from the workflow, this calls the runtime's own helper
         (passed_tasks, gateway_decisions, task_group, set_instance_variables), so the two cannot drift apart.
@@ -487,7 +487,7 @@ class _Replay:
                 del self.open[task_id]
         still_open = {t.id for t in self.open.values()}
         outcome.ready = [t for t in ready if t.id not in still_open]
-        # Timers that had a row and fired in this change (engine.timers.sync); the one the change
+        # Timers that had a row and fired in this change (engine.process.timers.sync); the one the change
         # itself fired was recorded as its input.
         waiting = timers.waiting_timers(workflow)
         for spiff_id, (task, due) in self.waiting.items():
@@ -851,7 +851,7 @@ def replay_steps(session: Session, instance_id: int) -> list[dict[str, Any]]:
 
 
 def history_event_dict(event: _Event) -> dict[str, Any]:
-    """An event as the CLI and the web show it (same keys as engine.history.event_to_dict)."""
+    """An event as the CLI and the web show it (same keys as engine.process.history.event_to_dict)."""
     return {"seq": event.seq, "kind": event.kind, "at": event.at.isoformat(), "actor": event.actor,
             "element_id": event.element_id, "task_id": event.task_record_id, "payload": event.payload,
             "hash": event.hash}

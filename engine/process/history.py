@@ -13,9 +13,9 @@ from typing import Any, Protocol, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from engine import clock
-from engine.direct import DirectStatement
-from engine.models import HistoryEvent
+from engine.process import clock
+from engine.store.direct import DirectStatement
+from engine.store.models import HistoryEvent
 
 # Event kinds; stable names, other tools read them.
 INSTANCE_STARTED = "instance_started"

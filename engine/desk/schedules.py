@@ -14,9 +14,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine import clock, runtime
 from engine.errors import InvalidInput
-from engine.models import HealthCheckSchedule
+from engine.process import clock, runtime
+from engine.store.models import HealthCheckSchedule
 from engine.users import Actor
 
 PROCESS_ID = "health_check"

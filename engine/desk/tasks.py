@@ -6,9 +6,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from engine import history
 from engine.errors import NotFound
-from engine.models import ProcessInstance, TaskRecord
+from engine.process import history
+from engine.store.models import ProcessInstance, TaskRecord
 
 
 def task_to_dict(record: TaskRecord, instance: ProcessInstance | None = None) -> dict[str, Any]:

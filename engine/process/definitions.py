@@ -1,7 +1,7 @@
 """Process definitions: safe XML loading, checks, SpiffWorkflow parsing, versioned deploys.
 
 A deploy stores the XML exactly as given as version N+1 of its process, after the same checks
-`validate` reports (schema, opsflow's rules in engine.validation, SpiffWorkflow's parse); parsed
+`validate` reports (schema, opsflow's rules in engine.process.validation, SpiffWorkflow's parse); parsed
 specs are cached per definition id, since a deployed version never changes.
 """
 from __future__ import annotations
@@ -21,9 +21,9 @@ from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import clock, validation
 from engine.errors import InvalidDiagram, NotFound, Problem
-from engine.models import ProcessDefinition
+from engine.process import clock, validation
+from engine.store.models import ProcessDefinition
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ELEMENTS = 20_000

@@ -12,9 +12,9 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import definitions, validation
 from engine.errors import NotFound
-from engine.models import ProcessDefinition, ProcessInstance
+from engine.process import definitions, validation
+from engine.store.models import ProcessDefinition, ProcessInstance
 
 _B = f"{{{validation.BPMN_NS}}}"
 _CAMUNDA = f"{{{validation.CAMUNDA_MODEL_NS}}}"

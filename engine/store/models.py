@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from engine import clock
+from engine.process import clock
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -70,7 +70,7 @@ class ProcessDefinition(Base):
 
 
 class ProcessDraft(Base):
-    """A process owner's unfinished diagram: one per process and user, replaced by each save (engine.drafts)."""
+    """A process owner's unfinished diagram: one per process and user, replaced by each save (engine.process.drafts)."""
 
     __tablename__ = "process_draft"
     __table_args__ = (UniqueConstraint("process_id", "username"),)
@@ -84,7 +84,7 @@ class ProcessDraft(Base):
 
 
 class ProcessInstance(Base):
-    """A running or finished case; `lock_version` makes concurrent advances fail cleanly (engine.runtime)."""
+    """A running or finished case; `lock_version` makes concurrent advances fail cleanly (engine.process.runtime)."""
 
     __tablename__ = "process_instance"
     __table_args__ = (Index("ix_instance_status", "status"), Index("ix_instance_definition", "definition_id"),
@@ -102,7 +102,7 @@ class ProcessInstance(Base):
     ended_at: Mapped[dt.datetime | None]
     workflow_state: Mapped[str] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
-    # SLA deadlines (engine.sla) and the requester's chasing (督促; the 3rd chase makes it a 投诉).
+    # SLA deadlines (engine.desk.sla) and the requester's chasing (督促; the 3rd chase makes it a 投诉).
     respond_due_at: Mapped[dt.datetime | None]
     plan_due_at: Mapped[dt.datetime | None]
     resolve_due_at: Mapped[dt.datetime | None]
@@ -122,7 +122,7 @@ class TaskRecord(Base):
     """A user task as the inbox sees it; mirrors one SpiffWorkflow task."""
 
     __tablename__ = "task_record"
-    # Inbox pages read these in (due_at, id) order per group or assignee (engine.inbox, keyset pages);
+    # Inbox pages read these in (due_at, id) order per group or assignee (engine.desk.inbox, keyset pages);
     # instance_id last, so filters on the case are checked inside the index.
     __table_args__ = (
         Index("ix_task_inbox_group", "state", "candidate_group", "assignee", "due_at", "id", "instance_id"),
@@ -239,7 +239,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str | None] = mapped_column(String(200))  # for optional escalation mail (engine.notify)
+    email: Mapped[str | None] = mapped_column(String(200))  # for optional escalation mail (engine.desk.notify)
     password_hash: Mapped[str] = mapped_column(String(300))
     locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -13,9 +13,10 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import clock, history, users
+from engine import users
 from engine.errors import Forbidden, InvalidInput, NotFound
-from engine.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord, User
+from engine.process import clock, history
+from engine.store.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord, User
 from engine.users import Actor
 
 # Task filters of the inbox: actionable (mine + unclaimed), one of those, colleagues' claims, or all.
@@ -256,7 +257,7 @@ def task_page(session: Session, *, task_id: int, actor: Actor) -> dict[str, Any]
     request, steps = _steps(events)
     task = _task_row(row, clock.now())
     is_ready = row.state == "ready" and row.instance_status == "running"
-    # Mirrors engine.runtime's checks, so a button is shown exactly when its action would be allowed.
+    # Mirrors engine.process.runtime's checks, so a button is shown exactly when its action would be allowed.
     may_act = is_ready and not actor.is_auditor and (
         row.assignee == actor.username if row.assignee
         else row.candidate_group is None or row.candidate_group in actor.groups)

@@ -1,6 +1,6 @@
 """Timer rows: every waiting BPMN timer is a row (instance, task, due time, state).
 
-The database is the source of truth; a scheduler (engine.scheduler) is only the alarm clock that
+The database is the source of truth; a scheduler (engine.process.scheduler) is only the alarm clock that
 calls `runtime.fire_timer` at the due time. Rows are kept in step with the workflow inside the
 same transaction as every state change, so a timer is never lost nor left behind.
 """
@@ -19,15 +19,15 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine import clock, history, persistence
-from engine.db import after_commit
-from engine.direct import DirectStatement
-from engine.models import Timer
+from engine.process import clock, history, persistence
+from engine.store.db import after_commit
+from engine.store.direct import DirectStatement
+from engine.store.models import Timer
 
 _timers = cast(Table, Timer.__table__)
 _SELECT_PENDING = (select(_timers.c.id, _timers.c.spiff_task_id, _timers.c.due_at)
                    .where(_timers.c.instance_id == bindparam("instance_id"), _timers.c.status == "pending"))
-# The writes of every change run directly on the driver (engine.direct).
+# The writes of every change run directly on the driver (engine.store.direct).
 _INSERT = DirectStatement(insert(_timers).returning(_timers.c.spiff_task_id, _timers.c.id))
 _MARK = DirectStatement(update(_timers).where(_timers.c.id == bindparam("timer_id"), _timers.c.status == "pending")
                         .values(status=bindparam("new_status"), fired_at=bindparam("now"), fired_by=bindparam("by"),

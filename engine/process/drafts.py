@@ -1,7 +1,7 @@
 """The modeler's side of the engine: drafts of diagrams per process and user, and deploying them.
 
 A draft is a process owner's unfinished work, kept so a half-edited diagram survives a closed tab;
-it is never run. Deploying from the modeler goes through engine.definitions like any deploy, with
+it is never run. Deploying from the modeler goes through engine.process.definitions like any deploy, with
 the newest versions of the processes the diagram calls as extra files, and discards the draft.
 """
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
-from engine import clock, definitions, runtime
 from engine.errors import Forbidden, InvalidDiagram, InvalidInput, NotFound, Problem
-from engine.models import ProcessDefinition, ProcessDraft, ProcessInstance, TaskRecord
+from engine.process import clock, definitions, runtime
+from engine.store.models import ProcessDefinition, ProcessDraft, ProcessInstance, TaskRecord
 from engine.users import Actor
 
 OWNER_GROUP = "process_owner"
@@ -165,7 +165,7 @@ def diagram_xml(session: Session, *, process_id: str, version: int | None = None
 
 def running_instances(session: Session, *, process_id: str) -> dict[str, Any]:
     """Running instances of the process on versions other than the newest, with the tasks they wait in:
-    what a process owner may move to another version (engine.runtime.preview_migration / migrate_instance)."""
+    what a process owner may move to another version (engine.process.runtime.preview_migration / migrate_instance)."""
     rows = session.execute(select(ProcessDefinition.id, ProcessDefinition.version, ProcessDefinition.comment)
                            .where(ProcessDefinition.process_id == process_id)
                            .order_by(ProcessDefinition.version.desc())).all()
@@ -224,13 +224,13 @@ def _instance_of(session: Session, process_id: str, instance_id: int) -> None:
 
 
 def preview_migration(session: Session, *, process_id: str, instance_id: int, to_version: int) -> dict[str, Any]:
-    """engine.runtime.preview_migration for an instance of this process (the modeler's pages are per process)."""
+    """runtime.preview_migration for an instance of this process (the modeler's pages are per process)."""
     _instance_of(session, process_id, instance_id)
     return runtime.preview_migration(session, instance_id=instance_id, to_version=to_version)
 
 
 def migrate_instance(session: Session, *, process_id: str, instance_id: int, to_version: int,
                      actor: Actor) -> runtime.InstanceRef:
-    """engine.runtime.migrate_instance for an instance of this process; the caller gives each its own transaction."""
+    """runtime.migrate_instance for an instance of this process; the caller gives each its own transaction."""
     _instance_of(session, process_id, instance_id)
     return runtime.migrate_instance(session, instance_id=instance_id, to_version=to_version, actor=actor)

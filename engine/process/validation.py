@@ -1,7 +1,7 @@
 """Static checks of BPMN files: the BPMN 2.0 schema and opsflow's own rules, on the lxml tree.
 
 Every check names the element at fault, so the CLI, deploy and the modeler report the same
-problems in the same words; SpiffWorkflow's own parse runs afterwards (engine.definitions).
+problems in the same words; SpiffWorkflow's own parse runs afterwards (engine.process.definitions).
 """
 from __future__ import annotations
 
@@ -21,14 +21,15 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
 
 import forms
-from engine import expressions, users
+from engine import users
 from engine.errors import ExpressionRefused, Problem
+from engine.process import expressions
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_MODEL_NS}
 _B = f"{{{BPMN_NS}}}"
 _CAMUNDA = f"{{{CAMUNDA_MODEL_NS}}}"
-INITIATOR = "${initiator}"  # the one assignee expression the runtime resolves (engine.runtime)
+INITIATOR = "${initiator}"  # the one assignee expression the runtime resolves (engine.process.runtime)
 MAX_SCHEMA_PROBLEMS = 50
 
 FLOW_NODES = frozenset({

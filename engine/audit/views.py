@@ -2,7 +2,7 @@
 its SLA outcomes and verdict, and its replay on its own diagram.
 
 Who may look is decided here (auditors, process owners, managers); every look at an instance is written to
-the access log (engine.audit.log_access) in the same unit of work as the read itself.
+the access log (engine.audit.verification.log_access) in the same unit of work as the read itself.
 """
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from typing import Any, cast
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from engine import audit, clock, definitions, history, users
+from engine import users
+from engine.audit import verification as audit
 from engine.errors import Forbidden, NotFound, OpsflowError
-from engine.models import ProcessDefinition, ProcessInstance, TaskRecord
+from engine.process import clock, definitions, history
+from engine.store.models import ProcessDefinition, ProcessInstance, TaskRecord
 from engine.users import Actor
 
 READER_GROUPS = frozenset({"auditor", "process_owner"}) | users.MANAGER_GROUPS
@@ -27,7 +29,7 @@ KINDS = (history.INSTANCE_STARTED, history.TASK_READY, history.TASK_CLAIMED, his
          history.TASK_ASSIGNED, history.TASK_COMPLETED, history.TASK_CANCELLED, history.GATEWAY_TAKEN,
          history.TIMER_FIRED, history.FAULT_LEVEL_CHANGED, history.REQUEST_CHASED, history.COMPLAINT_RAISED,
          history.INSTANCE_MIGRATED, history.INSTANCE_ENDED, history.INSTANCE_FAILED)
-# The instance's deadline columns (engine.sla), one per SLA target.
+# The instance's deadline columns (engine.desk.sla), one per SLA target.
 SLA_TARGETS = ("respond", "plan", "resolve", "emergency_plan", "fault_report")
 # Reminder and escalation tasks carry the due time of the target they chase; they are not a target.
 REMINDER_FORMS = frozenset({"sla_warning", "sla_escalation"})
@@ -247,7 +249,7 @@ def replay_steps(session: Session, *, instance_id: int, actor: Actor) -> dict[st
 # --- export and verification ----------------------------------------------------------------------
 
 def export_history(session: Session, *, instance_id: int, fmt: str, actor: Actor) -> str:
-    """The instance's history as JSON or CSV with every hash (engine.audit.history_export logs it)."""
+    """The instance's history as JSON or CSV with every hash (engine.audit.verification.history_export logs it)."""
     require_reader(actor)
     return audit.history_export(session, instance_id, fmt=fmt, actor=actor.username)
 

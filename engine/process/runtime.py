@@ -5,7 +5,7 @@ the workflow until it waits, mirrors ready user tasks into task records, appends
 saves the state with an optimistic version check. The caller's transaction commits it all or
 nothing; the live workflow is handed back to the cache only after commit.
 
-Writes on this path are prebuilt statements run directly on the driver (engine.direct), not the
+Writes on this path are prebuilt statements run directly on the driver (engine.store.direct), not the
 ORM unit of work: a step is a handful of statements, and the bookkeeping cost more than the database did.
 """
 from __future__ import annotations
@@ -28,11 +28,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 import forms
-from engine import clock, definitions, history, notify, persistence, sla, spiff_fixes, timers, users
-from engine.db import after_commit
-from engine.direct import DirectStatement
+from engine import users
+from engine.desk import notify, sla
 from engine.errors import Conflict, ExpressionRefused, Forbidden, InvalidInput, NotFound, ProcessFailed
-from engine.models import ProcessDefinition, ProcessInstance, TaskRecord
+from engine.process import clock, definitions, history, persistence, spiff_fixes, timers
+from engine.store.db import after_commit
+from engine.store.direct import DirectStatement
+from engine.store.models import ProcessDefinition, ProcessInstance, TaskRecord
 from engine.users import Actor
 
 spiff_fixes.apply()
@@ -49,7 +51,7 @@ _instances = cast(Table, ProcessInstance.__table__)
 _tasks = cast(Table, TaskRecord.__table__)
 _definitions = cast(Table, ProcessDefinition.__table__)
 # Statements built once: building SQLAlchemy expressions per call cost more than running them.
-# The writes of every change run directly on the driver (engine.direct).
+# The writes of every change run directly on the driver (engine.store.direct).
 _COMPLETE_TASK = DirectStatement(
     update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.state == "ready")
     .values(state="completed", completed_at=bindparam("now"), completed_by=bindparam("user"),
@@ -313,7 +315,7 @@ def _sla_variables(session: Session, instance: InstanceState, cleaned: dict[str,
 
 def set_instance_variables(workflow: BpmnWorkflow, variables: dict[str, Any]) -> None:
     """Deadlines live in the workflow's own data, where every expression sees them (see
-    engine.expressions); waiting timers computed their due time already, so they are re-armed."""
+    engine.process.expressions); waiting timers computed their due time already, so they are re-armed."""
     workflow.data.update(variables)
     for task in timers.waiting_timers(workflow).values():
         task.internal_data.pop("event_value", None)
@@ -397,7 +399,7 @@ def _finish(change: _Change, since: float, *, fired_by: str | None = None) -> In
     workflow, instance = change.workflow, change.instance
     timers.sync(change.session, instance_id=instance.id, workflow=workflow, recorder=change.recorder,
                 actor=change.actor, fired_by=fired_by)
-    persistence.compact(workflow)  # engine.audit compacts at the same point of its re-execution
+    persistence.compact(workflow)  # engine.audit.verification compacts at the same point of its re-execution
     values: dict[str, Any] = {"workflow_state": persistence.dump(workflow)}
     if workflow.is_completed() and instance.status == "running":
         instance.status = "completed"
