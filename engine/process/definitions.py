@@ -15,6 +15,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, UserTaskParser
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
@@ -22,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidDiagram, NotFound, Problem
-from engine.process import clock, validation
+from engine.process import clock, expressions, validation
 from engine.store.models import ProcessDefinition
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -193,8 +194,21 @@ def _spiff_parse(trees: dict[str, etree._ElementTree], process_ids: list[str],
         missing = [name for name, sub in subprocess_specs.items() if sub is None]
         problems += [Problem(name, "called process not found in the files given", main_name) for name in missing]
         if not missing:
+            _quote_unquoted_timers([spec, *subprocess_specs.values()])
             specs[process_id] = (spec, subprocess_specs)
     return specs, problems
+
+
+def _quote_unquoted_timers(specs: list[BpmnProcessSpec]) -> None:
+    """Timer expressions are Python giving ISO 8601 text; one written as bare ISO 8601 (PT2H, as other
+    modelers write it) is that text, so it becomes the string literal the restricted evaluator reads."""
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            event = getattr(task_spec, "event_definition", None)
+            for timer in getattr(event, "event_definitions", None) or [event]:  # a multiple event holds several
+                literal = isinstance(timer, TimerEventDefinition) and expressions.timer_literal(timer.expression)
+                if literal:
+                    timer.expression = repr(literal)
 
 
 def _spiff_problem(exc: Exception, trees: dict[str, etree._ElementTree], main_name: str) -> Problem:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import datetime as _dt
+import re
 import threading
 from collections.abc import Mapping, MutableMapping
 from functools import lru_cache
@@ -36,6 +37,18 @@ _ALLOWED_NODES: tuple[type[ast.AST], ...] = (
     ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Subscript, ast.Slice,
     ast.JoinedStr, ast.FormattedValue, ast.Call,
 )
+
+
+# ISO 8601 timer values other modelers write without quotes: PT2H, R3/PT10M, 2026-12-01T10:00:00Z ...
+# Python would read PT2H as an (unset) name and cannot parse the others.
+_BARE_ISO = re.compile(r"^(R\d*/)?P[0-9YMWDTHS.,]*\d[0-9YMWDTHS.,]*$|^R\d*/\S+$|^\d{4}-\d{2}-\d{2}", re.IGNORECASE)
+
+
+def timer_literal(source: str | None) -> str | None:
+    """The ISO 8601 text a timer expression stands for when it is written without quotes, else None
+    (then it is a Python expression like any other)."""
+    text = (source or "").strip()
+    return text if _BARE_ISO.match(text) else None
 
 
 def check(source: str, *, mode: str = "eval") -> ast.AST:

@@ -594,11 +594,15 @@ def fire_timer(session: Session, *, timer_id: int, fired_by: str) -> InstanceRef
         return None
     change = _open_change(session, instance, SYSTEM_ACTOR)
     task = change.workflow.get_task_from_id(UUID(row.spiff_task_id))
+    if task is not None and timers.never_moves_on(task):
+        timers.retire(session, row.id)
+        return None
     now = clock.now()
     late_ms = max(0, int((now - row.due_at).total_seconds() * 1000))
     since = time.time()
     change.workflow.refresh_timers()
-    if task is not None and task.state == TaskState.WAITING:
+    # A cycle that fired keeps waiting for its next turn, with a later due time.
+    if task is not None and task.state == TaskState.WAITING and timers.due_time(task) == row.due_at:
         # Not due by the workflow's reckoning (clock skew between processes): leave it pending.
         timers.unclaim(session, row.id)
         return None

@@ -57,6 +57,14 @@ def due_time(task: SpiffTask) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+def never_moves_on(task: SpiffTask) -> bool:
+    """A cycle with a zero period (R/PT0S): due again the instant it fires, forever. Validation refuses
+    these; a version deployed before it did may still hold one, and it must not be re-armed every second."""
+    value = task.internal_data.get("event_value")
+    return (isinstance(task.task_spec.event_definition, CycleTimerEventDefinition) and isinstance(value, dict)
+            and value.get("cycles") != 0 and not value.get("duration"))
+
+
 def waiting_timers(workflow: BpmnWorkflow) -> dict[str, SpiffTask]:
     """Waiting timer tasks by id, from the workflow's event manager (no tree walk)."""
     return {str(task.id): task for task in workflow.event_manager.tasks.values()
@@ -110,7 +118,7 @@ def sync(session: Session, *, instance_id: int, workflow: BpmnWorkflow, recorder
     new_rows: list[dict[str, Any]] = []
     for spiff_id, task in waiting.items():
         due = due_time(task)
-        if due is None:
+        if due is None or never_moves_on(task):
             continue
         known = tracked.get(spiff_id)
         if known is None:
@@ -120,9 +128,10 @@ def sync(session: Session, *, instance_id: int, workflow: BpmnWorkflow, recorder
         elif known.due_at != due:
             # Re-armed (a new fault level) or a cycle moved on: the row follows the workflow.
             if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition) and known.due_at <= now:
-                _MARK.run(session, {"timer_id": known.id, "new_status": "fired", "now": now,
-                                           "by": fired_by, "late": int((now - known.due_at).total_seconds() * 1000)})
-                record_fired(recorder, task, known.id, known.due_at, 0, actor, fired_by)
+                marked = _MARK.run(session, {"timer_id": known.id, "new_status": "fired", "now": now, "by": fired_by,
+                                             "late": int((now - known.due_at).total_seconds() * 1000)}).rowcount
+                if marked:  # not claimed by the firing transaction itself (runtime.fire_timer records that)
+                    record_fired(recorder, task, known.id, known.due_at, 0, actor, fired_by)
                 new_rows.append({"instance_id": instance_id, "spiff_task_id": spiff_id,
                                  "element_id": task.task_spec.bpmn_id, "kind": _kind(task), "due_at": due,
                                  "status": "pending", "created_at": now})
@@ -167,6 +176,11 @@ def unclaim(session: Session, timer_id: int) -> None:
     """Give a claimed row back (the workflow did not consider it due); the scheduler re-arms it."""
     session.connection().execute(update(_timers).where(_timers.c.id == timer_id)
                                  .values(status="pending", fired_at=None, fired_by=None, late_ms=None))
+
+
+def retire(session: Session, timer_id: int) -> None:
+    """A claimed row that must never fire (see `never_moves_on`): cancelled, so no scheduler arms it again."""
+    session.connection().execute(update(_timers).where(_timers.c.id == timer_id).values(status="cancelled"))
 
 
 def record_fired(recorder: history.Recorder, task: Any, timer_id: int, due_at: dt.datetime, late_ms: int,

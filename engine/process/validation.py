@@ -11,7 +11,7 @@ import re
 import threading
 from collections import defaultdict, deque
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +62,6 @@ UNSUPPORTED_EVENTS: dict[str, tuple[str, str]] = {
 }
 _PYTHON_SCRIPT_FORMATS = frozenset({"python", "python3", "text/python", "text/x-python", "application/x-python"})
 _TIMER_KINDS = {"timeDate": "date", "timeDuration": "duration", "timeCycle": "cycle"}
-# ISO 8601 text written without quotes: PT30M, R3/PT1H, 2026-01-01T08:00 ... (Python reads PT30M as a name)
-_BARE_ISO = re.compile(r"^(R\d*/)?P[0-9YMWDTHS.,]*\d[0-9YMWDTHS.,]*$|^R\d*/\S+$|^\d{4}-\d{2}-\d{2}", re.IGNORECASE)
 # JUEL (Camunda 7, Flowable: ${approved}) and FEEL (Camunda 8: =approved) are not Python.
 _FOREIGN_EXPRESSION = re.compile(r"^\s*=|[$#]\{")
 
@@ -466,22 +464,40 @@ def timer_problems(event: Any, timer: Any, filename: str) -> list[Problem]:
         if not text:
             problems.append(Problem(event_id, f"{what} is empty", filename))
             continue
-        if _BARE_ISO.match(text):
-            problems.append(Problem(event_id, f"{what} {text!r} is read as Python, not as text; write it as a "
-                                              f'string: "{text}"', filename))
-            continue
-        problem, tree = _expression_problem(event_id, text, what, filename, example='"PT30M" or f"PT{minutes}M"')
-        if problem is not None:
-            problems.append(problem)
-            continue
-        body = tree.body if isinstance(tree, ast.Expression) else None
-        if isinstance(body, ast.Constant):
+        literal = expressions.timer_literal(text)  # written unquoted, as other modelers do: the text itself
+        if literal is None:
+            problem, tree = _expression_problem(event_id, text, what, filename,
+                                                example='"PT30M" or f"PT{minutes}M"')
+            if problem is not None:
+                problems.append(problem)
+                continue
+            body = tree.body if isinstance(tree, ast.Expression) else None
+            if not isinstance(body, ast.Constant):
+                continue
             if not isinstance(body.value, str):
                 problems.append(Problem(event_id, f"{what} {text!r} must give ISO 8601 text", filename))
-            elif not _is_valid_iso(kind, body.value):
-                problems.append(Problem(event_id, f"{what} {body.value!r} is not a valid ISO 8601 "
-                                                  f"{_TIMER_KINDS[kind]} (e.g. {_ISO_EXAMPLES[kind]})", filename))
+                continue
+            literal = body.value
+        if not _is_valid_iso(kind, literal):
+            problems.append(Problem(event_id, f"{what} {literal!r} is not a valid ISO 8601 "
+                                              f"{_TIMER_KINDS[kind]} (e.g. {_ISO_EXAMPLES[kind]})", filename))
+        elif kind == "timeCycle" and (problem := _cycle_problem(event_id, literal, filename)) is not None:
+            problems.append(problem)
     return problems
+
+
+def _cycle_problem(event_id: str | None, cycle: str, filename: str) -> Problem | None:
+    """A cycle must repeat and move on: R0/… never repeats, and a zero period would fall due at the same
+    instant forever (SpiffWorkflow never lets it fire, and it would be re-claimed every second)."""
+    cycles, _start, period = TimerEventDefinition.parse_iso_recurring_interval(cycle.strip())
+    if cycles == 0:
+        return Problem(event_id, f"timer timeCycle {cycle!r} repeats 0 times, so it never fires; give a count "
+                                 "of at least 1 (R3/PT1H) or none to repeat until the activity ends (R/PT1H)",
+                       filename)
+    if period <= timedelta(0):
+        return Problem(event_id, f"timer timeCycle {cycle!r} has a period of zero, so it would fall due at the "
+                                 "same instant forever; give a period longer than zero (e.g. R/PT1H)", filename)
+    return None
 
 
 def expression_problems(process: Any, filename: str) -> list[Problem]:

@@ -201,3 +201,99 @@ def test_regrading_replaces_every_deadline(sla_db: Database) -> None:
             assert instance.emergency_plan_due_at is None
             assert instance.resolve_due_at == T0 + 3 * 24 * HOUR
             assert instance.respond_due_at == T0 + dt.timedelta(minutes=30)
+
+
+# --- ISO 8601 written without quotes, cycles ---------------------------------------------------------
+
+CHASER = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="http://opsflow.dev/test">
+  <bpmn:process id="chaser" name="催办测试" isExecutable="true">
+    <bpmn:startEvent id="start" name="提出" camunda:formKey="request"/>
+    <bpmn:userTask id="work" name="处理" camunda:formKey="resolution" camunda:candidateGroups="engineer"/>
+    <bpmn:boundaryEvent id="chase_timer" name="催办" attachedToRef="work" cancelActivity="false">
+      <bpmn:timerEventDefinition><bpmn:{kind}>{expression}</bpmn:{kind}></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:userTask id="chase" name="催办" camunda:formKey="sla_warning" camunda:candidateGroups="engineer"/>
+    <bpmn:endEvent id="end_chased" name="已催办"/>
+    <bpmn:endEvent id="end" name="结束"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="chase_timer" targetRef="chase"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="chase" targetRef="end_chased"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def chaser(db: Database, kind: str, expression: str) -> Flow:
+    """A `work` task chased by a boundary timer written as given; started at the current clock."""
+    with db.transaction() as session:
+        definitions.deploy(session, [definitions.SourceFile(
+            "chaser.bpmn", CHASER.replace("{kind}", kind).replace("{expression}", expression).encode())])
+    return Flow(db, "chaser")
+
+
+@pytest.mark.parametrize("kind, expression, due", [
+    ("timeDuration", "PT2H", T0 + 2 * HOUR),
+    ("timeDuration", "P1D", T0 + 24 * HOUR),
+    ("timeDate", "2026-12-01T10:00:00Z", dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)),
+    ("timeCycle", "R3/PT10M", T0 + dt.timedelta(minutes=10)),
+])
+def test_unquoted_iso_timers_deploy_and_fall_due_as_written(db: Database, make_user, kind: str, expression: str,
+                                                            due: dt.datetime) -> None:
+    make_user("requester", "requester")
+    with clock.frozen(T0) as advance:
+        flow = chaser(db, kind, expression)
+        assert timer_rows(db, flow) == [("chase_timer", "pending", due)]
+        advance(due - T0 - dt.timedelta(seconds=1))
+        assert fire_due(db) == [] and flow.open_elements() == ["work"]
+        advance(dt.timedelta(seconds=2))
+        assert len(fire_due(db)) == 1
+        assert flow.open_elements() == ["chase", "work"]
+        assert [e["payload"]["due_at"] for e in flow.events("timer_fired")] == [due.isoformat()]
+
+
+def test_a_cycle_timer_fires_once_per_period_and_the_audit_agrees(db: Database, make_user) -> None:
+    from engine.audit import verification
+
+    make_user("requester", "requester")
+    with clock.frozen(T0) as advance:
+        flow = chaser(db, "timeCycle", '"R3/PT1H"')
+        for turn in range(1, 4):
+            advance(HOUR + dt.timedelta(seconds=1))
+            assert len(fire_due(db)) == 1
+            assert fire_due(db) == []  # fired, not handed back to be claimed again
+            assert flow.open_elements() == ["chase"] * turn + ["work"]
+            rows = timer_rows(db, flow)
+            assert [s for _, s, _ in rows] == ["fired"] * turn + ["pending"]
+            assert rows[-1][2] == T0 + (turn + 1) * HOUR  # the next turn
+        assert [e["payload"]["due_at"] for e in flow.events("timer_fired")] == [
+            (T0 + turn * HOUR).isoformat() for turn in (1, 2, 3)]
+        with db.transaction() as session:
+            assert verification.verify_instance(session, flow.id).ok
+
+
+def test_a_zero_period_cycle_left_from_an_older_version_is_retired_not_reclaimed_forever(
+        db: Database, make_user, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.process import validation
+
+    make_user("requester", "requester")
+    make_user("eng", "engineer")
+    # As deployed and started before validation refused zero periods (and before rows skipped them).
+    with monkeypatch.context() as before:
+        before.setattr(validation, "_cycle_problem", lambda *args: None, raising=False)
+        before.setattr(timers, "never_moves_on", lambda task: False, raising=False)
+        with clock.frozen(T0):
+            flow = chaser(db, "timeCycle", '"R/PT0S"')
+    assert timer_rows(db, flow) == [("chase_timer", "pending", T0)]
+    with clock.frozen(T0 + dt.timedelta(seconds=1)) as advance:
+        assert fire_due(db) == []
+        assert timer_rows(db, flow) == [("chase_timer", "cancelled", T0)]
+        for _ in range(3):  # what the scheduler's poll does every second: nothing is left to claim
+            advance(dt.timedelta(seconds=1))
+            with db.transaction() as session:
+                assert timers.due_soon(session, clock.now()) == []
+        flow.complete("work", FIXED, "eng")  # a change of the instance does not arm it again
+        assert timer_rows(db, flow) == [("chase_timer", "cancelled", T0)]
+        assert flow.status() == "completed" and flow.events("timer_fired") == []

@@ -273,16 +273,28 @@ def timer_diagram(kind: str, expression: str) -> bytes:
     ("timeDate", "sla_resolve_warn"),
     ("timeCycle", '"R3/PT1H"'),
     ("timeCycle", '"R/2026-12-01T08:00:00+08:00/P1D"'),
+    # ISO 8601 written without quotes, as other modelers write it, is that text (issue 10 item 9).
+    ("timeDuration", "PT30M"),
+    ("timeDuration", "P1D"),
+    ("timeCycle", "R3/PT1H"),
+    ("timeCycle", "R/PT10M"),
+    ("timeDate", "2026-12-01T08:00:00"),
+    ("timeDate", "2026-12-01T10:00:00Z"),
 ])
 def test_timer_expressions_that_work(kind: str, expression: str) -> None:
     assert check(timer_diagram(kind, expression)) == []
 
 
 @pytest.mark.parametrize("kind, expression, message", [
-    ("timeDuration", "PT30M", "timer timeDuration 'PT30M' is read as Python, not as text; write it as a string: "
-                              '"PT30M"'),
-    ("timeCycle", "R3/PT1H", "is read as Python, not as text"),
-    ("timeDate", "2026-12-01T08:00:00", "is read as Python, not as text"),
+    ("timeDuration", "PT1H30", "timer timeDuration 'PT1H30' is not a valid ISO 8601 duration (e.g. PT30M, P1DT2H)"),
+    ("timeDate", "2026-13-01T08:00:00", "'2026-13-01T08:00:00' is not a valid ISO 8601 date"),
+    ("timeCycle", "R3/PT1X", "is not a valid ISO 8601 cycle"),
+    ("timeCycle", '"R/PT0S"', "timer timeCycle 'R/PT0S' has a period of zero, so it would fall due at the same "
+                              "instant forever; give a period longer than zero (e.g. R/PT1H)"),
+    ("timeCycle", "R/PT0S", "timer timeCycle 'R/PT0S' has a period of zero"),
+    ("timeCycle", '"R5/PT0M"', "has a period of zero"),
+    ("timeCycle", '"R/2026-12-01T08:00:00+08:00/P0D"', "has a period of zero"),
+    ("timeCycle", '"R0/PT1H"', "timer timeCycle 'R0/PT1H' repeats 0 times, so it never fires"),
     ("timeDuration", '"PT30X"', "timer timeDuration 'PT30X' is not a valid ISO 8601 duration (e.g. PT30M, P1DT2H)"),
     ("timeDuration", '"30M"', "'30M' is not a valid ISO 8601 duration"),
     ("timeDuration", '"P"', "'P' is not a valid ISO 8601 duration"),
