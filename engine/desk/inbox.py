@@ -86,7 +86,13 @@ def sla_state(created_at: dt.datetime, due_at: dt.datetime | None, now: dt.datet
 
 def _task_row(row: Any, now: dt.datetime) -> dict[str, Any]:
     data = dict(row._mapping)
-    data["sla"], data["seconds_left"] = sla_state(data["created_at"], data["due_at"], now)
+    if data["state"] == "ready":
+        data["sla"], data["seconds_left"] = sla_state(data["created_at"], data["due_at"], now)
+        return data
+    # A closed task has no time left: a completed one was done by its due time ('met') or after it ('late').
+    due, done = data["due_at"], data["completed_at"]
+    judged = data["state"] == "completed" and due is not None and done is not None
+    data["sla"], data["seconds_left"] = ("met" if done <= due else "late") if judged else None, None
     return data
 
 

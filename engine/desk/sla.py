@@ -25,6 +25,9 @@ ESCALATION_STEPS = 3
 DEFAULT_LEVEL = "IV"  # until 事件分类 sets a level, the most lenient targets apply
 NEVER = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 PREFIX = "sla_"
+# Tasks that remind of a target or escalate it (raised by boundary timers): they carry the due time of
+# the work item they chase, but are not work at risk themselves.
+REMINDER_FORMS = frozenset({"sla_warning", "sla_escalation"})
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,8 @@ def task_target(task_spec: Any) -> str | None:
 def at_risk(session: Session, *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Open tasks whose SLA target is about to be missed (past the warning point) or already missed.
 
-    The proactive report of seed 002: what will breach before it breaches, most urgent first.
+    The proactive report of seed 002: what will breach before it breaches, most urgent first. Each
+    case's own work item counts once; the escalations chasing it are listed with it, not beside it.
     """
     from engine.store.models import ProcessInstance, TaskRecord
 
@@ -186,8 +190,14 @@ def at_risk(session: Session, *, now: dt.datetime | None = None) -> list[dict[st
         .where(TaskRecord.state == "ready", TaskRecord.due_at.is_not(None))
         .order_by(TaskRecord.due_at))
     result = []
+    escalations: dict[tuple[int, dt.datetime], list[dict[str, Any]]] = {}
     for task, started_at, level, process_id, title in rows:
         due = cast(dt.datetime, task.due_at)  # the query keeps only rows with a due time
+        if task.form_key in REMINDER_FORMS:
+            if task.form_key == "sla_escalation":
+                escalations.setdefault((task.instance_id, due), []).append(
+                    {"task_id": task.id, "group": task.candidate_group, "assignee": task.assignee})
+            continue
         ratio = ratios.get(level or DEFAULT_LEVEL, 0.8)
         warn_at = started_at + (due - started_at) * ratio
         if now < warn_at:
@@ -199,5 +209,7 @@ def at_risk(session: Session, *, now: dt.datetime | None = None) -> list[dict[st
             "assignee": task.assignee, "due_at": due.isoformat(), "state": "missed" if late else "at_risk",
             "late_minutes": int((now - due).total_seconds() // 60) if late else 0,
             "minutes_left": 0 if late else int((due - now).total_seconds() // 60),
+            # Filled in as the escalations come, before or after their work item (same case, same due time).
+            "escalations": escalations.setdefault((task.instance_id, due), []),
         })
     return result

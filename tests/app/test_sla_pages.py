@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -290,6 +291,82 @@ def test_sla_reminders_and_escalations_read_as_late_in_the_inbox(
         text = visible_text(row[2])
         assert "SLA 升级：受理并记录服务请求" in text and "已超时 15 分钟" in text and "09:30" in text
         report = manager.get("/sla/at-risk").text
-        assert f'data-task="{escalation}" data-state="missed"' in report
+        # The report lists the work item the escalation is about, with a link to the manager's escalation.
+        accept = open_task(app, instance_id, "accept")
+        assert f'data-task="{accept}" data-state="missed"' in report
+        assert f'data-task="{escalation}"' not in report
+        assert f'href="/tasks/{escalation}">已升级至服务经理</a>' in report
         task_page = manager.get(f"/tasks/{escalation}").text
         assert "已超时 15 分钟" in task_page
+
+
+def report_counts(page: str) -> tuple[int, int]:
+    found = re.search(r"已超时 (\d+) 个，即将超时 (\d+) 个", page)
+    assert found, "no counts on the report"
+    return int(found[1]), int(found[2])
+
+
+def test_one_breached_case_counts_once_however_many_reminders_chase_it(
+        app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
+    with clock.frozen(T0) as advance:
+        instance_id = start_request(client_for("requester"))  # nobody accepts it: respond due in 30 min
+        advance(dt.timedelta(minutes=25))
+        fire_due(app)  # the warning, to the service desk
+        manager = client_for("service_manager")
+        assert report_counts(manager.get("/sla/at-risk").text) == (0, 1)
+        advance(dt.timedelta(minutes=6))
+        fire_due(app)  # the first escalation, to the service manager
+        accept = open_task(app, instance_id, "accept")
+        warning = open_task(app, instance_id, "accept_sla_warning")
+        escalation = open_task(app, instance_id, "accept_escalation_1")
+        page = manager.get("/sla/at-risk").text
+        assert report_counts(page) == (1, 0)
+        assert [(css, state) for css, state, _text in rows(page)] == [("task sla-late", "missed")]
+        assert f'data-task="{accept}"' in page and f'data-task="{warning}"' not in page
+        advance(dt.timedelta(minutes=30))
+        fire_due(app)  # the second escalation, to the project manager: still one case, one breach
+        page = manager.get("/sla/at-risk").text
+        assert report_counts(page) == (1, 0) and len(rows(page)) == 1
+        assert "已升级至服务经理" in page and "已升级至项目经理" in page
+        with database(app).transaction() as session:
+            [row] = sla.at_risk(session)
+        assert (row["task_id"], row["state"]) == (accept, "missed")
+        assert [e["group"] for e in row["escalations"]] == ["service_manager", "project_manager"]
+        assert row["escalations"][0]["task_id"] == escalation
+        as_json = manager.get("/sla/at-risk", headers={"Accept": "application/json"}).json["rows"]
+        assert [r["task_id"] for r in as_json] == [accept]
+        # The reminders still wait in their groups' inboxes.
+        assert f'data-task="{warning}"' in client_for("service_desk").get("/inbox").text
+        assert f'data-task="{escalation}"' in manager.get("/inbox").text
+
+
+def test_a_missed_target_has_a_red_badge_on_its_red_row(app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
+    with clock.frozen(T0) as advance:
+        start_request(client_for("requester"))
+        advance(dt.timedelta(minutes=40))
+        page = client_for("service_manager").get("/sla/at-risk").text
+    row = re.search(r'<tr class="task sla-late"[^>]*>(.*?)</tr>', page, re.S)
+    assert row is not None and '<span class="badge late">已超时</span>' in row[1]
+    assert "badge warn" not in row[1]  # amber on red was the defect
+    css = (Path(__file__).resolve().parents[2] / "app" / "static" / "app.css").read_text()
+    rule = re.search(r"\.badge\.late \{([^}]*)\}", css)
+    assert rule is not None and "background: var(--late)" in rule[1] and "color: #fff" in rule[1]
+
+
+def test_a_completed_task_shows_whether_it_was_done_in_time_not_time_left(
+        app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
+    desk = client_for("service_desk")
+    with clock.frozen(T0) as advance:
+        on_time, late = start_request(client_for("requester")), start_request(client_for("requester"))
+        advance(dt.timedelta(minutes=10))
+        first = open_task(app, on_time, "accept")
+        complete(desk, first, {"request_confirmed": "true"})
+        advance(dt.timedelta(minutes=40))
+        second = open_task(app, late, "accept")
+        complete(desk, second, {"request_confirmed": "true"})
+        pages = {task_id: desk.get(f"/tasks/{task_id}").text for task_id in (first, second)}
+    for task_id, css, words in ((first, "sla-met", "按时完成"), (second, "sla-late", "超时完成")):
+        due = re.search(r"<dt>截止时间</dt><dd class=\"([^\"]*)\">(.*?)</dd>", pages[task_id], re.S)
+        assert due is not None, pages[task_id]
+        assert due[1] == css and "2026-11-23 09:30" in due[2] and words in due[2]
+        assert "剩余" not in due[2] and "已超时" not in due[2]
