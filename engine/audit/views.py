@@ -10,14 +10,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import ColumnElement, Table, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import users
 from engine.audit import verification as audit
+from engine.desk.sla import REMINDER_FORMS
 from engine.errors import Forbidden, NotFound, OpsflowError
 from engine.process import clock, definitions, history
-from engine.store.models import ProcessDefinition, ProcessInstance, TaskRecord
+from engine.store.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord
 from engine.users import Actor
 
 READER_GROUPS = frozenset({"auditor", "process_owner"}) | users.MANAGER_GROUPS
@@ -31,14 +32,13 @@ KINDS = (history.INSTANCE_STARTED, history.TASK_READY, history.TASK_CLAIMED, his
          history.INSTANCE_MIGRATED, history.INSTANCE_ENDED, history.INSTANCE_FAILED)
 # The instance's deadline columns (engine.desk.sla), one per SLA target.
 SLA_TARGETS = ("respond", "plan", "resolve", "emergency_plan", "fault_report")
-# Reminder and escalation tasks carry the due time of the target they chase; they are not a target.
-REMINDER_FORMS = frozenset({"sla_warning", "sla_escalation"})
 # Events that record an element being entered: counted for the replay's "visited n times".
 _ENTRY_KINDS = frozenset({history.TASK_READY, history.GATEWAY_TAKEN, history.TIMER_FIRED, history.INSTANCE_ENDED})
 
 _instances = cast(Table, ProcessInstance.__table__)
 _definitions = cast(Table, ProcessDefinition.__table__)
 _tasks = cast(Table, TaskRecord.__table__)
+_events = cast(Table, HistoryEvent.__table__)
 
 _INSTANCE_COLUMNS = (
     _instances.c.id, _instances.c.process_id, _definitions.c.name.label("process_name"), _definitions.c.version,
@@ -161,19 +161,30 @@ def _events_with_changes(session: Session, instance_id: int, element_names: dict
 
 def sla_outcomes(session: Session, instance: dict[str, Any], *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Each SLA target of the instance, met or missed: tasks with a due time against their completion,
-    then the deadlines no task carries (resolution against `resolved_at`)."""
+    then the deadlines no task carries; resolution always against `resolved_at` (see `_resolution`)."""
     now = now or clock.now()
     deadlines = {target: instance[f"{target}_due_at"] for target in SLA_TARGETS}
+    resolver_id = _resolver(session, instance["id"]) if instance["resolved_at"] is not None else None
+    wanted: ColumnElement[bool] = _tasks.c.due_at.is_not(None)
+    if resolver_id is not None:  # and the step that resolved the case, with a due time or not
+        wanted = or_(wanted, _tasks.c.id == resolver_id)
     rows = session.execute(
         select(_tasks.c.id, _tasks.c.element_id, _tasks.c.name, _tasks.c.form_key, _tasks.c.state, _tasks.c.due_at,
                _tasks.c.completed_at, _tasks.c.completed_by)
-        .where(_tasks.c.instance_id == instance["id"], _tasks.c.due_at.is_not(None)).order_by(_tasks.c.id)).all()
-    outcomes = []
+        .where(_tasks.c.instance_id == instance["id"], wanted).order_by(_tasks.c.id)).all()
+    outcomes: list[dict[str, Any]] = []
     carried = set()
+    resolving = []  # steps that carry the resolution target, and the one that resolved the case
+    resolution_at = None  # where the resolution outcome goes: in the place of the first step carrying it
     for row in rows:
-        if row.form_key in REMINDER_FORMS:
+        if row.form_key in REMINDER_FORMS:  # they carry the due time of the target they chase; not a target
             continue
         target = next((t for t, due in deadlines.items() if due is not None and due == row.due_at), None)
+        if target == "resolve" or row.due_at is None:
+            resolving.append(row)
+            if target == "resolve" and resolution_at is None:
+                resolution_at = len(outcomes)
+            continue
         carried.add(target)
         if row.state == "completed":
             state = "met" if row.completed_at is not None and row.completed_at <= row.due_at else "missed"
@@ -184,19 +195,51 @@ def sla_outcomes(session: Session, instance: dict[str, Any], *, now: dt.datetime
         outcomes.append({"target": target, "task_id": row.id, "element_id": row.element_id, "name": row.name,
                          "form_key": row.form_key, "due_at": row.due_at, "done_at": row.completed_at,
                          "done_by": row.completed_by, "state": state})
+    if resolution_at is not None:
+        outcomes.insert(resolution_at, _resolution(instance, deadlines["resolve"], resolving, resolver_id, now))
+        carried.add("resolve")
     for target, due in deadlines.items():
         if due is None or target in carried:
             continue
-        done = instance["resolved_at"] if target == "resolve" else None
-        if done is not None:
-            state = "met" if done <= due else "missed"
-        elif instance["status"] == "running":
+        if target == "resolve":
+            outcomes.append(_resolution(instance, due, resolving, resolver_id, now))
+            continue
+        if instance["status"] == "running":
             state = "missed" if now > due else "open"
         else:
             state = "untracked"
         outcomes.append({"target": target, "task_id": None, "element_id": None, "name": None, "form_key": None,
-                         "due_at": due, "done_at": done, "done_by": None, "state": state})
+                         "due_at": due, "done_at": None, "done_by": None, "state": state})
     return outcomes
+
+
+def _resolver(session: Session, instance_id: int) -> int | None:
+    """The task whose completion resolved the case: the first answered 是否解决 = 是 (when
+    engine.process.runtime sets the instance's resolved_at)."""
+    completions = session.execute(select(_events.c.task_record_id, _events.c.payload).where(
+        _events.c.instance_id == instance_id, _events.c.kind == history.TASK_COMPLETED).order_by(_events.c.seq))
+    return next((task_id for task_id, payload in completions if (payload.get("data") or {}).get("resolved") is True),
+                None)
+
+
+def _resolution(instance: dict[str, Any], due: dt.datetime, resolving: list[Any], resolver_id: int | None,
+                now: dt.datetime) -> dict[str, Any]:
+    """The resolution target, judged by when the case was resolved, never by a step being completed: a remote
+    fix answered 是否解决 = 否 resolves nothing. Met when resolved by the due time; missed when resolved later,
+    past due unresolved, or closed unresolved by the steps that were to resolve it; open until then."""
+    done = instance["resolved_at"]
+    # The step shown: the one that resolved the case, else the last one that was to resolve it.
+    resolver = next((r for r in resolving if r.id == resolver_id), None)
+    step = resolver or next((r for r in reversed(resolving) if r.due_at is not None), None)
+    if done is not None:
+        state = "met" if done <= due else "missed"
+    elif instance["status"] == "running":
+        state = "missed" if now > due else "open"
+    else:
+        state = "missed" if step is not None else "untracked"
+    return {"target": "resolve", "task_id": step.id if step else None, "element_id": step.element_id if step else None,
+            "name": step.name if step else None, "form_key": step.form_key if step else None, "due_at": due,
+            "done_at": done, "done_by": resolver.completed_by if resolver else None, "state": state}
 
 
 def history_page(session: Session, *, instance_id: int, actor: Actor, kind: str | None = None,

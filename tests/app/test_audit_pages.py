@@ -108,6 +108,29 @@ def test_a_missed_target_is_marked_missed(app: Flask, client_for: Callable[[str]
     assert '<span class="badge sla-missed">未达标</span>' in html
 
 
+def test_a_remote_fix_answered_not_resolved_does_not_meet_the_resolution_target(
+        app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
+    requester, desk, engineer = client_for("requester"), client_for("service_desk"), client_for("engineer")
+    auditor = client_for("auditor")
+    with clock.frozen(T0) as advance:
+        instance_id = start_request(requester)
+        advance(dt.timedelta(minutes=5))
+        complete(desk, open_task(app, instance_id, "accept"), {"request_confirmed": "true"})
+        complete(desk, open_task(app, instance_id, "classify"), {"category": "fault", "fault_level": "II"})
+        advance(dt.timedelta(hours=2))
+        complete(engineer, open_task(app, instance_id, "remote_fix"),
+                 {"resolved": "false", "method": "remote", "actions": "远程排查未能定位"})
+        html = main_of(auditor.get(f"/audit/instances/{instance_id}").text)
+        row = re.search(r'<tr data-state="(\w+)" data-target="resolve">(.*?)</tr>', html, re.S)
+        assert row is not None and row[1] == "open"  # not resolved, not yet due (3 days for level II)
+        assert "远程解决" in row[2] and '<span class="badge sla-open">尚未完成</span>' in row[2]
+        assert html.count('data-target="resolve"') == 1
+        advance(dt.timedelta(days=3))  # still unresolved past the due time
+        html = main_of(auditor.get(f"/audit/instances/{instance_id}").text)
+    row = re.search(r'<tr data-state="(\w+)" data-target="resolve">(.*?)</tr>', html, re.S)
+    assert row is not None and row[1] == "missed" and '<span class="badge sla-missed">未达标</span>' in row[2]
+
+
 def test_events_filter_by_kind_and_actor(app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
     instance_id = finished_request(app, client_for)
     auditor = client_for("auditor")

@@ -526,3 +526,52 @@ def test_cli_export(app: Flask, tmp_path: Path) -> None:
     written = run(app, "audit", "export", str(flow.id), "--format", "csv", "-o", str(target))
     assert written.exit_code == 0, written.stderr
     assert len(target.read_text(encoding="utf-8").splitlines()) == len(flow.events()) + 1
+
+
+# ------------------------------------------------------------------------------------------- SLA outcomes
+
+T0 = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.UTC)
+RESOLVE_DUE = T0 + dt.timedelta(days=3)  # fault level II (h.classify)
+NOT_FIXED = Step("remote_fix", h.resolution(resolved=False), "engineer")
+ONSITE_NOT_FIXED = [test_service_desk.DISPATCH, Step("onsite_fix", h.onsite_resolution(resolved=False), "engineer")]
+ONSITE_FIXED = [test_service_desk.DISPATCH, Step("onsite_fix", h.onsite_resolution(resolved=True), "engineer")]
+CLOSED_UNRESOLVED = [*ONSITE_NOT_FIXED, Step("escalate", h.escalate(), "service_manager"),
+                     Step("expert_support", h.resolution(resolved=False), "engineer"),
+                     test_service_desk.SATISFIED]
+EXPERT_FIXED = [*ONSITE_NOT_FIXED, Step("escalate", h.escalate(), "service_manager"),
+                Step("expert_support", h.resolution(resolved=True), "engineer")]
+HOUR = dt.timedelta(hours=1)
+
+# The resolution target is judged by when the case was resolved (resolved_at), never by a step being completed:
+# (steps after the unresolved remote fix, time before them, time before looking) -> (state, step shown, resolved by).
+RESOLUTION_CASES = {
+    "unresolved, not yet due: open": ([], HOUR, HOUR, ("open", "remote_fix", None)),
+    "unresolved, past due: missed": ([], HOUR, 80 * HOUR, ("missed", "remote_fix", None)),
+    "resolved on site in time: met": (ONSITE_FIXED, HOUR, HOUR, ("met", "onsite_fix", "engineer")),
+    "resolved on site too late: missed": (ONSITE_FIXED, 80 * HOUR, HOUR, ("missed", "onsite_fix", "engineer")),
+    "resolved by a step without a due time: met": (EXPERT_FIXED, HOUR, HOUR, ("met", "expert_support", "engineer")),
+    "closed unresolved before the due time: missed": (CLOSED_UNRESOLVED, HOUR, HOUR, ("missed", "onsite_fix", None)),
+}
+
+
+@pytest.mark.parametrize(("later", "wait", "look", "expected"), RESOLUTION_CASES.values(), ids=RESOLUTION_CASES.keys())
+def test_the_resolution_target_follows_the_resolution_not_the_step(
+        bundled: Database, later: list[Step], wait: dt.timedelta, look: dt.timedelta,
+        expected: tuple[str, str, str | None]) -> None:
+    with clock.frozen(T0) as advance:
+        flow = drive(bundled, Case("service_desk", h.request(), "requester",
+                                   [*test_service_desk.INTAKE, NOT_FIXED]))
+        advance(wait)
+        for step in later:
+            flow.complete(step.element_id, step.data, step.user)
+        advance(look)
+        with bundled.transaction() as session:
+            instance = audit_views._instance(session, flow.id)
+            outcomes = audit_views.sla_outcomes(session, instance)
+    [resolution] = [o for o in outcomes if o["target"] == "resolve"]
+    assert (resolution["state"], resolution["element_id"], resolution["done_by"]) == expected
+    assert resolution["due_at"] == RESOLVE_DUE
+    assert resolution["done_at"] == instance["resolved_at"]
+    assert (resolution["done_at"] is None) == (expected[2] is None)
+    # One outcome for the target, however many steps carried it (remote fix, on-site service).
+    assert [o["target"] for o in outcomes].count("resolve") == 1
