@@ -159,6 +159,20 @@
         box.setAttribute("data-problems", String(problems.length));
       }
 
+      // the page head names the version now deployed; notices about drafts and older versions no longer hold
+      function showDeployedVersion(deployed) {
+        var badge = document.getElementById("version-badge");
+        badge.textContent = T.version.replace("{num}", deployed.version);
+        badge.className = "badge";
+        badge.hidden = false;
+        Array.prototype.forEach.call(document.querySelectorAll(".stale-after-deploy"), function (node) { node.remove(); });
+        var name = document.getElementById("page-name");
+        if (name.querySelector("[translate=no]") === null) {
+          name.textContent = "";
+          name.appendChild(el("span", { translate: "no" }, deployed.process_id));
+        }
+      }
+
       function currentXml() {
         return modeler.saveXML({ format: true }).then(function (result) { return result.xml; });
       }
@@ -257,6 +271,7 @@
               document.getElementById("p-process-id").readOnly = true;
               history.replaceState(null, "", reply.data.modeler_url);
             }
+            showDeployedVersion(reply.data);
             say(T.deployed.replace("{version}", reply.data.version), "ok", { href: reply.data.versions_url, text: T.versions });
             box.setAttribute("data-deployed", String(reply.data.version));
           }));

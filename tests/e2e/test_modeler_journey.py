@@ -117,9 +117,11 @@ def test_owner_inserts_an_approval_and_only_new_requests_take_it(browser: Any, s
         assert page.locator("#status.ok").count() == 1
         owner.shot("m03-checked")
 
+        assert page.inner_text("#version-badge") == "第 1 版"
         page.fill("#deploy-comment", "派发现场服务单前增加主管审批")
         page.click("#deploy")
         page.wait_for_selector("#modeler[data-deployed='2']")
+        assert page.inner_text("#version-badge") == "第 2 版"  # the head names the version just deployed
         owner.shot("m04-deployed")
 
         # the versions page, and the diff drawn on version 2
