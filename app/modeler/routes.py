@@ -10,7 +10,7 @@ from flask_login import current_user
 
 import config as config_module
 import forms
-from app.modeler import bp
+from app.modeler import bp, names
 from app.modeler.schemas import (
     DeployArgs,
     DeployedSchema,
@@ -84,7 +84,7 @@ def index() -> Any:
 def _editor(page: dict[str, Any], *, is_new: bool) -> Any:
     max_bytes = min(MAX_FILE_BYTES, current_app.config["MAX_CONTENT_LENGTH"])
     return render_template("modeler/edit.html", page=page, is_new=is_new, may_edit=_may_edit(),
-                           choices=_editor_choices(), max_bytes=max_bytes)
+                           choices=_editor_choices(), max_bytes=max_bytes, element_types=names.moddle_types())
 
 
 @bp.get("/new")
@@ -175,7 +175,8 @@ def diff(process_id: str) -> Any:
     args = load_args(DiffArgs(), {**request.args, "process_id": process_id})
     with unit_of_work() as session:
         found = versions.diff(session, args["process_id"], args["from_version"], args["to_version"])
-    return render_template("modeler/diff.html", process_id=args["process_id"], diff=found)
+    return render_template("modeler/diff.html", process_id=args["process_id"], diff=found,
+                           element_type=names.element_type, diff_field=names.diff_field)
 
 
 @bp.get("/<process_id>/versions/<int:version>/rollback")

@@ -240,6 +240,22 @@ def test_the_diff_marks_added_and_changed_elements_of_the_newer_version(owner: F
     assert owner.get("/modeler/service_desk/diff?from=1&to=9").status_code == 404
 
 
+def test_the_diff_names_element_kinds_and_compared_fields_in_the_users_language(owner: FlaskClient) -> None:
+    deploy(owner, with_approval())
+    page = owner.get("/modeler/service_desk/diff?from=1&to=2").text
+    added = re.search(r'<ul class="added">(.*?)</ul>', page, re.S)
+    assert added and "(用户任务)" in added[1] and "(流程线)" in added[1] and "userTask" not in added[1]
+    changes = re.search(r'<table class="list changes">(.*?)</table>', page, re.S)
+    assert changes, "no table of changes"
+    rows = re.findall(r'<tr data-element="dispatch_onsite">(.*?)</tr>', changes[1], re.S)
+    assert any("<td>流入连线</td>" in row for row in rows), rows
+    assert "<td>属性 <code translate=\"no\">targetRef</code></td>" in changes[1]
+    assert "<code>incoming</code>" not in changes[1]
+    owner.post("/locale", data={"locale": "en"})
+    page = owner.get("/modeler/service_desk/diff?from=1&to=2").text
+    assert "(User task)" in page and "<td>Incoming flows</td>" in page
+
+
 def test_rollback_deploys_an_old_version_again_after_confirmation(owner: FlaskClient) -> None:
     deploy(owner, with_approval())
     confirm = owner.get("/modeler/service_desk/versions/1/rollback").text
