@@ -132,7 +132,7 @@
           var found = problem.element_id && registry.get(problem.element_id);
           item.appendChild(el("code", { translate: "no" }, problem.element_id || T.whole_diagram));
           item.appendChild(document.createTextNode(" "));
-          item.appendChild(el("span", { lang: "en" }, problem.message));
+          item.appendChild(el("span", {}, problem.message));  // in the page's language (app/modeler/problems.py)
           if (found) {
             item.setAttribute("data-element", problem.element_id);
             item.className = "locatable";
@@ -149,7 +149,7 @@
         Object.keys(byElement).forEach(function (id) {
           canvas.addMarker(id, "has-problem");
           marked.push(id);
-          var note = el("div", { "class": "problem-note", lang: "en", "data-element": id });
+          var note = el("div", { "class": "problem-note", "data-element": id });
           byElement[id].forEach(function (message) { note.appendChild(el("p", {}, message)); });
           // never smaller than text can be read, however far the diagram is zoomed out
           overlays.add(id, "problem", { position: { bottom: -6, left: 0 }, html: note, scale: { min: 1 } });

@@ -99,6 +99,7 @@ def test_owner_inserts_an_approval_and_only_new_requests_take_it(browser: Any, s
         assert page.locator(f"#problems li[data-element='{task_id}']").count() >= 1
         assert page.locator(f".djs-element.has-problem[data-element-id='{task_id}']").count() == 1
         assert page.locator(f".problem-note[data-element='{task_id}']").is_visible()
+        assert "此用户任务没有表单（camunda:formKey）" in page.inner_text(f".problem-note[data-element='{task_id}']")
         owner.shot("m02-problems-on-the-diagram")
 
         # the properties panel: name, form, group (camunda:formKey / camunda:candidateGroups)
