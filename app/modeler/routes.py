@@ -11,6 +11,7 @@ from flask_login import current_user
 import config as config_module
 import forms
 from app.modeler import bp, names
+from app.modeler.bpmn_texts import bpmn_js_texts
 from app.modeler.problems import problem_dicts
 from app.modeler.schemas import (
     DeployArgs,
@@ -52,7 +53,7 @@ def _helpers() -> dict[str, Any]:
     def may_model() -> bool:
         return current_user.is_authenticated and bool(actor().groups & VIEW_GROUPS)
 
-    return {"may_model": may_model}
+    return {"may_model": may_model, "bpmn_js_texts": bpmn_js_texts}
 
 
 def _may_edit() -> bool:

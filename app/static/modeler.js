@@ -47,6 +47,20 @@
       '</bpmn:definitions>\n';
   }
 
+  // bpmn-js words its palette, context pad and menus through its `translate` service; this one looks the
+  // English template up in the page's dictionary (app/modeler/bpmn_texts.py; empty on English pages)
+  function translateModule() {
+    var found = document.getElementById("bpmn-js-texts");
+    var texts = found ? JSON.parse(found.textContent) : {};
+    function translate(template, replacements) {
+      replacements = replacements || {};
+      return (texts[template] || template).replace(/{([^}]+)}/g, function (match, key) {
+        return Object.prototype.hasOwnProperty.call(replacements, key) ? replacements[key] : match;
+      });
+    }
+    return { translate: ["value", translate] };
+  }
+
   // --- the editor ---------------------------------------------------------------------------------
 
   function startEditor(box, cfg) {
@@ -76,7 +90,7 @@
     }
 
     loadDescriptor().then(function (camunda) {
-      var options = { container: document.getElementById("canvas") };
+      var options = { container: document.getElementById("canvas"), additionalModules: [translateModule()] };
       if (camunda) options.moddleExtensions = { camunda: camunda };
       var modeler = new BpmnJS(options);
       window.opsflowModeler = modeler;  // for the browser tests and the curious
@@ -449,7 +463,7 @@
     fetch(box.getAttribute("data-src"), { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (response) { if (!response.ok) throw new Error(response.status); return response.json(); })
       .then(function (diagram) {
-        var viewer = new BpmnJS({ container: box });
+        var viewer = new BpmnJS({ container: box, additionalModules: [translateModule()] });
         return viewer.importXML(diagram.xml).then(function () {
           var canvas = viewer.get("canvas");
           var registry = viewer.get("elementRegistry");
