@@ -2,6 +2,8 @@
 
 Every check names the element at fault, so the CLI, deploy and the modeler report the same
 problems in the same words; SpiffWorkflow's own parse runs afterwards (engine.process.definitions).
+A problem's `code` and `params` let the modeler word it in the user's language (app/modeler/problems.py);
+a problem without a code, or with one not worded there yet, shows its English message.
 """
 from __future__ import annotations
 
