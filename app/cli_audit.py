@@ -84,5 +84,6 @@ def export_command(instance_id: int, fmt: str, output: Path | None, user: str) -
     if output is None:
         click.echo(document, nl=not document.endswith("\n"))
     else:
-        output.write_text(document, encoding="utf-8")
+        # A CSV file gets a byte-order mark, so Excel on Chinese Windows reads it as UTF-8.
+        output.write_text(document, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
         click.echo(f"history of instance {instance_id} written to {output}", err=True)

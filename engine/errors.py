@@ -4,17 +4,24 @@ The CLI prints `str(error)` as one line; the web layer maps `status` to a respon
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a diagram or input, located by element id (or field id)."""
+    """One thing wrong with a diagram or input, located by element id (or field id).
+
+    `message` is English; `code` and `params` say the same for a user interface that words it in
+    another language (a problem without a code, or with one it does not know, shows `message`).
+    """
 
     element_id: str | None
     message: str
     filename: str | None = None
+    code: str | None = field(default=None, compare=False)
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __str__(self) -> str:
         where = self.element_id or "-"
@@ -103,10 +110,19 @@ class InvalidDiagram(OpsflowError):
 
 
 class ExpressionRefused(OpsflowError):
-    """An expression in a diagram tried something the restricted evaluator does not allow."""
+    """An expression in a diagram tried something the restricted evaluator does not allow.
+
+    `reason` and `reason_params` say why for a user interface that words it in another language.
+    """
 
     code = "expression_refused"
     status = 422
+
+    def __init__(self, message: str, *, reason: str | None = None, reason_params: Mapping[str, Any] | None = None,
+                 **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.reason = reason
+        self.reason_params = dict(reason_params or {})
 
 
 class ProcessFailed(OpsflowError):

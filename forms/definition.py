@@ -13,7 +13,7 @@ from typing import Any, TypedDict, cast
 
 from marshmallow import Schema, ValidationError
 
-from forms.messages import DEFAULT_LOCALE, language, message
+from forms.messages import DEFAULT_LOCALE, language, listing, message
 from forms.model import PART_COLUMNS, Field, InvalidFormDefinition, check_identifier
 from forms.schema import NON_FIELD_ERRORS, build_schema
 
@@ -77,15 +77,17 @@ def render_field(spec: Field, locale: str) -> RenderedField:
     }
 
 
-def _params(spec: Field | None) -> dict[str, object]:
+def _params(spec: Field | None, field_id: object, locale: str) -> dict[str, object]:
+    """What the messages of one field fill in; choices by their labels, as the user saw them."""
     if spec is None:
-        return {}
+        return {"field": field_id}
     return {
+        "field": field_id,
         "min": spec.min,
         "max": spec.max,
         "max_length": spec.max_length,
         "max_rows": spec.max_rows,
-        "choices": ", ".join(choice.value for choice in spec.choices),
+        "choices": listing((choice.label(locale) for choice in spec.choices), locale),
     }
 
 
@@ -172,7 +174,7 @@ class FormDefinition:
                 _localise_rows(found, locale, field_errors, field_codes)
                 continue
             for code in found:
-                field_errors.append(message(code, locale, **_params(spec)))
+                field_errors.append(message(code, locale, **_params(spec, key, locale)))
                 field_codes.append(code)
         return errors, codes
 
@@ -184,7 +186,7 @@ def _localise_rows(rows: Mapping[Any, Any], locale: str, errors: list[str], code
             column = _PART_COLUMNS_BY_ID.get(column_id)
             column_name = column.label(locale) if column is not None else str(column_id)
             for code in column_codes:
-                text = message(code, locale, **_params(column))
+                text = message(code, locale, **_params(column, column_id, locale))
                 if column_id == NON_FIELD_ERRORS:
                     errors.append(message("row_only", locale, row=index + 1, message=text))
                 else:

@@ -6,7 +6,7 @@ in the user's language, filling in the limits from the field definition.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final, Literal
 
 Language = Literal["zh", "en"]
@@ -58,7 +58,7 @@ CATALOGUE: Final[Mapping[str, Mapping[Language, str]]] = {
         "zh": "第 {row} 行，{column}：{message}",
     },
     "row_only": {"en": "Row {row}: {message}", "zh": "第 {row} 行：{message}"},
-    "unknown_field": {"en": "Unknown field.", "zh": "未知字段。"},
+    "unknown_field": {"en": 'Unknown field "{field}".', "zh": "未知字段“{field}”。"},
     "invalid_type": {
         "en": "The form data must be an object of field values.",
         "zh": "表单数据必须为字段值组成的对象。",
@@ -71,6 +71,11 @@ def language(locale: str | None) -> Language:
     if locale and locale.strip().lower().startswith("zh"):
         return "zh"
     return "en"
+
+
+def listing(items: Iterable[str], locale: str | None) -> str:
+    """Items as a list reads in ``locale``'s language: 电话、传真 or Phone, Fax."""
+    return ("、" if language(locale) == "zh" else ", ").join(items)
 
 
 def message(code: str, locale: str | None, **params: object) -> str:

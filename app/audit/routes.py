@@ -28,6 +28,8 @@ from engine.audit.verification import abbreviate
 from engine.errors import Forbidden, NotFound
 
 EXPORT_TYPES = {"json": "application/json; charset=utf-8", "csv": "text/csv; charset=utf-8"}
+# Excel on Chinese Windows reads a CSV file without a byte-order mark as GBK and garbles it.
+UTF8_BOM = "\ufeff"
 WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
 
 
@@ -108,7 +110,10 @@ def history(instance_id: int) -> Any:
 def export(instance_id: int, fmt: str) -> Any:
     with unit_of_work() as session:
         document = audit_views.export_history(session, instance_id=instance_id, fmt=fmt, actor=actor())
-    return Response(document, mimetype=EXPORT_TYPES[fmt], headers={
+    if fmt == "csv":
+        document = UTF8_BOM + document
+    # content_type, not mimetype: Flask would add a second charset to a text/* mimetype.
+    return Response(document, content_type=EXPORT_TYPES[fmt], headers={
         "Content-Disposition": f'attachment; filename="opsflow-instance-{instance_id}-history.{fmt}"'})
 
 

@@ -53,7 +53,10 @@ def complete(task_id: int) -> Any:
             return _task_page(task_id, values=data, conflict=str(error), status=409)
         return _task_page(task_id, values=data, errors=error.field_errors or {"_schema": [error.message]},
                           status=422)
-    flash(gettext("Saved. Request no. %(id)d moved on.", id=done.id), "success")
+    if done.status == "completed":
+        flash(gettext("Saved. Request no. %(id)d is closed.", id=done.id), "success")
+    else:
+        flash(gettext("Saved. Request no. %(id)d moved on.", id=done.id), "success")
     if not current_user.is_agent:
         return redirect(url_for("portal.request_detail", instance_id=done.id))
     return redirect(url_for("inbox.index"))

@@ -10,7 +10,9 @@ from flask_login import current_user
 
 import config as config_module
 import forms
-from app.modeler import bp
+from app.modeler import bp, names
+from app.modeler.bpmn_texts import bpmn_js_texts
+from app.modeler.problems import problem_dicts
 from app.modeler.schemas import (
     DeployArgs,
     DeployedSchema,
@@ -25,7 +27,7 @@ from app.modeler.schemas import (
 )
 from app.web import actor, group_name, load_args, locale, login_manager, unit_of_work
 from engine import users
-from engine.errors import Forbidden, OpsflowError
+from engine.errors import Forbidden, InvalidDiagram, OpsflowError
 from engine.process import drafts, versions
 from engine.process.definitions import MAX_FILE_BYTES
 
@@ -51,7 +53,7 @@ def _helpers() -> dict[str, Any]:
     def may_model() -> bool:
         return current_user.is_authenticated and bool(actor().groups & VIEW_GROUPS)
 
-    return {"may_model": may_model}
+    return {"may_model": may_model, "bpmn_js_texts": bpmn_js_texts}
 
 
 def _may_edit() -> bool:
@@ -84,7 +86,7 @@ def index() -> Any:
 def _editor(page: dict[str, Any], *, is_new: bool) -> Any:
     max_bytes = min(MAX_FILE_BYTES, current_app.config["MAX_CONTENT_LENGTH"])
     return render_template("modeler/edit.html", page=page, is_new=is_new, may_edit=_may_edit(),
-                           choices=_editor_choices(), max_bytes=max_bytes)
+                           choices=_editor_choices(), max_bytes=max_bytes, element_types=names.moddle_types())
 
 
 @bp.get("/new")
@@ -127,16 +129,25 @@ def validate(process_id: str) -> Any:
     args = load_args(DiagramArgs(), {**_posted_json(), "process_id": process_id})
     with unit_of_work() as session:
         problems = drafts.validate_diagram(session, process_id=args["process_id"], xml=args["xml"])
-    return jsonify(valid=not problems, problems=ProblemSchema(many=True).dump(problems))
+    return jsonify(valid=not problems, problems=ProblemSchema(many=True).dump(problem_dicts(problems)))
+
+
+def _refused(error: InvalidDiagram) -> Any:
+    """A refused diagram as JSON, its problems in the page's language (the modeler shows them by element)."""
+    problems = ProblemSchema(many=True).dump(problem_dicts(error.problems))
+    return jsonify({**error.to_dict(), "problems": problems}), error.status
 
 
 @bp.post("/<process_id>/deploy")
 def deploy(process_id: str) -> Any:
-    """Deploy as version N+1; a refused diagram answers 422 with `problems` (the error handler)."""
+    """Deploy as version N+1; a refused diagram answers 422 with `problems`."""
     args = load_args(DeployArgs(), {**_posted_json(), "process_id": process_id})
-    with unit_of_work() as session:
-        result = drafts.deploy_diagram(session, process_id=args["process_id"], xml=args["xml"],
-                                       comment=args["comment"], actor=actor())
+    try:
+        with unit_of_work() as session:
+            result = drafts.deploy_diagram(session, process_id=args["process_id"], xml=args["xml"],
+                                           comment=args["comment"], actor=actor())
+    except InvalidDiagram as error:
+        return _refused(error)
     return jsonify(**DeployedSchema().dump(result),
                    versions_url=url_for("modeler.version_list", process_id=result.process_id),
                    modeler_url=url_for("modeler.edit", process_id=result.process_id))
@@ -145,9 +156,12 @@ def deploy(process_id: str) -> Any:
 @bp.post("/<process_id>/draft")
 def save_draft(process_id: str) -> Any:
     args = load_args(DiagramArgs(), {**_posted_json(), "process_id": process_id})
-    with unit_of_work() as session:
-        saved = drafts.save_draft(session, process_id=args["process_id"], xml=args["xml"], actor=actor(),
-                                  base_version=args["base_version"])
+    try:
+        with unit_of_work() as session:
+            saved = drafts.save_draft(session, process_id=args["process_id"], xml=args["xml"], actor=actor(),
+                                      base_version=args["base_version"])
+    except InvalidDiagram as error:
+        return _refused(error)
     return jsonify(DraftSchema().dump(saved))
 
 
@@ -175,7 +189,8 @@ def diff(process_id: str) -> Any:
     args = load_args(DiffArgs(), {**request.args, "process_id": process_id})
     with unit_of_work() as session:
         found = versions.diff(session, args["process_id"], args["from_version"], args["to_version"])
-    return render_template("modeler/diff.html", process_id=args["process_id"], diff=found)
+    return render_template("modeler/diff.html", process_id=args["process_id"], diff=found,
+                           element_type=names.element_type, diff_field=names.diff_field)
 
 
 @bp.get("/<process_id>/versions/<int:version>/rollback")

@@ -86,7 +86,8 @@ def migration_input(multi: Any) -> dict[str, Any]:
 
 class ProblemSchema(Schema):
     element_id = fields.String(allow_none=True)
-    message = fields.String()
+    code = fields.String(allow_none=True)
+    message = fields.String()  # in the page's language (app.modeler.problems)
     filename = fields.String(allow_none=True)
 
 

@@ -47,6 +47,20 @@
       '</bpmn:definitions>\n';
   }
 
+  // bpmn-js words its palette, context pad and menus through its `translate` service; this one looks the
+  // English template up in the page's dictionary (app/modeler/bpmn_texts.py; empty on English pages)
+  function translateModule() {
+    var found = document.getElementById("bpmn-js-texts");
+    var texts = found ? JSON.parse(found.textContent) : {};
+    function translate(template, replacements) {
+      replacements = replacements || {};
+      return (texts[template] || template).replace(/{([^}]+)}/g, function (match, key) {
+        return Object.prototype.hasOwnProperty.call(replacements, key) ? replacements[key] : match;
+      });
+    }
+    return { translate: ["value", translate] };
+  }
+
   // --- the editor ---------------------------------------------------------------------------------
 
   function startEditor(box, cfg) {
@@ -76,7 +90,7 @@
     }
 
     loadDescriptor().then(function (camunda) {
-      var options = { container: document.getElementById("canvas") };
+      var options = { container: document.getElementById("canvas"), additionalModules: [translateModule()] };
       if (camunda) options.moddleExtensions = { camunda: camunda };
       var modeler = new BpmnJS(options);
       window.opsflowModeler = modeler;  // for the browser tests and the curious
@@ -132,7 +146,7 @@
           var found = problem.element_id && registry.get(problem.element_id);
           item.appendChild(el("code", { translate: "no" }, problem.element_id || T.whole_diagram));
           item.appendChild(document.createTextNode(" "));
-          item.appendChild(el("span", { lang: "en" }, problem.message));
+          item.appendChild(el("span", {}, problem.message));  // in the page's language (app/modeler/problems.py)
           if (found) {
             item.setAttribute("data-element", problem.element_id);
             item.className = "locatable";
@@ -149,7 +163,7 @@
         Object.keys(byElement).forEach(function (id) {
           canvas.addMarker(id, "has-problem");
           marked.push(id);
-          var note = el("div", { "class": "problem-note", lang: "en", "data-element": id });
+          var note = el("div", { "class": "problem-note", "data-element": id });
           byElement[id].forEach(function (message) { note.appendChild(el("p", {}, message)); });
           // never smaller than text can be read, however far the diagram is zoomed out
           overlays.add(id, "problem", { position: { bottom: -6, left: 0 }, html: note, scale: { min: 1 } });
@@ -157,6 +171,20 @@
         if (marked.length) canvas.scrollToElement(registry.get(marked[0]));
         problemBox.hidden = problems.length === 0;
         box.setAttribute("data-problems", String(problems.length));
+      }
+
+      // the page head names the version now deployed; notices about drafts and older versions no longer hold
+      function showDeployedVersion(deployed) {
+        var badge = document.getElementById("version-badge");
+        badge.textContent = T.version.replace("{num}", deployed.version);
+        badge.className = "badge";
+        badge.hidden = false;
+        Array.prototype.forEach.call(document.querySelectorAll(".stale-after-deploy"), function (node) { node.remove(); });
+        var name = document.getElementById("page-name");
+        if (name.querySelector("[translate=no]") === null) {
+          name.textContent = "";
+          name.appendChild(el("span", { translate: "no" }, deployed.process_id));
+        }
       }
 
       function currentXml() {
@@ -257,6 +285,7 @@
               document.getElementById("p-process-id").readOnly = true;
               history.replaceState(null, "", reply.data.modeler_url);
             }
+            showDeployedVersion(reply.data);
             say(T.deployed.replace("{version}", reply.data.version), "ok", { href: reply.data.versions_url, text: T.versions });
             box.setAttribute("data-deployed", String(reply.data.version));
           }));
@@ -434,7 +463,7 @@
     fetch(box.getAttribute("data-src"), { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (response) { if (!response.ok) throw new Error(response.status); return response.json(); })
       .then(function (diagram) {
-        var viewer = new BpmnJS({ container: box });
+        var viewer = new BpmnJS({ container: box, additionalModules: [translateModule()] });
         return viewer.importXML(diagram.xml).then(function () {
           var canvas = viewer.get("canvas");
           var registry = viewer.get("elementRegistry");

@@ -88,27 +88,30 @@ def load_xml(source: SourceFile) -> etree._ElementTree:
     """Parse untrusted XML: size-limited, no DTD or entities, no network."""
     if len(source.content) > MAX_FILE_BYTES:
         raise InvalidDiagram([Problem(None, f"file is {len(source.content)} bytes; the limit is "
-                                            f"{MAX_FILE_BYTES} bytes", source.filename)])
+                                            f"{MAX_FILE_BYTES} bytes", source.filename, code="file_too_large",
+                                      params={"size": len(source.content), "limit": MAX_FILE_BYTES})])
     head = source.content[:4096].lower()
     if b"<!doctype" in head or b"<!entity" in source.content.lower():
         raise InvalidDiagram([Problem(None, "a DOCTYPE or ENTITY declaration is not allowed in BPMN files",
-                                      source.filename)])
+                                      source.filename, code="doctype")])
     try:
         tree = etree.ElementTree(etree.fromstring(source.content, _xml_parser()))
     except etree.XMLSyntaxError as exc:
-        raise InvalidDiagram([Problem(None, f"not well-formed XML: {exc}", source.filename)]) from None
+        raise InvalidDiagram([Problem(None, f"not well-formed XML: {exc}", source.filename, code="not_xml",
+                                      params={"detail": str(exc)})]) from None
     root = tree.getroot()
     if root.tag != f"{{{BPMN_NS}}}definitions":
         qname = etree.QName(root)
         if qname.localname == "definitions" and "/DMN/" in (qname.namespace or "").upper():
-            message = ("this is a DMN file (decision tables); opsflow does not run DMN decisions, so neither DMN files "
-                       "nor the business rule tasks that call them can be deployed")
+            message, code = ("this is a DMN file (decision tables); opsflow does not run DMN decisions, so neither DMN "
+                             "files nor the business rule tasks that call them can be deployed"), "dmn_file"
         else:
-            message = f"root element is {root.tag!r}, not bpmn:definitions (is this a BPMN 2.0 file?)"
-        raise InvalidDiagram([Problem(None, message, source.filename)])
+            message, code = f"root element is {root.tag!r}, not bpmn:definitions (is this a BPMN 2.0 file?)", "not_bpmn"
+        raise InvalidDiagram([Problem(None, message, source.filename, code=code, params={"root": root.tag})])
     count = sum(1 for _ in root.iter())
     if count > MAX_ELEMENTS:
-        raise InvalidDiagram([Problem(None, f"{count} XML elements; the limit is {MAX_ELEMENTS}", source.filename)])
+        raise InvalidDiagram([Problem(None, f"{count} XML elements; the limit is {MAX_ELEMENTS}", source.filename,
+                                      code="too_many_elements", params={"count": count, "limit": MAX_ELEMENTS})])
     return tree
 
 
@@ -135,7 +138,7 @@ def _nothing_to_run(tree: etree._ElementTree, filename: str) -> Problem:
     all_ids = [str(p.get("id")) for p in tree.getroot().iterfind("bpmn:process", NS)]
     detail = (f"its processes ({', '.join(all_ids)}) are marked isExecutable=\"false\""
               if all_ids else "it contains no bpmn:process")
-    return Problem(None, f"nothing to run: {detail}", filename)
+    return Problem(None, f"nothing to run: {detail}", filename, code="nothing_to_run", params={"processes": all_ids})
 
 
 def _choose_process(tree: etree._ElementTree, filename: str, process_id: str | None) -> str:
@@ -148,7 +151,8 @@ def _choose_process(tree: etree._ElementTree, filename: str, process_id: str | N
                                                 f"({', '.join(candidates)}); choose one with --process", filename)])
         return candidates[0]
     if process_id not in candidates:
-        raise InvalidDiagram([Problem(process_id, "no executable process with this id in the main file", filename)])
+        raise InvalidDiagram([Problem(process_id, "no executable process with this id in the main file", filename,
+                                      code="no_such_process")])
     return process_id
 
 
@@ -192,7 +196,8 @@ def _spiff_parse(trees: dict[str, etree._ElementTree], process_ids: list[str],
             problems.append(_spiff_problem(exc, trees, main_name))
             continue
         missing = [name for name, sub in subprocess_specs.items() if sub is None]
-        problems += [Problem(name, "called process not found in the files given", main_name) for name in missing]
+        problems += [Problem(name, "called process not found in the files given", main_name,
+                             code="called_process_missing", params={"called": name}) for name in missing]
         if not missing:
             _quote_unquoted_timers([spec, *subprocess_specs.values()])
             specs[process_id] = (spec, subprocess_specs)
@@ -216,9 +221,10 @@ def _spiff_problem(exc: Exception, trees: dict[str, etree._ElementTree], main_na
         tag = _element_tag(trees, exc.id) if exc.id else None
         message = str(exc).split("\n")[0].strip()
         return Problem(exc.id or None, f"SpiffWorkflow cannot parse {tag or 'this diagram'}: {message}",
-                       exc.file_name or main_name)
+                       exc.file_name or main_name, code="spiff_parse", params={"detail": message})
     # Some foreign files make SpiffWorkflow fail without context; say what failed, not a traceback.
-    return Problem(None, f"SpiffWorkflow cannot parse this diagram ({type(exc).__name__}: {exc})", main_name)
+    return Problem(None, f"SpiffWorkflow cannot parse this diagram ({type(exc).__name__}: {exc})", main_name,
+                   code="spiff_parse", params={"detail": f"{type(exc).__name__}: {exc}"})
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
@@ -268,7 +274,7 @@ def validate(sources: list[SourceFile], *, process_id: str | None = None,
             targets = [process_id]
         elif trees:
             problems.append(Problem(process_id, "no executable process with this id in the files given",
-                                    sources[0].filename))
+                                    sources[0].filename, code="no_such_process"))
     else:
         for filename, tree in trees.items():
             ids = validation.executable_process_ids(tree)

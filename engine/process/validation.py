@@ -2,6 +2,8 @@
 
 Every check names the element at fault, so the CLI, deploy and the modeler report the same
 problems in the same words; SpiffWorkflow's own parse runs afterwards (engine.process.definitions).
+A problem's `code` and `params` let the modeler word it in the user's language (app/modeler/problems.py);
+a problem without a code, or with one not worded there yet, shows its English message.
 """
 from __future__ import annotations
 
@@ -164,10 +166,13 @@ def schema_problems(tree: etree._ElementTree, filename: str) -> list[Problem]:
     if schema.validate(document):
         return []
     errors = list(schema.error_log)
-    problems = [Problem(nearest_id(_element_for_error(tree, e)), f"BPMN 2.0 schema: {short_tag(e.message)}", filename)
+    problems = [Problem(nearest_id(_element_for_error(tree, e)), f"BPMN 2.0 schema: {short_tag(e.message)}", filename,
+                        code="schema", params={"detail": short_tag(e.message)})
                 for e in errors[:MAX_SCHEMA_PROBLEMS]]
     if len(errors) > MAX_SCHEMA_PROBLEMS:
-        problems.append(Problem(None, f"BPMN 2.0 schema: {len(errors) - MAX_SCHEMA_PROBLEMS} more errors", filename))
+        more = len(errors) - MAX_SCHEMA_PROBLEMS
+        problems.append(Problem(None, f"BPMN 2.0 schema: {more} more errors", filename,
+                                code="schema_more", params={"count": more}))
     return problems
 
 
@@ -237,19 +242,21 @@ def unsupported_problems(process: Any, filename: str) -> list[Problem]:
             decision = element.get(_CAMUNDA + "decisionRef")
             if name == "businessRuleTask" and decision:
                 reason = f"it calls DMN decision {decision!r} (camunda:decisionRef); {reason}"
-            problems.append(Problem(element.get("id"), f"bpmn:{name} is not supported: {reason}", filename))
+            problems.append(Problem(element.get("id"), f"bpmn:{name} is not supported: {reason}", filename,
+                                    code="unsupported_element", params={"kind": name, "decision": decision}))
         elif name in UNSUPPORTED_EVENTS:
             event = element.getparent()
             kind, reason = UNSUPPORTED_EVENTS[name]
             problems.append(Problem(nearest_id(event), f"{kind} events are not supported (bpmn:{name} on "
-                                                       f"bpmn:{local_name(event)}): {reason}", filename))
+                                                       f"bpmn:{local_name(event)}): {reason}", filename,
+                                    code="unsupported_event", params={"definition": name, "kind": local_name(event)}))
     return problems
 
 
 def data_store_problems(tree: etree._ElementTree, filename: str) -> list[Problem]:
     """SpiffWorkflow refuses a whole file that declares a data store; name each store instead."""
     return [Problem(store.get("id"), "bpmn:dataStore is not supported: opsflow keeps process data in form fields",
-                    filename) for store in tree.getroot().iterfind("bpmn:dataStore", NS)]
+                    filename, code="data_store") for store in tree.getroot().iterfind("bpmn:dataStore", NS)]
 
 
 def _is_link_throw(node: Any) -> bool:
@@ -274,7 +281,8 @@ def structure_problems(process: Any, filename: str) -> list[Problem]:
             for end, ref in (("source", source), ("target", target)):
                 if ref not in nodes:
                     problems.append(Problem(flow.get("id"), f"sequence flow {end} {ref!r} is not a flow node of the "
-                                                            "same (sub-)process", filename))
+                                                            "same (sub-)process", filename,
+                                            code=f"flow_{end}_unknown", params={"ref": ref}))
             if source in nodes and target in nodes:
                 edges[source].append(target)
                 has_outgoing.add(source)
@@ -286,7 +294,8 @@ def structure_problems(process: Any, filename: str) -> list[Problem]:
                     edges[str(attached)].append(node_id)
                 else:
                     problems.append(Problem(node_id, f"boundary event is attached to {attached!r}, which is not an "
-                                                     "activity of the same (sub-)process", filename))
+                                                     "activity of the same (sub-)process", filename,
+                                            code="boundary_not_attached", params={"attached": attached}))
             link = node.find("bpmn:linkEventDefinition", NS)
             if link is not None and local_name(node) == "intermediateCatchEvent":
                 links[link.get("name") or ""].append(node_id)
@@ -297,7 +306,8 @@ def structure_problems(process: Any, filename: str) -> list[Problem]:
         starts = [node_id for node_id, node in nodes.items() if local_name(node) == "startEvent"]
         if not starts:
             where = "the process" if local_name(scope) == "process" else "this sub-process"
-            problems.append(Problem(scope.get("id"), f"{where} has no start event", filename))
+            problems.append(Problem(scope.get("id"), f"{where} has no start event", filename,
+                                    code="no_start_event", params={"kind": local_name(scope)}))
             continue
         reachable = set(starts)
         queue = deque(starts)
@@ -314,15 +324,22 @@ def structure_problems(process: Any, filename: str) -> list[Problem]:
                 via = (f" (it is attached to {node.get('attachedToRef')!r}, which is unreachable)"
                        if kind == "boundaryEvent" else "")
                 problems.append(Problem(node_id, f"unreachable: no path from a start event leads to this bpmn:{kind}"
-                                                 f"{via}", filename))
+                                                 f"{via}", filename, code="unreachable" + ("_boundary" if via else ""),
+                                        params={"kind": kind, "attached": node.get("attachedToRef")}))
             if kind != "endEvent" and not _is_link_throw(node) and node_id not in has_outgoing:
                 problems.append(Problem(node_id, f"dead end: this bpmn:{kind} has no outgoing sequence flow "
-                                                 "(only end events may end a path)", filename))
+                                                 "(only end events may end a path)", filename,
+                                        code="dead_end", params={"kind": kind}))
     return problems
 
 
-def _foreign_attribute_hint(task: Any, attribute: str) -> str:
-    """Other engines' spelling of an attribute opsflow reads from the camunda namespace, if the task has one."""
+def _foreign_attribute_hint(found: str | None, attribute: str) -> str:
+    return f" (found {found}; opsflow reads camunda:{attribute})" if found else ""
+
+
+def _foreign_attribute(task: Any, attribute: str) -> str | None:
+    """Other engines' spelling of an attribute opsflow reads from the camunda namespace, with its value, if the
+    task has one: `flowable:candidateGroups='x'`."""
     for element in task.iter():
         if not isinstance(element.tag, str):
             continue
@@ -337,8 +354,8 @@ def _foreign_attribute_hint(task: Any, attribute: str) -> str:
                 found = f"{element.prefix}:{local_name(element)} {attribute}" if element.prefix else attribute
             else:
                 continue
-            return f" (found {found}={value!r}; opsflow reads camunda:{attribute})"
-    return ""
+            return f"{found}={value!r}"
+    return None
 
 
 def user_task_problems(process: Any, filename: str, *, form_keys: Collection[str],
@@ -350,29 +367,39 @@ def user_task_problems(process: Any, filename: str, *, form_keys: Collection[str
         candidate_groups = (task.get(_CAMUNDA + "candidateGroups") or "").strip()
         assignee = (task.get(_CAMUNDA + "assignee") or "").strip()
         if not candidate_groups and not assignee:
-            hint = _foreign_attribute_hint(task, "candidateGroups") or _foreign_attribute_hint(task, "assignee")
+            found = _foreign_attribute(task, "candidateGroups")
+            attribute = "candidateGroups" if found else "assignee"
+            found = found or _foreign_attribute(task, attribute)
             problems.append(Problem(task_id, "user task has no candidate group (camunda:candidateGroups) or assignee"
-                                             + hint, filename))
+                                             + _foreign_attribute_hint(found, attribute), filename,
+                                    code="no_candidate_group", params={"found": found, "attribute": attribute}))
         for group in (g.strip() for g in candidate_groups.split(",")):
             if group and _FOREIGN_EXPRESSION.search(group):
                 problems.append(Problem(task_id, f"candidate group {group!r} is an expression opsflow cannot resolve; "
-                                                 "list opsflow group ids", filename))
+                                                 "list opsflow group ids", filename,
+                                        code="group_is_expression", params={"group": group}))
             elif group and group not in groups:
                 problems.append(Problem(task_id, f"candidate group {group!r} is not an opsflow group (groups: "
-                                                 f"{', '.join(sorted(groups))})", filename))
+                                                 f"{', '.join(sorted(groups))})", filename,
+                                        code="unknown_group", params={"group": group, "groups": sorted(groups)}))
         if assignee and assignee != INITIATOR and _FOREIGN_EXPRESSION.search(assignee):
             problems.append(Problem(task_id, f"assignee {assignee!r} is an expression opsflow cannot resolve; "
-                                             f"use {INITIATOR} or a user name", filename))
+                                             f"use {INITIATOR} or a user name", filename,
+                                    code="assignee_is_expression", params={"assignee": assignee}))
         form_key = (task.get(_CAMUNDA + "formKey") or "").strip()
         if not form_key:
+            found = _foreign_attribute(task, "formKey")
             problems.append(Problem(task_id, "user task has no form key (camunda:formKey)"
-                                             + _foreign_attribute_hint(task, "formKey"), filename))
+                                             + _foreign_attribute_hint(found, "formKey"), filename,
+                                    code="no_form_key", params={"found": found, "attribute": "formKey"}))
         elif form_key not in form_keys:
-            problems.append(Problem(task_id, f"form key {form_key!r} has no definition in forms/", filename))
+            problems.append(Problem(task_id, f"form key {form_key!r} has no definition in forms/", filename,
+                                    code="unknown_form_key", params={"form_key": form_key}))
     for start in process.iter(_B + "startEvent"):
         form_key = (start.get(_CAMUNDA + "formKey") or "").strip()
         if form_key and form_key not in form_keys:
-            problems.append(Problem(start.get("id"), f"form key {form_key!r} has no definition in forms/", filename))
+            problems.append(Problem(start.get("id"), f"form key {form_key!r} has no definition in forms/", filename,
+                                    code="unknown_form_key", params={"form_key": form_key}))
     return problems
 
 
@@ -388,19 +415,21 @@ def gateway_problems(process: Any, filename: str) -> list[Problem]:
             outgoing = leaving.get(str(gateway_id), [])
             default = gateway.get("default")
             if default and default not in {flow.get("id") for flow in outgoing}:
-                problems.append(Problem(gateway_id, f"default flow {default!r} does not leave this gateway", filename))
+                problems.append(Problem(gateway_id, f"default flow {default!r} does not leave this gateway", filename,
+                                        code="default_not_leaving", params={"default": default}))
             elif default:
                 flow = next(f for f in outgoing if f.get("id") == default)
                 if flow.find("bpmn:conditionExpression", NS) is not None:
                     problems.append(Problem(default, "the default flow of a gateway must not have a condition",
-                                            filename))
+                                            filename, code="default_with_condition"))
             if len(outgoing) < 2:
                 continue
             unconditioned = [str(f.get("id")) for f in outgoing
                              if f.find("bpmn:conditionExpression", NS) is None and f.get("id") != default]
             if unconditioned:
                 problems.append(Problem(gateway_id, "outgoing flows without a condition that are not the default "
-                                                    f"flow: {', '.join(unconditioned)}", filename))
+                                                    f"flow: {', '.join(unconditioned)}", filename,
+                                        code="unconditioned_flows", params={"flows": unconditioned}))
     return problems
 
 
@@ -411,13 +440,16 @@ def call_problems(process: Any, filename: str, trees: Mapping[str, etree._Elemen
     for call in process.iter(_B + "callActivity"):
         called = call.get("calledElement")
         if not called:
-            problems.append(Problem(call.get("id"), "call activity has no calledElement", filename))
+            problems.append(Problem(call.get("id"), "call activity has no calledElement", filename,
+                                    code="call_without_process"))
         elif called not in known:
             problems.append(Problem(call.get("id"), f"calls process {called!r}, which is in none of the files given; "
-                                                    "give its file too (deploy main.bpmn called.bpmn)", filename))
+                                                    "give its file too (deploy main.bpmn called.bpmn)", filename,
+                                    code="called_process_missing", params={"called": called}))
         elif not is_executable(known[called][1]):
             problems.append(Problem(call.get("id"), f"calls process {called!r}, which is marked "
-                                                    'isExecutable="false"', filename))
+                                                    'isExecutable="false"', filename,
+                                    code="called_process_not_executable", params={"called": called}))
     return problems
 
 
@@ -426,11 +458,14 @@ def _expression_problem(element_id: str | None, text: str | None, what: str, fil
     source = (text or "").strip()
     if _FOREIGN_EXPRESSION.search(source):
         return Problem(element_id, f"{what} {source!r} looks like a JUEL/FEEL expression; opsflow expressions are "
-                                   f"Python over form fields (e.g. {example})", filename), None
+                                   f"Python over form fields (e.g. {example})", filename, code="foreign_expression",
+                       params={"what": what, "source": source, "example": example}), None
     try:
         return None, expressions.check(source, mode=mode)
     except ExpressionRefused as exc:
-        return Problem(element_id, f"{what}: {exc.message}", filename), None
+        return Problem(element_id, f"{what}: {exc.message}", filename, code="expression_refused",
+                       params={"what": what, "detail": exc.message, "reason": exc.reason,
+                               "reason_params": exc.reason_params}), None
 
 
 _ISO_EXAMPLES = {"timeDuration": "PT30M, P1DT2H", "timeDate": "2026-12-01T08:00:00+08:00",
@@ -456,13 +491,13 @@ def timer_problems(event: Any, timer: Any, filename: str) -> list[Problem]:
     event_id = event.get("id")
     specs = [child for child in timer if _is_bpmn(child, *_TIMER_KINDS)]
     if not specs:
-        return [Problem(event_id, "timer has no timeDate, timeDuration or timeCycle", filename)]
+        return [Problem(event_id, "timer has no timeDate, timeDuration or timeCycle", filename, code="timer_missing")]
     problems = []
     for spec in specs:
         kind, text = local_name(spec), (spec.text or "").strip()
         what = f"timer {kind}"
         if not text:
-            problems.append(Problem(event_id, f"{what} is empty", filename))
+            problems.append(Problem(event_id, f"{what} is empty", filename, code="timer_empty", params={"what": what}))
             continue
         literal = expressions.timer_literal(text)  # written unquoted, as other modelers do: the text itself
         if literal is None:
@@ -475,12 +510,15 @@ def timer_problems(event: Any, timer: Any, filename: str) -> list[Problem]:
             if not isinstance(body, ast.Constant):
                 continue
             if not isinstance(body.value, str):
-                problems.append(Problem(event_id, f"{what} {text!r} must give ISO 8601 text", filename))
+                problems.append(Problem(event_id, f"{what} {text!r} must give ISO 8601 text", filename,
+                                        code="timer_not_text", params={"what": what, "text": text}))
                 continue
             literal = body.value
         if not _is_valid_iso(kind, literal):
             problems.append(Problem(event_id, f"{what} {literal!r} is not a valid ISO 8601 "
-                                              f"{_TIMER_KINDS[kind]} (e.g. {_ISO_EXAMPLES[kind]})", filename))
+                                              f"{_TIMER_KINDS[kind]} (e.g. {_ISO_EXAMPLES[kind]})", filename,
+                                    code="timer_not_iso", params={"what": what, "value": literal,
+                                                                  "examples": _ISO_EXAMPLES[kind]}))
         elif kind == "timeCycle" and (problem := _cycle_problem(event_id, literal, filename)) is not None:
             problems.append(problem)
     return problems
@@ -493,10 +531,11 @@ def _cycle_problem(event_id: str | None, cycle: str, filename: str) -> Problem |
     if cycles == 0:
         return Problem(event_id, f"timer timeCycle {cycle!r} repeats 0 times, so it never fires; give a count "
                                  "of at least 1 (R3/PT1H) or none to repeat until the activity ends (R/PT1H)",
-                       filename)
+                       filename, code="timer_cycle_zero_count", params={"cycle": cycle})
     if period <= timedelta(0):
         return Problem(event_id, f"timer timeCycle {cycle!r} has a period of zero, so it would fall due at the "
-                                 "same instant forever; give a period longer than zero (e.g. R/PT1H)", filename)
+                                 "same instant forever; give a period longer than zero (e.g. R/PT1H)", filename,
+                       code="timer_cycle_zero_period", params={"cycle": cycle})
     return None
 
 
@@ -517,7 +556,7 @@ def expression_problems(process: Any, filename: str) -> list[Problem]:
         if script_format.lower() not in _PYTHON_SCRIPT_FORMATS:
             problems.append(Problem(task.get("id"), f"script format {script_format!r} is not supported; scripts are "
                                                     "Python statements run by opsflow's restricted evaluator",
-                                    filename))
+                                    filename, code="script_format", params={"format": script_format}))
             continue
         script = task.find("bpmn:script", NS)
         add(_expression_problem(task.get("id"), script.text if script is not None else "", "script", filename,

@@ -2,6 +2,7 @@
 filters), exports, the replay steps, who may look, that nothing can be changed, and that every look is logged."""
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -189,10 +190,14 @@ def test_exports_download_the_history_as_json_and_csv(app: Flask, client_for: Ca
     document = json.loads(as_json.text)
     assert document["instance"]["id"] == instance_id and len(document["events"]) == events
     assert [e["seq"] for e in document["events"]] == list(range(1, events + 1))
+    assert as_json.headers["Content-Type"] == "application/json; charset=utf-8"  # the charset once
     as_csv = auditor.get(f"/audit/instances/{instance_id}/export.csv")
     assert as_csv.status_code == 200 and as_csv.mimetype == "text/csv"
+    assert as_csv.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert as_csv.headers["Content-Disposition"].startswith("attachment;")
-    table = list(csv.reader(io.StringIO(as_csv.text)))
+    # a UTF-8 byte-order mark first, or Excel on Chinese Windows garbles the Chinese
+    assert as_csv.data.startswith(codecs.BOM_UTF8) and not as_csv.data.startswith(codecs.BOM_UTF8 * 2)
+    table = list(csv.reader(io.StringIO(as_csv.data.decode("utf-8-sig"))))
     assert table[0][:3] == ["instance_id", "seq", "kind"] and table[0][-1] == "hash"
     assert len(table) == events + 1 and [int(row[1]) for row in table[1:]] == list(range(1, events + 1))
     assert auditor.get(f"/audit/instances/{instance_id}/export.xml").status_code == 404

@@ -26,7 +26,8 @@ def test_service_desk_request_from_portal_to_satisfaction_call(
     assert "门诊 HIS 登录超时" in task_page.text  # the request, with its labels
     complete(desk, accept, {"request_confirmed": "true", "notes": "电话已确认"})
     classify = open_task(app, instance_id, "classify")
-    complete(desk, classify, {"category": "fault", "fault_level": "II", "impact": "门诊挂号"})
+    moved_on = complete(desk, classify, {"category": "fault", "fault_level": "II", "impact": "门诊挂号"})
+    assert f"已保存。服务请求 {instance_id} 号已进入下一步。" in desk.get(moved_on.location).text
 
     # 技术支持: remote fix; the page shows both earlier steps with who did them.
     remote_fix = open_task(app, instance_id, "remote_fix")
@@ -45,5 +46,7 @@ def test_service_desk_request_from_portal_to_satisfaction_call(
     assert done.location == f"/portal/requests/{instance_id}"
     closed = requester.get(done.location)
     assert "已结束" in closed.text and "II 级" in closed.text
+    # the flash says the request ended, not that it moved on to a next step
+    assert f"已保存。服务请求 {instance_id} 号已结束。" in closed.text and "已进入下一步" not in closed.text
     assert "满意度回访" in visible_text(closed.text)
 

@@ -153,9 +153,10 @@ def test_posts_need_the_csrf_token_from_the_page(csrf_app: Flask) -> None:
 def test_validate_names_the_elements_at_fault(owner: FlaskClient) -> None:
     found = owner.post("/modeler/service_desk/validate", json={"xml": BROKEN}).get_json()
     assert found["valid"] is False
-    assert {(p["element_id"], "no_such_form" in p["message"] or "candidate group" in p["message"])
-            for p in found["problems"]} == {("dispatch_onsite", True)}
-    assert len(found["problems"]) == 2
+    assert [(p["element_id"], p["code"], p["message"]) for p in found["problems"]] == [
+        ("dispatch_onsite", "no_candidate_group",
+         "此用户任务既没有处理组（camunda:candidateGroups），也没有指派人"),
+        ("dispatch_onsite", "unknown_form_key", "表单“no_such_form”未在 forms/ 中定义")]
     doctype = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]>' + SERVICE_DESK.split("?>", 1)[1]
     refused = owner.post("/modeler/service_desk/validate", json={"xml": doctype}).get_json()
     assert refused["problems"][0]["element_id"] is None and "DOCTYPE" in refused["problems"][0]["message"]
@@ -238,6 +239,22 @@ def test_the_diff_marks_added_and_changed_elements_of_the_newer_version(owner: F
         assert "/modeler/service_desk/xml?version=2" in page.text
     assert owner.get("/modeler/service_desk/diff?from=1&to=1").status_code == 422
     assert owner.get("/modeler/service_desk/diff?from=1&to=9").status_code == 404
+
+
+def test_the_diff_names_element_kinds_and_compared_fields_in_the_users_language(owner: FlaskClient) -> None:
+    deploy(owner, with_approval())
+    page = owner.get("/modeler/service_desk/diff?from=1&to=2").text
+    added = re.search(r'<ul class="added">(.*?)</ul>', page, re.S)
+    assert added and "(用户任务)" in added[1] and "(流程线)" in added[1] and "userTask" not in added[1]
+    changes = re.search(r'<table class="list changes">(.*?)</table>', page, re.S)
+    assert changes, "no table of changes"
+    rows = re.findall(r'<tr data-element="dispatch_onsite">(.*?)</tr>', changes[1], re.S)
+    assert any("<td>流入连线</td>" in row for row in rows), rows
+    assert "<td>属性 <code translate=\"no\">targetRef</code></td>" in changes[1]
+    assert "<code>incoming</code>" not in changes[1]
+    owner.post("/locale", data={"locale": "en"})
+    page = owner.get("/modeler/service_desk/diff?from=1&to=2").text
+    assert "(User task)" in page and "<td>Incoming flows</td>" in page
 
 
 def test_rollback_deploys_an_old_version_again_after_confirmation(owner: FlaskClient) -> None:

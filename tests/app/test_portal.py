@@ -44,6 +44,20 @@ def test_bad_input_comes_back_with_messages_beside_the_fields_and_everything_kep
     assert client.get("/portal/").text.count("/portal/requests/") == 0  # nothing was started
 
 
+def test_enum_errors_show_labels_and_unknown_fields_are_named(client_for: Callable[[str], FlaskClient]) -> None:
+    client = client_for("requester")
+    typed = {"_process": "service_desk", "channel": "pigeon", "zebra": "1"}
+    page = client.post("/portal/new", data=typed).text
+    assert "必须是以下之一：电话、传真、网站、邮件、监控告警。" in page
+    assert "monitoring" not in visible_text(page)
+    # a key the form does not have is listed above the form, by its name
+    assert re.search(r'<div class="problems" role="alert">.*<li>未知字段“zebra”。</li>', page, re.S)
+    client.post("/locale", data={"locale": "en"})
+    page = client.post("/portal/new", data=typed).text
+    assert "Must be one of: Phone, Fax, Website, Email, Monitoring alert." in page
+    assert "<li>Unknown field &#34;zebra&#34;.</li>" in page
+
+
 def test_english_users_get_english_labels_and_messages(client_for: Callable[[str], FlaskClient]) -> None:
     client = client_for("requester")
     client.post("/locale", data={"locale": "en"})

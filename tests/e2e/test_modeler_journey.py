@@ -99,6 +99,7 @@ def test_owner_inserts_an_approval_and_only_new_requests_take_it(browser: Any, s
         assert page.locator(f"#problems li[data-element='{task_id}']").count() >= 1
         assert page.locator(f".djs-element.has-problem[data-element-id='{task_id}']").count() == 1
         assert page.locator(f".problem-note[data-element='{task_id}']").is_visible()
+        assert "此用户任务没有表单（camunda:formKey）" in page.inner_text(f".problem-note[data-element='{task_id}']")
         owner.shot("m02-problems-on-the-diagram")
 
         # the properties panel: name, form, group (camunda:formKey / camunda:candidateGroups)
@@ -117,9 +118,11 @@ def test_owner_inserts_an_approval_and_only_new_requests_take_it(browser: Any, s
         assert page.locator("#status.ok").count() == 1
         owner.shot("m03-checked")
 
+        assert page.inner_text("#version-badge") == "第 1 版"
         page.fill("#deploy-comment", "派发现场服务单前增加主管审批")
         page.click("#deploy")
         page.wait_for_selector("#modeler[data-deployed='2']")
+        assert page.inner_text("#version-badge") == "第 2 版"  # the head names the version just deployed
         owner.shot("m04-deployed")
 
         # the versions page, and the diff drawn on version 2

@@ -3,6 +3,7 @@ reorderings and consistently re-hashed forgeries of the history are found and lo
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
@@ -525,7 +526,11 @@ def test_cli_export(app: Flask, tmp_path: Path) -> None:
     target = tmp_path / "history.csv"
     written = run(app, "audit", "export", str(flow.id), "--format", "csv", "-o", str(target))
     assert written.exit_code == 0, written.stderr
-    assert len(target.read_text(encoding="utf-8").splitlines()) == len(flow.events()) + 1
+    assert target.read_bytes().startswith(codecs.BOM_UTF8)  # Excel on Chinese Windows needs it
+    assert len(target.read_text(encoding="utf-8-sig").splitlines()) == len(flow.events()) + 1
+    json_file = tmp_path / "history.json"
+    assert run(app, "audit", "export", str(flow.id), "-o", str(json_file)).exit_code == 0
+    assert json_file.read_text(encoding="utf-8").startswith("{")  # JSON stays without one
 
 
 # ------------------------------------------------------------------------------------------- SLA outcomes

@@ -428,8 +428,20 @@ def test_value_outside_the_enum_is_refused(key: str, field_id: str) -> None:
     for bad in ("not_a_choice", spec.choices[0].value.upper() + "X", 1, ["phone"]):
         error = errors_of(form, minimal_payload(form) | {field_id: bad})
         assert error.codes == {field_id: ["not_one_of"]}
-    message = error.errors[field_id][0]
-    assert all(choice.value in message for choice in spec.choices)
+    english = error.errors[field_id][0]
+    chinese = errors_of(form, minimal_payload(form) | {field_id: "not_a_choice"}, locale="zh_CN").errors[field_id][0]
+    # The labels the user picks from, in the user's language, not the stored values.
+    assert english == "Must be one of: " + ", ".join(choice.label_en for choice in spec.choices) + "."
+    assert chinese == "必须是以下之一：" + "、".join(choice.label_zh for choice in spec.choices) + "。"
+
+
+def test_enum_message_names_labels_not_internal_codes() -> None:
+    form = get_form("request")
+    error = errors_of(form, minimal_payload(form) | {"channel": "pigeon"}, locale="zh_CN")
+    assert error.errors["channel"] == ["必须是以下之一：电话、传真、网站、邮件、监控告警。"]
+    assert "phone" not in error.errors["channel"][0] and "monitoring" not in error.errors["channel"][0]
+    english = errors_of(form, minimal_payload(form) | {"channel": "pigeon"})
+    assert english.errors["channel"] == ["Must be one of: Phone, Fax, Website, Email, Monitoring alert."]
 
 
 @pytest.mark.parametrize(("key", "field_id"), all_fields("string", "text", "email"))
@@ -567,7 +579,9 @@ def test_unknown_field_is_refused(key: str) -> None:
     for value in ("x", "", None):
         error = errors_of(form, minimal_payload(form) | {"is_admin": value})
         assert error.codes == {"is_admin": ["unknown_field"]}
-        assert error.errors == {"is_admin": ["Unknown field."]}
+        assert error.errors == {"is_admin": ['Unknown field "is_admin".']}
+        chinese = errors_of(form, minimal_payload(form) | {"is_admin": value}, locale="zh_CN")
+        assert chinese.errors == {"is_admin": ["未知字段“is_admin”。"]}
 
 
 def test_data_that_is_not_a_mapping_is_refused() -> None:
@@ -676,7 +690,7 @@ def test_parts_list_row_errors_name_row_and_column() -> None:
     assert error.errors["parts_used"] == [
         "Row 1, Quantity: Must be at least 1.",
         "Row 2, Part: This field is required.",
-        "Row 3, serial: Unknown field.",
+        'Row 3, serial: Unknown field "serial".',
         "Row 4: Each row must be an object.",
     ]
     assert error.codes["parts_used"] == ["below_min", "required", "unknown_field", "invalid_row"]
@@ -710,14 +724,14 @@ def test_messages_default_to_english_and_follow_the_locale() -> None:
     assert english.errors == {
         "score": ["Must be between 1 and 5."],
         "remaining_problem": ["Must be true or false."],
-        "extra": ["Unknown field."],
+        "extra": ['Unknown field "extra".'],
     }
     for locale in ("zh_CN", "zh-CN", "zh", "zh_Hans"):
         chinese = errors_of(form, data, locale=locale)
         assert chinese.errors == {
             "score": ["必须在 1 到 5 之间。"],
             "remaining_problem": ["必须为“是”或“否”。"],
-            "extra": ["未知字段。"],
+            "extra": ["未知字段“extra”。"],
         }
         assert chinese.codes == english.codes
     assert errors_of(form, data, locale="fr_FR").errors == english.errors
