@@ -30,17 +30,17 @@ def _init_database(app: Flask) -> None:
 
 
 def _init_web(app: Flask) -> None:
-    """Sign-in sessions, CSRF on every form, zh_CN/en and the template helpers (app/web.py)."""
-    from app import web
+    """Sign-in sessions, CSRF on every form, zh_CN/en and the template helpers (app/web/setup.py)."""
+    from app.web import setup
 
-    web.init_app(app)
+    setup.init_app(app)
 
 
 def _register_errors(app: Flask) -> None:
     """Domain errors and HTTP errors as a clear page in the user's language, or JSON for JSON clients."""
-    from app import web
+    from app.web import errors
 
-    web.register_errors(app)
+    errors.register_errors(app)
 
 
 def _register_cli(app: Flask) -> None:

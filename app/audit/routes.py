@@ -22,7 +22,11 @@ from app.audit.schemas import (
     InstancesArgs,
     StepSchema,
 )
-from app.web import STATUS_NAMES, actor, display_value, load_args, locale, unit_of_work, when
+from app.web.display import STATUS_NAMES, when
+from app.web.form_display import display_value
+from app.web.i18n import locale
+from app.web.requests import load_args
+from app.web.session import actor, unit_of_work
 from engine.audit import views as audit_views
 from engine.audit.verification import abbreviate
 from engine.errors import Forbidden, NotFound

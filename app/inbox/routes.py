@@ -10,7 +10,11 @@ from markupsafe import Markup
 
 from app.inbox import bp
 from app.inbox.schemas import AssignArgs, InboxArgs, TaskActionArgs
-from app.web import actor, data, load_args, locale, posted_form_data, safe_next, unit_of_work, wants_json
+from app.web.display import data
+from app.web.form_display import posted_form_data
+from app.web.i18n import locale
+from app.web.requests import load_args, safe_next, wants_json
+from app.web.session import actor, unit_of_work
 from engine import users
 from engine.desk import inbox
 from engine.errors import Conflict, InvalidInput

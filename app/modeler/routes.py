@@ -23,7 +23,10 @@ from app.modeler.schemas import (
     RollbackArgs,
     migration_input,
 )
-from app.web import actor, group_name, load_args, locale, login_manager, unit_of_work
+from app.web.display import group_name
+from app.web.i18n import locale
+from app.web.requests import load_args
+from app.web.session import actor, login_manager, unit_of_work
 from engine import users
 from engine.errors import Forbidden, OpsflowError
 from engine.process import drafts, versions

@@ -10,7 +10,8 @@ from markupsafe import Markup
 
 from app.sla import bp
 from app.sla.schemas import AtRiskSchema, PolicyArgs, PolicySchema, RegradeArgs
-from app.web import actor, load_args, safe_next, unit_of_work, wants_json
+from app.web.requests import load_args, safe_next, wants_json
+from app.web.session import actor, unit_of_work
 from engine import users
 from engine.desk import sla
 from engine.errors import Forbidden, InvalidInput
