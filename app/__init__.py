@@ -44,16 +44,9 @@ def _register_errors(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    """The `flask opsflow` group; each app/cli_<area>.py adds its commands to it when imported."""
-    import importlib
-    import pkgutil
-
-    import app as package
+    """The `flask opsflow` group (app/cli/)."""
     from app.cli import opsflow
 
-    for module in pkgutil.iter_modules(package.__path__):
-        if module.name.startswith("cli_"):
-            importlib.import_module(f"app.{module.name}")
     app.cli.add_command(opsflow)
 
 

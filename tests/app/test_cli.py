@@ -95,3 +95,19 @@ def test_deploy_refusal_names_the_element(app: Flask, tmp_path: Path) -> None:
     assert result.stderr.startswith("error: diagram refused: bad.bpmn:") and "'nope'" in result.stderr
     ok = run_json(app, "deploy", str(Path(config.ROOT) / "bpmn" / "service_desk.bpmn"), "--comment", "again")
     assert ok["version"] == 2
+
+
+def test_every_command_defined_in_app_cli_is_in_the_opsflow_group() -> None:
+    """Commands are listed explicitly in app/cli/__init__.py: one defined but not listed would be silently missing."""
+    import importlib
+    import pkgutil
+
+    import click
+
+    import app.cli as package
+
+    defined = {obj for info in pkgutil.iter_modules(package.__path__)
+               for obj in vars(importlib.import_module(f"app.cli.{info.name}")).values()
+               if isinstance(obj, click.Command)}
+    nested = {sub for group in defined if isinstance(group, click.Group) for sub in group.commands.values()}
+    assert defined - nested == set(package.opsflow.commands.values())

@@ -11,13 +11,13 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app import database
-from app.cli import _actor, _emit, _fail_cleanly, opsflow
+from app.cli.common import _actor, _emit, _fail_cleanly
 from engine.desk import sla
 from engine.process import runtime
 from engine.process.scheduler import TimerScheduler
 
 
-@opsflow.command("scheduler")
+@click.command("scheduler")
 @click.option("--name", help="Recorded on every timer this process fires (default host:pid).")
 @click.option("--poll", default=1.0, show_default=True, help="Seconds between looks for timers made elsewhere.")
 @with_appcontext
@@ -37,7 +37,7 @@ def scheduler_command(name: str | None, poll: float) -> None:
     scheduler.shutdown()
 
 
-@opsflow.group("sla")
+@click.group("sla")
 def sla_group() -> None:
     """SLA policies and targets at risk."""
 
@@ -87,7 +87,7 @@ def set_policy_command(level: str, user: str, **changes: Any) -> None:
     click.echo(f"level {level} updated: " + ", ".join(f"{k}={v}" for k, v in sorted(changes.items())))
 
 
-@opsflow.command("set-level")
+@click.command("set-level")
 @click.argument("instance_id", type=int)
 @click.argument("level", type=click.Choice(["I", "II", "III", "IV"]))
 @click.option("--user", required=True)
@@ -120,7 +120,7 @@ def _policy_text(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-@opsflow.command("serve")
+@click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--scheduler/--no-scheduler", default=True, show_default=True,
@@ -141,7 +141,7 @@ def serve_command(host: str, port: int, scheduler: bool) -> None:
             embedded.shutdown(wait=False)
 
 
-@opsflow.command("health-check-schedule")
+@click.command("health-check-schedule")
 @click.argument("contract", required=False)
 @click.option("--organisation", help="Customer organisation (required when creating).")
 @click.option("--cycle", default="P1M", show_default=True, help="ISO 8601 duration between checks (P3M quarterly).")

@@ -11,11 +11,11 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from app.cli import _db, _emit, _fail_cleanly, opsflow
+from app.cli.common import _db, _emit, _fail_cleanly
 from engine.audit import verification as audit
 
 
-@opsflow.group("audit")
+@click.group("audit")
 def audit_group() -> None:
     """Auditors: verify instance histories (hash chain and re-execution), export them."""
 
