@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from app import database
 from app.cli.common import _actor, _emit, _fail_cleanly
 from engine.desk import sla
+from engine.desk.levels import FaultLevel
 from engine.process import runtime
 from engine.process.scheduler import TimerScheduler
 
@@ -65,7 +66,7 @@ def policy_command(as_json: bool) -> None:
 
 
 @sla_group.command("set")
-@click.argument("level", type=click.Choice(["I", "II", "III", "IV"]))
+@click.argument("level", type=click.Choice([level.value for level in FaultLevel]))
 @click.option("--respond-minutes", type=int)
 @click.option("--plan-minutes", type=int)
 @click.option("--resolve-minutes", type=int)
@@ -89,7 +90,7 @@ def set_policy_command(level: str, user: str, **changes: Any) -> None:
 
 @click.command("set-level")
 @click.argument("instance_id", type=int)
-@click.argument("level", type=click.Choice(["I", "II", "III", "IV"]))
+@click.argument("level", type=click.Choice([level.value for level in FaultLevel]))
 @click.option("--user", required=True)
 @click.option("--reason")
 @with_appcontext

@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 from app.cli.common import _actor, _db, _emit, _fail_cleanly, _json_argument
 from engine.desk import tasks
 from engine.process import runtime
+from engine.process.status import TaskState
 
 
 @click.command("start")
@@ -37,7 +38,7 @@ def start_command(process_id: str, data: str | None, user: str, version: int | N
 @click.option("--group", help="Tasks open to this group.")
 @click.option("--user", help="Tasks assigned to this user (with --mine: also those open to the user's groups).")
 @click.option("--mine", is_flag=True, help="With --user: the user's whole inbox.")
-@click.option("--state", default="ready", show_default=True, type=click.Choice(["ready", "completed", "cancelled"]))
+@click.option("--state", default="ready", show_default=True, type=click.Choice([state.value for state in TaskState]))
 @click.option("--process", "process_id", help="Only this process.")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--json", "as_json", is_flag=True)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
-from engine.desk.inbox import FAULT_LEVELS, PAGE_SIZE, PAGE_SIZE_MAX, STATES
+from engine.desk.inbox import PAGE_SIZE, PAGE_SIZE_MAX, STATES
+from engine.desk.levels import FAULT_LEVELS
 
 
 class InboxArgs(Schema):

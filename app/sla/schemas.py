@@ -9,7 +9,7 @@ from typing import Any
 from flask_babel import gettext
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from engine.desk.inbox import FAULT_LEVELS
+from engine.desk.levels import FAULT_LEVELS
 
 # A target longer than a year is a typing mistake, not a promise.
 MAX_MINUTES = 366 * 24 * 60

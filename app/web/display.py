@@ -10,6 +10,8 @@ from markupsafe import Markup
 from app.web.form_display import form_title
 from app.web.i18n import locale
 from engine import users
+from engine.desk.levels import FaultLevel
+from engine.process.status import InstanceStatus, TaskState
 
 # BPMN names are Chinese; these give the English UI its own words (the zh_CN catalogue maps back).
 PROCESS_NAMES = {
@@ -22,17 +24,17 @@ PROCESS_NAMES = {
     "software_adjustment": lazy_gettext("Software adjustment"),
 }
 FAULT_LEVEL_NAMES = {
-    "I": lazy_gettext("I · critical"),
-    "II": lazy_gettext("II · major"),
-    "III": lazy_gettext("III · minor"),
-    "IV": lazy_gettext("IV · normal"),
+    FaultLevel.I: lazy_gettext("I · critical"),
+    FaultLevel.II: lazy_gettext("II · major"),
+    FaultLevel.III: lazy_gettext("III · minor"),
+    FaultLevel.IV: lazy_gettext("IV · normal"),
 }
 STATUS_NAMES = {
-    "running": lazy_gettext("in progress"),
-    "completed": lazy_gettext("closed"),
-    "error": lazy_gettext("failed"),
-    "ready": lazy_gettext("waiting"),
-    "cancelled": lazy_gettext("cancelled"),
+    InstanceStatus.RUNNING: lazy_gettext("in progress"),
+    InstanceStatus.COMPLETED: lazy_gettext("closed"),
+    InstanceStatus.ERROR: lazy_gettext("failed"),
+    TaskState.READY: lazy_gettext("waiting"),
+    TaskState.CANCELLED: lazy_gettext("cancelled"),
 }
 INBOX_STATE_NAMES = {
     "open": lazy_gettext("For me and my groups"),

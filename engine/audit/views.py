@@ -17,11 +17,12 @@ from engine import users
 from engine.audit import verification as audit
 from engine.errors import Forbidden, NotFound, OpsflowError
 from engine.process import clock, definitions, history
+from engine.process.status import InstanceStatus, TaskState
 from engine.store.models import ProcessDefinition, ProcessInstance, TaskRecord
 from engine.users import Actor
 
 READER_GROUPS = frozenset({"auditor", "process_owner"}) | users.MANAGER_GROUPS
-STATUSES = ("running", "completed", "error")
+STATUSES = tuple(InstanceStatus)
 PAGE_SIZE = 50
 PAGE_SIZE_MAX = 200
 # Event kinds in the order a case usually meets them (the filter lists them so).
@@ -175,9 +176,9 @@ def sla_outcomes(session: Session, instance: dict[str, Any], *, now: dt.datetime
             continue
         target = next((t for t, due in deadlines.items() if due is not None and due == row.due_at), None)
         carried.add(target)
-        if row.state == "completed":
+        if row.state == TaskState.COMPLETED:
             state = "met" if row.completed_at is not None and row.completed_at <= row.due_at else "missed"
-        elif row.state == "cancelled":
+        elif row.state == TaskState.CANCELLED:
             state = "cancelled"
         else:
             state = "missed" if now > row.due_at else "open"
@@ -190,7 +191,7 @@ def sla_outcomes(session: Session, instance: dict[str, Any], *, now: dt.datetime
         done = instance["resolved_at"] if target == "resolve" else None
         if done is not None:
             state = "met" if done <= due else "missed"
-        elif instance["status"] == "running":
+        elif instance["status"] == InstanceStatus.RUNNING:
             state = "missed" if now > due else "open"
         else:
             state = "untracked"

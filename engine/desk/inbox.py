@@ -14,14 +14,15 @@ from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import users
+from engine.desk.levels import FAULT_LEVELS
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.process import clock, history
+from engine.process.status import InstanceStatus, TaskState
 from engine.store.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord, User
 from engine.users import Actor
 
 # Task filters of the inbox: actionable (mine + unclaimed), one of those, colleagues' claims, or all.
 STATES = ("open", "mine", "unclaimed", "claimed", "all")
-FAULT_LEVELS = ("I", "II", "III", "IV")
 PAGE_SIZE = 50
 PAGE_SIZE_MAX = 200
 # Counting stops here: an exact count of 100 000 rows costs more than the page it labels.
@@ -146,7 +147,7 @@ def _branches(actor: Actor, state: str) -> list[ColumnElement[bool]]:
 
 def _filtered(query: Select[Any], condition: ColumnElement[bool], process_id: str | None,
               fault_level: str | None) -> Select[Any]:
-    query = query.where(_tasks.c.state == "ready", condition)
+    query = query.where(_tasks.c.state == TaskState.READY, condition)
     if process_id or fault_level:
         # As a set of instance ids (one index range, probed in memory): a join would look up the
         # instance row of every task the index scan passes.
@@ -246,7 +247,7 @@ def _open_tasks(session: Session, instance_ids: list[int]) -> list[Any]:
     return list(session.execute(
         select(_tasks.c.id, _tasks.c.instance_id, _tasks.c.element_id, _tasks.c.name, _tasks.c.candidate_group,
                _tasks.c.assignee)
-        .where(_tasks.c.instance_id.in_(instance_ids), _tasks.c.state == "ready").order_by(_tasks.c.id)))
+        .where(_tasks.c.instance_id.in_(instance_ids), _tasks.c.state == TaskState.READY).order_by(_tasks.c.id)))
 
 
 def task_page(session: Session, *, task_id: int, actor: Actor) -> dict[str, Any]:
@@ -256,7 +257,7 @@ def task_page(session: Session, *, task_id: int, actor: Actor) -> dict[str, Any]
     events = history.events_of(session, row.instance_id)
     request, steps = _steps(events)
     task = _task_row(row, clock.now())
-    is_ready = row.state == "ready" and row.instance_status == "running"
+    is_ready = row.state == TaskState.READY and row.instance_status == InstanceStatus.RUNNING
     # Mirrors engine.process.runtime's checks, so a button is shown exactly when its action would be allowed.
     may_act = is_ready and not actor.is_auditor and (
         row.assignee == actor.username if row.assignee
@@ -285,7 +286,7 @@ def diagram(session: Session, *, task_id: int, actor: Actor) -> dict[str, Any]:
     sources = session.scalars(select(ProcessDefinition.sources)
                               .where(ProcessDefinition.id == row.definition_id)).one()
     done = session.scalars(select(_tasks.c.element_id).distinct()
-                           .where(_tasks.c.instance_id == row.instance_id, _tasks.c.state == "completed"))
+                           .where(_tasks.c.instance_id == row.instance_id, _tasks.c.state == TaskState.COMPLETED))
     current = sorted({r.element_id for r in _open_tasks(session, [row.instance_id])})
     return {"xml": sources[0]["xml"], "current": current, "completed": sorted(done),
             "task_element_id": row.element_id}

@@ -15,14 +15,16 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
+from engine.desk.levels import FaultLevel
 from engine.errors import InvalidInput, NotFound
 from engine.process import clock
 from engine.process.definitions import ParsedDefinition
+from engine.process.status import TaskState
 from engine.store.models import SlaPolicy
 
 TARGETS = ("respond", "plan", "resolve")
 ESCALATION_STEPS = 3
-DEFAULT_LEVEL = "IV"  # until 事件分类 sets a level, the most lenient targets apply
+DEFAULT_LEVEL = FaultLevel.IV  # until 事件分类 sets a level, the most lenient targets apply
 NEVER = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 PREFIX = "sla_"
 
@@ -183,7 +185,7 @@ def at_risk(session: Session, *, now: dt.datetime | None = None) -> list[dict[st
         select(TaskRecord, ProcessInstance.started_at, ProcessInstance.fault_level, ProcessInstance.process_id,
                ProcessInstance.title)
         .join(ProcessInstance, ProcessInstance.id == TaskRecord.instance_id)
-        .where(TaskRecord.state == "ready", TaskRecord.due_at.is_not(None))
+        .where(TaskRecord.state == TaskState.READY, TaskRecord.due_at.is_not(None))
         .order_by(TaskRecord.due_at))
     result = []
     for task, started_at, level, process_id, title in rows:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.process import definitions, validation
+from engine.process.status import InstanceStatus
 from engine.store.models import ProcessDefinition, ProcessInstance
 
 _B = f"{{{validation.BPMN_NS}}}"
@@ -142,7 +143,7 @@ def versions(session: Session, process_id: str) -> list[dict[str, Any]]:
         raise NotFound(f"process {process_id!r} is not deployed", process_id=process_id)
     running: dict[int, int] = {definition_id: count for definition_id, count in session.execute(
         select(ProcessInstance.definition_id, func.count())
-        .where(ProcessInstance.process_id == process_id, ProcessInstance.status == "running")
+        .where(ProcessInstance.process_id == process_id, ProcessInstance.status == InstanceStatus.RUNNING)
         .group_by(ProcessInstance.definition_id))}
     return [{"definition_id": row.id, "process_id": process_id, "version": row.version, "name": row.name,
              "deployed_by": row.deployed_by, "deployed_at": row.deployed_at.isoformat(), "comment": row.comment,
