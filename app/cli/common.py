@@ -18,6 +18,7 @@ from flask import current_app
 from app import database
 from engine import users
 from engine.errors import OpsflowError
+from engine.store.db import Database
 
 
 def _fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -57,7 +58,7 @@ def _emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) if as_json else text(data))
 
 
-def _db():  # type: ignore[no-untyped-def]
+def _db() -> Database:
     return database(current_app)
 
 

@@ -5,6 +5,7 @@ import datetime as dt
 from typing import Any
 
 from flask_babel import format_datetime, gettext, lazy_gettext, ngettext
+from flask_babel.speaklater import LazyString
 from markupsafe import Markup
 
 from app.web.form_display import form_title
@@ -23,13 +24,13 @@ PROCESS_NAMES = {
     "problem_management": lazy_gettext("Problem management"),
     "software_adjustment": lazy_gettext("Software adjustment"),
 }
-FAULT_LEVEL_NAMES = {
+FAULT_LEVEL_NAMES: dict[str, LazyString] = {
     FaultLevel.I: lazy_gettext("I · critical"),
     FaultLevel.II: lazy_gettext("II · major"),
     FaultLevel.III: lazy_gettext("III · minor"),
     FaultLevel.IV: lazy_gettext("IV · normal"),
 }
-STATUS_NAMES = {
+STATUS_NAMES: dict[str, LazyString] = {
     InstanceStatus.RUNNING: lazy_gettext("in progress"),
     InstanceStatus.COMPLETED: lazy_gettext("closed"),
     InstanceStatus.ERROR: lazy_gettext("failed"),

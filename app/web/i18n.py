@@ -31,9 +31,9 @@ class CatalogDomain(Domain):
             cached = support.Translations()
             for directory in self.translation_directories:
                 catalog = support.Translations.load(directory, [name, str(found)], self.domain[0])
-                cached.merge(catalog)
-                if hasattr(catalog, "plural"):  # merge() leaves the plural rule behind
-                    cached.plural = catalog.plural
+                if isinstance(catalog, support.Translations):  # not found: a NullTranslations, nothing to merge
+                    cached.merge(catalog)
+                    cached.plural = catalog.plural  # merge() leaves the plural rule behind
             self.cache[name] = cached
         return cached
 

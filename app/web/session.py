@@ -60,7 +60,7 @@ def unit_of_work() -> Iterator[Session]:
 
 
 def actor() -> users.Actor:
-    return current_user.actor  # type: ignore[no-any-return]
+    return current_user.actor
 
 
 def login_required_for(blueprint: Blueprint, *, read_only_for_auditors: bool = True) -> None:
