@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from app.cli.common import _actor, _db, _emit, _fail_cleanly, _json_argument
 from engine.desk import tasks
 from engine.process import runtime
-from engine.process.status import TaskState
+from engine.status import TaskState
 
 
 @click.command("start")

@@ -12,7 +12,7 @@ from app.web.form_display import form_title
 from app.web.i18n import locale
 from engine import users
 from engine.desk.levels import FaultLevel
-from engine.process.status import InstanceStatus, TaskState
+from engine.status import InstanceStatus, TaskState
 
 # BPMN names are Chinese; these give the English UI its own words (the zh_CN catalogue maps back).
 PROCESS_NAMES = {

@@ -17,7 +17,7 @@ from engine import users
 from engine.audit import verification as audit
 from engine.errors import Forbidden, NotFound, OpsflowError
 from engine.process import clock, definitions, history
-from engine.process.status import InstanceStatus, TaskState
+from engine.status import InstanceStatus, TaskState
 from engine.store.models import ProcessDefinition, ProcessInstance, TaskRecord
 from engine.users import Actor
 

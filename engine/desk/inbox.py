@@ -17,7 +17,7 @@ from engine import users
 from engine.desk.levels import FAULT_LEVELS
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.process import clock, history
-from engine.process.status import InstanceStatus, TaskState
+from engine.status import InstanceStatus, TaskState
 from engine.store.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord, User
 from engine.users import Actor
 

@@ -19,7 +19,7 @@ from engine.desk.levels import FaultLevel
 from engine.errors import InvalidInput, NotFound
 from engine.process import clock
 from engine.process.definitions import ParsedDefinition
-from engine.process.status import TaskState
+from engine.status import TaskState
 from engine.store.models import SlaPolicy
 
 TARGETS = ("respond", "plan", "resolve")

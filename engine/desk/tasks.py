@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.process import history
-from engine.process.status import TaskState
+from engine.status import TaskState
 from engine.store.models import ProcessInstance, TaskRecord
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import Forbidden, InvalidDiagram, InvalidInput, NotFound, Problem
 from engine.process import clock, definitions, runtime
-from engine.process.status import InstanceStatus, TaskState
+from engine.status import InstanceStatus, TaskState
 from engine.store.models import ProcessDefinition, ProcessDraft, ProcessInstance, TaskRecord
 from engine.users import Actor
 

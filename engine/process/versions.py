@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.process import definitions, validation
-from engine.process.status import InstanceStatus
+from engine.status import InstanceStatus
 from engine.store.models import ProcessDefinition, ProcessInstance
 
 _B = f"{{{validation.BPMN_NS}}}"

@@ -25,7 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from engine.process import clock
-from engine.process.status import InstanceStatus, TaskState, TimerStatus
+from engine.status import InstanceStatus, TaskState, TimerStatus
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

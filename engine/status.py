@@ -1,4 +1,4 @@
-"""The closed sets of states the process core stores as strings: one StrEnum each.
+"""The closed sets of states the engine stores as strings (instances, tasks, timers): one StrEnum each.
 
 Members are str, so they compare equal to the stored text, serialise as their value (JSON, the
 hash chain) and need no conversion when read back from the database.
