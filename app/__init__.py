@@ -26,7 +26,8 @@ def database(app: Flask) -> Database:
 
 
 def _init_database(app: Flask) -> None:
-    app.extensions["opsflow_db"] = Database(app.config["DATABASE_URL"])
+    app.extensions["opsflow_db"] = Database(app.config["DATABASE_URL"],
+                                            busy_timeout_ms=app.config["DATABASE_BUSY_TIMEOUT_MS"])
 
 
 def _init_web(app: Flask) -> None:

@@ -145,5 +145,7 @@ def refuse(anything: str = "") -> Any:
     """Nothing here changes anything: writes are refused outright, whoever sends them (a 403, not a 405
     that would suggest some other method might do)."""
     if request.method in ("GET", "HEAD"):
-        raise NotFound(f"there is no audit page at {request.path}")
-    raise Forbidden(f"the audit pages are read only; {request.method} {request.path} is refused")
+        raise NotFound(f"there is no audit page at {request.path}", reason="audit_page_missing",
+                       params={"path": request.path})
+    raise Forbidden(f"the audit pages are read only; {request.method} {request.path} is refused",
+                    reason="audit_read_only", params={"method": request.method, "path": request.path})

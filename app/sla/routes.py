@@ -37,10 +37,10 @@ def _english(message: str) -> Markup:
     return Markup('<span lang="en">{}</span>').format(message)
 
 
-def _require(groups: frozenset[str], what: str) -> None:
+def _require(groups: frozenset[str], what: str, reason: str) -> None:
     who = actor()
     if not who.groups & groups:
-        raise Forbidden(f"{who.username} may not {what}")
+        raise Forbidden(f"{who.username} may not {what}", reason=reason, params={"username": who.username})
 
 
 @bp.app_context_processor
@@ -58,7 +58,7 @@ def _helpers() -> dict[str, Any]:
 
 @bp.get("/at-risk")
 def at_risk() -> Any:
-    _require(REPORT_GROUPS, "read the SLA report")
+    _require(REPORT_GROUPS, "read the SLA report", "sla_report_forbidden")
     with unit_of_work() as session:
         rows = sla.at_risk(session)
     if wants_json():
@@ -81,7 +81,7 @@ def _policy_page(*, level: str | None = None, values: dict[str, Any] | None = No
 
 @bp.get("/policy")
 def policy() -> Any:
-    _require(REPORT_GROUPS, "read the SLA policy")
+    _require(REPORT_GROUPS, "read the SLA policy", "sla_report_forbidden")
     if wants_json():
         with unit_of_work() as session:
             return jsonify(policies=PolicySchema(many=True).dump(sla.list_policies(session)))
@@ -90,7 +90,7 @@ def policy() -> Any:
 
 @bp.post("/policy/<level>")
 def save_policy(level: str) -> Any:
-    _require(POLICY_EDITORS, "change the SLA policy (process owners do)")
+    _require(POLICY_EDITORS, "change the SLA policy (process owners do)", "sla_policy_edit_forbidden")
     posted = _posted()
     try:
         changes = load_args(PolicyArgs(), posted)

@@ -71,7 +71,8 @@ def login_required_for(blueprint: Blueprint, *, read_only_for_auditors: bool = T
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         if read_only_for_auditors and request.method not in ("GET", "HEAD", "OPTIONS") and current_user.is_auditor:
-            raise Forbidden(f"{current_user.username} is an auditor: auditors read, they never change anything")
+            raise Forbidden(f"{current_user.username} is an auditor: auditors read, they never change anything",
+                            reason="auditor_read_only", params={"username": current_user.username})
         return None
 
 

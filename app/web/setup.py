@@ -51,5 +51,5 @@ def init_app(app: Flask) -> None:
 def _bpmn_js(filename: str) -> Any:
     """bpmn-js from node_modules (installed by scripts/install with npm ci): no CDN."""
     if not Path(BPMN_JS_DIST).is_dir():
-        raise NotFound("the diagram viewer is not installed (run scripts/install)")
+        raise NotFound("the diagram viewer is not installed (run scripts/install)", reason="viewer_missing")
     return send_from_directory(BPMN_JS_DIST, filename, max_age=24 * 3600)

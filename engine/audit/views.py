@@ -60,7 +60,7 @@ def may_read(actor: Actor) -> bool:
 def require_reader(actor: Actor) -> None:
     if not may_read(actor):
         raise Forbidden(f"{actor.username} may not read instance histories (auditors, process owners and "
-                        "managers may)")
+                        "managers may)", reason="history_readers_only", params={"username": actor.username})
 
 
 # --- the list -------------------------------------------------------------------------------------
@@ -105,7 +105,8 @@ def _instance(session: Session, instance_id: int) -> dict[str, Any]:
     row = session.execute(select(*_INSTANCE_COLUMNS).join(_definitions, _definitions.c.id == _instances.c.definition_id)
                           .where(_instances.c.id == instance_id)).one_or_none()
     if row is None:
-        raise NotFound(f"instance {instance_id} does not exist")
+        raise NotFound(f"instance {instance_id} does not exist", reason="instance_missing",
+                       params={"instance_id": instance_id})
     return dict(row._mapping)
 
 

@@ -67,7 +67,10 @@ def _require_view(task: Any, actor: Actor) -> None:
     if not may_view(task, actor):
         who = f"assigned to {task.assignee}" if task.assignee else f"for group {task.candidate_group}"
         raise Forbidden(f"task {task.id} ({task.name}) is {who}; {actor.username} may not see it",
-                        element_id=task.element_id)
+                        element_id=task.element_id,
+                        reason="task_hidden_assigned" if task.assignee else "task_hidden_group",
+                        params={"task_id": task.id, "task": task.name, "assignee": task.assignee,
+                                "group": task.candidate_group, "username": actor.username})
 
 
 # --- SLA display ----------------------------------------------------------------------------------
@@ -221,7 +224,7 @@ def _load_task(session: Session, task_id: int) -> Any:
                                  _instances.c.definition_id)
                           .select_from(_FROM).where(_tasks.c.id == task_id)).one_or_none()
     if row is None:
-        raise NotFound(f"task {task_id} does not exist")
+        raise NotFound(f"task {task_id} does not exist", reason="task_missing", params={"task_id": task_id})
     return row
 
 
@@ -336,9 +339,11 @@ def request_page(session: Session, *, instance_id: int, actor: Actor) -> dict[st
     row = session.execute(select(*_REQUEST_COLUMNS).join(_definitions, _definitions.c.id == _instances.c.definition_id)
                           .where(_instances.c.id == instance_id)).one_or_none()
     if row is None:
-        raise NotFound(f"request {instance_id} does not exist")
+        raise NotFound(f"request {instance_id} does not exist", reason="request_missing",
+                       params={"instance_id": instance_id})
     if row.started_by != actor.username and not actor.is_auditor and "service_desk" not in actor.groups:
-        raise Forbidden(f"request {instance_id} was raised by someone else")
+        raise Forbidden(f"request {instance_id} was raised by someone else", reason="request_of_someone_else",
+                        params={"instance_id": instance_id})
     request, steps = _steps(history.events_of(session, instance_id))
     page = _request_row(row, _open_tasks(session, [instance_id]), actor)
     page.update(request=request, steps=steps)
@@ -361,7 +366,8 @@ def request_processes(session: Session) -> list[tuple[str, str]]:
 def directory(session: Session, *, actor: Actor) -> dict[str, Any]:
     """Users and groups, for process owners, managers and auditors."""
     if not actor.groups & DIRECTORY_GROUPS:
-        raise Forbidden(f"{actor.username} may not list users")
+        raise Forbidden(f"{actor.username} may not list users", reason="directory_hidden",
+                        params={"username": actor.username})
     all_users: list[User] = users.list_users(session)
     groups = users.list_groups(session)
     members: dict[str, list[str]] = {g.id: [] for g in groups}

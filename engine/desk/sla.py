@@ -61,7 +61,8 @@ _SELECT_POLICY = select(cast(Table, SlaPolicy.__table__)).where(SlaPolicy.fault_
 def get_policy(session: Session, level: str | None) -> Policy:
     row = session.connection().execute(_SELECT_POLICY, {"level": level or DEFAULT_LEVEL}).one_or_none()
     if row is None:
-        raise NotFound(f"no SLA policy for fault level {level!r}")
+        raise NotFound(f"no SLA policy for fault level {level!r}", reason="sla_policy_missing",
+                       params={"level": level})
     return _policy(row)
 
 
@@ -84,7 +85,8 @@ def set_policy(session: Session, level: str, *, actor: str, **changes: Any) -> N
     """Change a level's targets (process owners). Running instances keep the deadlines they have."""
     row = session.get(SlaPolicy, level)
     if row is None:
-        raise NotFound(f"no SLA policy for fault level {level!r}")
+        raise NotFound(f"no SLA policy for fault level {level!r}", reason="sla_policy_missing",
+                       params={"level": level})
     unknown = set(changes) - _EDITABLE
     if unknown:
         raise InvalidInput(f"unknown SLA settings: {', '.join(sorted(unknown))}")

@@ -48,7 +48,8 @@ def list_tasks(session: Session, *, group: str | None = None, user: str | None =
 def get_instance(session: Session, instance_id: int) -> ProcessInstance:
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
-        raise NotFound(f"instance {instance_id} does not exist")
+        raise NotFound(f"instance {instance_id} does not exist", reason="instance_missing",
+                       params={"instance_id": instance_id})
     return instance
 
 

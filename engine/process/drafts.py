@@ -27,7 +27,8 @@ MIGRATION_LIST_LIMIT = 500
 def require_owner(actor: Actor, what: str) -> None:
     """Only process owners change diagrams, versions and the version instances run on."""
     if OWNER_GROUP not in actor.groups:
-        raise Forbidden(f"only process owners may {what}; {actor.username} is not one")
+        raise Forbidden(f"only process owners may {what}; {actor.username} is not one",
+                        reason="process_owners_only", params={"username": actor.username})
 
 
 def _check_process_id(process_id: str) -> None:
@@ -221,7 +222,8 @@ def overview(session: Session, *, username: str) -> dict[str, Any]:
 def _instance_of(session: Session, process_id: str, instance_id: int) -> None:
     found = session.scalar(select(ProcessInstance.process_id).where(ProcessInstance.id == instance_id))
     if found != process_id:
-        raise NotFound(f"process {process_id!r} has no instance {instance_id}", process_id=process_id)
+        raise NotFound(f"process {process_id!r} has no instance {instance_id}", process_id=process_id,
+                       reason="instance_not_of_process", params={"process_id": process_id, "instance_id": instance_id})
 
 
 def preview_migration(session: Session, *, process_id: str, instance_id: int, to_version: int) -> dict[str, Any]:

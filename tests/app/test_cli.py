@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from flask import Flask
 import config
 from tests.support.cli import cli_app, run, run_json
 from tests.support.flows import REQUEST
+from tests.support.locks import write_locked
 
 
 @pytest.fixture
@@ -111,3 +113,16 @@ def test_every_command_defined_in_app_cli_is_in_the_opsflow_group() -> None:
                if isinstance(obj, click.Command)}
     nested = {sub for group in defined if isinstance(group, click.Group) for sub in group.commands.values()}
     assert defined - nested == set(package.opsflow.commands.values())
+
+
+def test_a_locked_database_is_one_error_line_not_a_traceback(tmp_path: Path) -> None:
+    app = cli_app(tmp_path, DATABASE_BUSY_TIMEOUT_MS=200)
+    assert run(app, "setup").exit_code == 0
+    with write_locked(tmp_path / "cli.db"):
+        began = time.monotonic()
+        result = run(app, "tasks", "--group", "service_desk")
+        waited = time.monotonic() - began
+    assert result.exit_code == 1
+    assert result.stderr == "error: the database is busy (locked by another process); try again\n"
+    assert result.stdout == "" and waited < 5
+    assert run(app, "tasks", "--group", "service_desk").exit_code == 0  # free again: works
