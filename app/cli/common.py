@@ -36,6 +36,13 @@ def _fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+class CommandLineError(click.UsageError):
+    """Bad command-line input: one `error:` line like every other error here, exit status 2."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", file=file, err=file is None)
+
+
 def _json_argument(value: str | None) -> dict[str, Any]:
     """--data: a JSON object, or @path to a file holding one."""
     if value is None:
@@ -44,13 +51,13 @@ def _json_argument(value: str | None) -> dict[str, Any]:
         try:
             value = Path(value[1:]).read_text(encoding="utf-8")
         except OSError as exc:
-            raise click.BadParameter(f"cannot read {value[1:]}: {exc.strerror}") from None
+            raise CommandLineError(f"--data: cannot read {value[1:]}: {exc.strerror}") from None
     try:
         data = json.loads(value)
     except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc.msg} at position {exc.pos}") from None
+        raise CommandLineError(f"--data: not valid JSON: {exc.msg} at position {exc.pos}") from None
     if not isinstance(data, dict):
-        raise click.BadParameter("must be a JSON object ({...})")
+        raise CommandLineError("--data: must be a JSON object ({...})")
     return data
 
 

@@ -9,7 +9,8 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from app.cli.common import _actor, _db, _emit, _fail_cleanly, _json_argument
+from app.cli.common import CommandLineError, _actor, _db, _emit, _fail_cleanly, _json_argument
+from engine import users
 from engine.desk import tasks
 from engine.process import runtime
 from engine.status import TaskState
@@ -47,8 +48,11 @@ def start_command(process_id: str, data: str | None, user: str, version: int | N
 def tasks_command(group: str | None, user: str | None, mine: bool, state: str, process_id: str | None,
                   limit: int, as_json: bool) -> None:
     """List tasks."""
+    if group is not None and group not in users.GROUPS:
+        raise CommandLineError(f"--group: no group {group!r} (groups: {', '.join(sorted(users.GROUPS))})")
     with _db().transaction() as session:
-        groups = _actor(session, user).groups if (mine and user) else None
+        who = _actor(session, user) if user else None  # NotFound names a user who does not exist
+        groups = who.groups if (mine and who) else None
         rows = tasks.list_tasks(session, group=group, user=user, groups=groups, state=state,
                                 process_id=process_id, limit=limit)
     _emit(rows, as_json, _tasks_text)

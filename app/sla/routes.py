@@ -1,6 +1,7 @@
 """SLA pages: the proactive report of targets at risk, the policy table, and re-grading a request."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -53,7 +54,7 @@ def _helpers() -> dict[str, Any]:
         who = actor()
         return bool(who.groups & REGRADE_GROUPS) and not who.is_auditor
 
-    return {"may_see_sla": may_see_sla, "may_regrade": may_regrade}
+    return {"may_see_sla": may_see_sla, "may_regrade": may_regrade, "sla_duration_text": sla.duration_text}
 
 
 @bp.get("/at-risk")
@@ -109,7 +110,9 @@ def save_policy(level: str) -> Any:
                   for field, messages in (error.field_errors or {"_schema": [error.message]}).items()}
         return _policy_page(level=level, values=posted, errors=errors, status=422)
     if wants_json():
-        return jsonify(fault_level=level, **changes)
+        return jsonify(fault_level=level, **{name: sla.minutes_of(sla.duration_seconds(value))
+                                             if isinstance(value, dt.timedelta) else value
+                                             for name, value in changes.items()})
     flash(gettext("The SLA targets of fault level %(level)s are saved; new and re-graded requests use them.",
                   level=level), "success")
     return redirect(url_for("sla.policy"))

@@ -189,20 +189,21 @@ class Timer(Base):
 
 
 class SlaPolicy(Base):
-    """Targets per fault level (seed 001 §4.1), editable by process owners; minutes throughout."""
+    """Targets per fault level (seed 001 §4.1), editable by process owners; seconds throughout (whole
+    minutes as a rule, seconds for drills and tests)."""
 
     __tablename__ = "sla_policy"
 
     fault_level: Mapped[str] = mapped_column(String(10), primary_key=True)
     name_zh: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(100))
-    respond_minutes: Mapped[int]
-    plan_minutes: Mapped[int]
-    resolve_minutes: Mapped[int]
+    respond_seconds: Mapped[int]
+    plan_seconds: Mapped[int]
+    resolve_seconds: Mapped[int]
     warn_ratio: Mapped[float] = mapped_column(default=0.8)
-    emergency_plan_after_minutes: Mapped[int | None]
-    emergency_plan_due_minutes: Mapped[int | None]
-    fault_report_minutes: Mapped[int] = mapped_column(default=24 * 60)
+    emergency_plan_after_seconds: Mapped[int | None]
+    emergency_plan_due_seconds: Mapped[int | None]
+    fault_report_seconds: Mapped[int] = mapped_column(default=24 * 60 * 60)
     updated_by: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[dt.datetime | None]
 

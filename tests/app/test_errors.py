@@ -48,7 +48,8 @@ def test_404_and_403_details_are_chinese_then_english_when_chosen(
     missing, hidden = engineer.get("/tasks/9999"), engineer.get(f"/tasks/{accept}")
     assert missing.status_code == 404 and detail_line(missing.text) == "详细信息： 任务 9999 不存在。"
     assert hidden.status_code == 403
-    assert detail_line(hidden.text) == f"详细信息： 任务 {accept}（受理并记录服务请求）属于服务台组；engineer 无权查看。"
+    assert detail_line(hidden.text) == (
+        f"详细信息： 任务 {accept}（受理并记录服务请求）属于服务台组；engineer 无权查看。")
     assert "does not exist" not in missing.text and "may not see it" not in hidden.text
     engineer.post("/locale", data={"locale": "en"})
     assert detail_line(engineer.get("/tasks/9999").text) == "Details: Task 9999 does not exist."
