@@ -29,6 +29,9 @@ class Config:
     DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'opsflow.db'}")
     BPMN_DIR = Path(os.environ.get("OPSFLOW_BPMN_DIR", ROOT / "bpmn"))
     MAX_CONTENT_LENGTH = _env_int("OPSFLOW_MAX_UPLOAD_BYTES", 4 * 1024 * 1024)
+    # SQLite: how long a request or command waits for another process's write lock before it
+    # answers "the database is busy" (503 on the web, one error line in the CLI).
+    DATABASE_BUSY_TIMEOUT_MS = _env_int("OPSFLOW_DB_BUSY_TIMEOUT_MS", 30_000)
     BABEL_DEFAULT_LOCALE = os.environ.get("OPSFLOW_DEFAULT_LOCALE", "zh_CN")
     # Times are stored in UTC and shown in this zone (the customers are in China).
     BABEL_DEFAULT_TIMEZONE = os.environ.get("OPSFLOW_TIMEZONE", "Asia/Shanghai")

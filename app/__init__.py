@@ -26,34 +26,28 @@ def database(app: Flask) -> Database:
 
 
 def _init_database(app: Flask) -> None:
-    app.extensions["opsflow_db"] = Database(app.config["DATABASE_URL"])
+    app.extensions["opsflow_db"] = Database(app.config["DATABASE_URL"],
+                                            busy_timeout_ms=app.config["DATABASE_BUSY_TIMEOUT_MS"])
 
 
 def _init_web(app: Flask) -> None:
-    """Sign-in sessions, CSRF on every form, zh_CN/en and the template helpers (app/web.py)."""
-    from app import web
+    """Sign-in sessions, CSRF on every form, zh_CN/en and the template helpers (app/web/setup.py)."""
+    from app.web import setup
 
-    web.init_app(app)
+    setup.init_app(app)
 
 
 def _register_errors(app: Flask) -> None:
     """Domain errors and HTTP errors as a clear page in the user's language, or JSON for JSON clients."""
-    from app import web
+    from app.web import errors
 
-    web.register_errors(app)
+    errors.register_errors(app)
 
 
 def _register_cli(app: Flask) -> None:
-    """The `flask opsflow` group; each app/cli_<area>.py adds its commands to it when imported."""
-    import importlib
-    import pkgutil
-
-    import app as package
+    """The `flask opsflow` group (app/cli/)."""
     from app.cli import opsflow
 
-    for module in pkgutil.iter_modules(package.__path__):
-        if module.name.startswith("cli_"):
-            importlib.import_module(f"app.{module.name}")
     app.cli.add_command(opsflow)
 
 

@@ -1,9 +1,11 @@
 """Domain errors: one small hierarchy with a stable code, an HTTP status and BPMN context.
 
-The CLI prints `str(error)` as one line; the web layer maps `status` to a response.
+The CLI prints `str(error)` as one line; the web layer maps `status` to a response and words the
+error in the user's language from its `reason` and `params` (app/web/errors.py).
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,19 +36,27 @@ class Problem:
 
 
 class OpsflowError(Exception):
-    """Base of every error the engine raises on purpose."""
+    """Base of every error the engine raises on purpose.
+
+    `reason` is a stable id of this particular error, finer than the class's `code` (e.g.
+    "task_missing" for a NotFound), and `params` the values its message names: with them the web
+    layer says the same thing in the user's language instead of showing the English `message`.
+    """
 
     code = "error"
     status = 400
 
     def __init__(self, message: str, *, process_id: str | None = None, version: int | None = None,
-                 element_id: str | None = None, details: dict[str, Any] | None = None):
+                 element_id: str | None = None, details: dict[str, Any] | None = None,
+                 reason: str | None = None, params: Mapping[str, Any] | None = None):
         super().__init__(message)
         self.message = message
         self.process_id = process_id
         self.version = version
         self.element_id = element_id
         self.details = details or {}
+        self.reason = reason
+        self.params = dict(params or {})
 
     def __str__(self) -> str:
         context = []
@@ -57,8 +67,13 @@ class OpsflowError(Exception):
         return f"{self.message} ({', '.join(context)})" if context else self.message
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "process_id": self.process_id,
-                "version": self.version, "element_id": self.element_id, **self.details}
+        found = {"code": self.code, "message": self.message, "process_id": self.process_id,
+                 "version": self.version, "element_id": self.element_id, **self.details}
+        if self.reason:
+            found["reason"] = self.reason
+            found["params"] = {key: value.isoformat() if isinstance(value, dt.datetime) else value
+                               for key, value in self.params.items()}
+        return found
 
 
 class NotFound(OpsflowError):
@@ -76,6 +91,16 @@ class Conflict(OpsflowError):
 
     code = "conflict"
     status = 409
+
+
+class DatabaseBusy(OpsflowError):
+    """Another process held the database's write lock past the busy timeout; nothing was saved."""
+
+    code = "database_busy"
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__("the database is busy (locked by another process); try again")
 
 
 class InvalidInput(OpsflowError):
@@ -110,19 +135,11 @@ class InvalidDiagram(OpsflowError):
 
 
 class ExpressionRefused(OpsflowError):
-    """An expression in a diagram tried something the restricted evaluator does not allow.
-
-    `reason` and `reason_params` say why for a user interface that words it in another language.
-    """
+    """An expression in a diagram tried something the restricted evaluator does not allow
+    (`reason` says which rule, e.g. "expression_function", for a user interface in another language)."""
 
     code = "expression_refused"
     status = 422
-
-    def __init__(self, message: str, *, reason: str | None = None, reason_params: Mapping[str, Any] | None = None,
-                 **kwargs: Any):
-        super().__init__(message, **kwargs)
-        self.reason = reason
-        self.reason_params = dict(reason_params or {})
 
 
 class ProcessFailed(OpsflowError):

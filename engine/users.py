@@ -83,7 +83,7 @@ def create_user(session: Session, *, username: str, password: str, groups: list[
 def get_user(session: Session, username: str) -> User:
     user = session.scalars(select(User).where(User.username == username)).first()
     if user is None or not user.is_active:
-        raise NotFound(f"no active user {username!r}")
+        raise NotFound(f"no active user {username!r}", reason="user_missing", params={"username": username})
     return user
 
 

@@ -3,17 +3,11 @@
 Look a form up with `get_form(key)`, check input with `FormDefinition.validate(data, locale=...)`.
 """
 
+from forms.catalogue.common import RESOLUTION_FIELDS, SERVICE_RECORD_FIELDS
 from forms.definition import FormDefinition, FormValidationError, RenderedField
 from forms.messages import PARTS_MAX_ROWS, STRING_MAX_LENGTH, TEXT_MAX_LENGTH
 from forms.model import FIELD_TYPES, Choice, Field, FieldType, InvalidFormDefinition
-from forms.registry import (
-    FORMS,
-    RESOLUTION_FIELDS,
-    SERVICE_RECORD_FIELDS,
-    UnknownFormKey,
-    form_keys,
-    get_form,
-)
+from forms.registry import FORMS, UnknownFormKey, form_keys, get_form
 from forms.schema import NON_FIELD_ERRORS
 
 __all__ = [

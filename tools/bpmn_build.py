@@ -1,11 +1,11 @@
-# authoring aid; the files in bpmn/ are the source of truth once deployed/edited
 """Generates the bundled diagrams bpmn/<process_id>.bpmn from a compact description per process,
 laying out lanes, shapes and orthogonal edges (BPMNDI) automatically so they open in bpmn-js.
 SLA timers (boundary events) and the branches they open are laid out below the task they sit on.
 
 Usage: python tools/bpmn_build.py [--out DIR] [--overwrite] [process_id ...]
-Existing files are left alone unless --overwrite is given: once a diagram has been edited in a
-modeler, that file wins and this description is out of date.
+Existing files are left alone unless --overwrite is given. bpmn/ is exactly this tool's output
+(tests/tools/test_bpmn_build.py compares them byte for byte): change a bundled diagram here, then
+regenerate it with --overwrite, rather than editing the file in a modeler.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Administration, minimal for now: who is in which group."""
 from flask import Blueprint
 
-from app.web import login_required_for
+from app.web.session import login_required_for
 
 bp = Blueprint("admin", __name__)
 login_required_for(bp)

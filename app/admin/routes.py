@@ -7,7 +7,8 @@ from flask import render_template, request
 
 from app.admin import bp
 from app.admin.schemas import DirectoryArgs
-from app.web import actor, load_args, unit_of_work
+from app.web.requests import load_args
+from app.web.session import actor, unit_of_work
 from engine.desk import inbox
 
 

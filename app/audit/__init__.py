@@ -2,7 +2,7 @@
 the diagram, and exports. Read only, and every look is logged."""
 from flask import Blueprint
 
-from app.web import login_required_for
+from app.web.session import login_required_for
 
 bp = Blueprint("audit", __name__)
 login_required_for(bp)

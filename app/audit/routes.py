@@ -22,7 +22,11 @@ from app.audit.schemas import (
     InstancesArgs,
     StepSchema,
 )
-from app.web import STATUS_NAMES, actor, display_value, load_args, locale, unit_of_work, when
+from app.web.display import STATUS_NAMES, when
+from app.web.form_display import display_value
+from app.web.i18n import locale
+from app.web.requests import load_args
+from app.web.session import actor, unit_of_work
 from engine.audit import views as audit_views
 from engine.audit.verification import abbreviate
 from engine.errors import Forbidden, NotFound
@@ -146,5 +150,7 @@ def refuse(anything: str = "") -> Any:
     """Nothing here changes anything: writes are refused outright, whoever sends them (a 403, not a 405
     that would suggest some other method might do)."""
     if request.method in ("GET", "HEAD"):
-        raise NotFound(f"there is no audit page at {request.path}")
-    raise Forbidden(f"the audit pages are read only; {request.method} {request.path} is refused")
+        raise NotFound(f"there is no audit page at {request.path}", reason="audit_page_missing",
+                       params={"path": request.path})
+    raise Forbidden(f"the audit pages are read only; {request.method} {request.path} is refused",
+                    reason="audit_read_only", params={"method": request.method, "path": request.path})

@@ -9,7 +9,8 @@ from flask_login import current_user, login_user, logout_user
 
 from app.auth import bp
 from app.auth.schemas import LocaleArgs, LoginArgs
-from app.web import WebUser, load_args, safe_next, unit_of_work
+from app.web.requests import load_args, safe_next
+from app.web.session import WebUser, unit_of_work
 from engine import users
 
 

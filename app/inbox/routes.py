@@ -10,7 +10,12 @@ from markupsafe import Markup
 
 from app.inbox import bp
 from app.inbox.schemas import AssignArgs, InboxArgs, TaskActionArgs
-from app.web import actor, data, load_args, locale, posted_form_data, safe_next, unit_of_work, wants_json
+from app.web.display import data
+from app.web.error_details import describe
+from app.web.form_display import posted_form_data
+from app.web.i18n import locale
+from app.web.requests import load_args, safe_next, wants_json
+from app.web.session import actor, unit_of_work
 from engine import users
 from engine.desk import inbox
 from engine.errors import Conflict, InvalidInput
@@ -27,7 +32,7 @@ def index() -> Any:
 
 
 def _task_page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None,
-               conflict: str | None = None, status: int = 200) -> Any:
+               conflict: Markup | None = None, status: int = 200) -> Any:
     with unit_of_work() as session:
         page = inbox.task_page(session, task_id=task_id, actor=actor())
     return render_template("inbox/task.html", page=page, values=values or {}, errors=errors or {},
@@ -50,7 +55,7 @@ def complete(task_id: int) -> Any:
             raise
         if isinstance(error, Conflict):
             # Shown on the task page as it is now, with everything the user typed, so nothing is lost.
-            return _task_page(task_id, values=data, conflict=str(error), status=409)
+            return _task_page(task_id, values=data, conflict=describe(error), status=409)
         return _task_page(task_id, values=data, errors=error.field_errors or {"_schema": [error.message]},
                           status=422)
     if done.status == "completed":

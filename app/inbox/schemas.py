@@ -1,9 +1,13 @@
 """Input of the inbox page and of the task actions (the task form itself is checked by the engine)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
-from engine.desk.inbox import FAULT_LEVELS, PAGE_SIZE, PAGE_SIZE_MAX, STATES
+from engine.desk.inbox import PAGE_SIZE, PAGE_SIZE_MAX, STATES
+from engine.desk.levels import FAULT_LEVELS
 
 
 class InboxArgs(Schema):
@@ -17,7 +21,7 @@ class InboxArgs(Schema):
     limit = fields.Integer(load_default=PAGE_SIZE, validate=validate.Range(min=1, max=PAGE_SIZE_MAX))
 
     @pre_load
-    def _blank_is_absent(self, data, **kwargs):  # type: ignore[no-untyped-def]
+    def _blank_is_absent(self, data: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
         """The filter form sends empty selects as ''; that means 'any'."""
         return {key: value for key, value in data.items() if value != ""}
 

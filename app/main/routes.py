@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from app.auth.routes import home_for
 from app.main import bp
-from app.web import unit_of_work
+from app.web.session import unit_of_work
 
 
 @bp.get("/")

@@ -2,7 +2,7 @@
 move running instances to a new version. Auditors may look; only process owners change anything."""
 from flask import Blueprint
 
-from app.web import login_required_for
+from app.web.session import login_required_for
 
 bp = Blueprint("modeler", __name__)
 login_required_for(bp)

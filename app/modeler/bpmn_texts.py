@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext
 
-from app.web import locale
+from app.web.i18n import locale
 
 TEXTS = {
     "Activate create/remove space tool": lazy_gettext("Activate create/remove space tool"),

@@ -13,7 +13,8 @@ from typing import Any
 from flask_babel import LazyString, lazy_gettext
 
 from app.modeler import names
-from app.web import locale
+from app.web.error_details import DETAILS
+from app.web.i18n import locale
 from engine.errors import Problem
 
 TEXTS = {
@@ -113,18 +114,6 @@ EXPRESSION_KINDS = {
     "loopCondition": lazy_gettext("Loop condition"),
     "completionCondition": lazy_gettext("Completion condition"),
 }
-# Why the restricted evaluator refused an expression (engine.errors.ExpressionRefused.reason).
-EXPRESSION_REASONS = {
-    "empty": lazy_gettext("the expression is empty"),
-    "too_long": lazy_gettext("the expression is longer than %(limit)s characters"),
-    "syntax": lazy_gettext("%(source)s does not parse (%(detail)s)"),
-    "syntax_not_allowed": lazy_gettext("%(node)s is not allowed in an expression: %(source)s"),
-    "underscore_name": lazy_gettext("names starting with _ are not allowed: %(name)s in %(source)s"),
-    "dunder_string": lazy_gettext("strings containing __ are not allowed in %(source)s"),
-    "function": lazy_gettext("function %(name)s is not allowed (allowed: %(allowed)s) in %(source)s"),
-    "assign_target": lazy_gettext("only plain names can be assigned in %(source)s"),
-    "statement": lazy_gettext("%(node)s is not allowed in a script: %(source)s"),
-}
 
 
 def _shown(value: Any) -> str:
@@ -151,7 +140,7 @@ def _unsupported_event(raw: Mapping[str, Any], params: dict[str, str]) -> None:
 
 
 def _expression_refused(raw: Mapping[str, Any], params: dict[str, str]) -> None:
-    reason = EXPRESSION_REASONS.get(raw.get("reason") or "")
+    reason = DETAILS.get(raw.get("reason") or "")
     if reason is not None:
         params["detail"] = str(reason) % {key: _shown(value) for key, value in raw["reason_params"].items()}
 

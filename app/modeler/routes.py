@@ -25,7 +25,10 @@ from app.modeler.schemas import (
     RollbackArgs,
     migration_input,
 )
-from app.web import actor, group_name, load_args, locale, login_manager, unit_of_work
+from app.web.display import group_name
+from app.web.i18n import locale
+from app.web.requests import load_args
+from app.web.session import actor, login_manager, unit_of_work
 from engine import users
 from engine.errors import Forbidden, InvalidDiagram, OpsflowError
 from engine.process import drafts, versions
@@ -42,7 +45,8 @@ def _owners_and_auditors() -> Any:
         return login_manager.unauthorized()
     who = actor()
     if not who.groups & VIEW_GROUPS:
-        raise Forbidden(f"{who.username} may not use the modeler: it is for process owners (and auditors, to read)")
+        raise Forbidden(f"{who.username} may not use the modeler: it is for process owners (and auditors, to read)",
+                        reason="modeler_forbidden", params={"username": who.username})
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         drafts.require_owner(who, "change process diagrams")
     return None
@@ -92,7 +96,8 @@ def _editor(page: dict[str, Any], *, is_new: bool) -> Any:
 @bp.get("/new")
 def new() -> Any:
     if not _may_edit():
-        raise Forbidden(f"{actor().username} may not create diagrams (process owners do)")
+        raise Forbidden(f"{actor().username} may not create diagrams (process owners do)",
+                        reason="draft_create_forbidden", params={"username": actor().username})
     with unit_of_work() as session:
         page = drafts.modeler_page(session, process_id=None, version=None, username=actor().username)
     return _editor(page, is_new=True)

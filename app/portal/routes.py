@@ -8,7 +8,10 @@ from flask_babel import gettext
 
 from app.portal import bp
 from app.portal.schemas import ChaseArgs, MyRequestsArgs, NewRequestArgs
-from app.web import actor, load_args, locale, posted_form_data, unit_of_work, wants_json
+from app.web.form_display import posted_form_data
+from app.web.i18n import locale
+from app.web.requests import load_args, wants_json
+from app.web.session import actor, unit_of_work
 from engine.desk import inbox
 from engine.errors import InvalidInput
 from engine.process import runtime

@@ -1,6 +1,7 @@
 """SLA pages: the proactive report of targets at risk, the policy table, and re-grading a request."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,7 +11,8 @@ from markupsafe import Markup
 
 from app.sla import bp
 from app.sla.schemas import AtRiskSchema, PolicyArgs, PolicySchema, RegradeArgs
-from app.web import actor, load_args, safe_next, unit_of_work, wants_json
+from app.web.requests import load_args, safe_next, wants_json
+from app.web.session import actor, unit_of_work
 from engine import users
 from engine.desk import sla
 from engine.errors import Forbidden, InvalidInput
@@ -36,10 +38,10 @@ def _english(message: str) -> Markup:
     return Markup('<span lang="en">{}</span>').format(message)
 
 
-def _require(groups: frozenset[str], what: str) -> None:
+def _require(groups: frozenset[str], what: str, reason: str) -> None:
     who = actor()
     if not who.groups & groups:
-        raise Forbidden(f"{who.username} may not {what}")
+        raise Forbidden(f"{who.username} may not {what}", reason=reason, params={"username": who.username})
 
 
 @bp.app_context_processor
@@ -52,12 +54,12 @@ def _helpers() -> dict[str, Any]:
         who = actor()
         return bool(who.groups & REGRADE_GROUPS) and not who.is_auditor
 
-    return {"may_see_sla": may_see_sla, "may_regrade": may_regrade}
+    return {"may_see_sla": may_see_sla, "may_regrade": may_regrade, "sla_duration_text": sla.duration_text}
 
 
 @bp.get("/at-risk")
 def at_risk() -> Any:
-    _require(REPORT_GROUPS, "read the SLA report")
+    _require(REPORT_GROUPS, "read the SLA report", "sla_report_forbidden")
     with unit_of_work() as session:
         rows = sla.at_risk(session)
     if wants_json():
@@ -80,7 +82,7 @@ def _policy_page(*, level: str | None = None, values: dict[str, Any] | None = No
 
 @bp.get("/policy")
 def policy() -> Any:
-    _require(REPORT_GROUPS, "read the SLA policy")
+    _require(REPORT_GROUPS, "read the SLA policy", "sla_report_forbidden")
     if wants_json():
         with unit_of_work() as session:
             return jsonify(policies=PolicySchema(many=True).dump(sla.list_policies(session)))
@@ -89,7 +91,7 @@ def policy() -> Any:
 
 @bp.post("/policy/<level>")
 def save_policy(level: str) -> Any:
-    _require(POLICY_EDITORS, "change the SLA policy (process owners do)")
+    _require(POLICY_EDITORS, "change the SLA policy (process owners do)", "sla_policy_edit_forbidden")
     posted = _posted()
     try:
         changes = load_args(PolicyArgs(), posted)
@@ -108,7 +110,9 @@ def save_policy(level: str) -> Any:
                   for field, messages in (error.field_errors or {"_schema": [error.message]}).items()}
         return _policy_page(level=level, values=posted, errors=errors, status=422)
     if wants_json():
-        return jsonify(fault_level=level, **changes)
+        return jsonify(fault_level=level, **{name: sla.minutes_of(sla.duration_seconds(value))
+                                             if isinstance(value, dt.timedelta) else value
+                                             for name, value in changes.items()})
     flash(gettext("The SLA targets of fault level %(level)s are saved; new and re-graded requests use them.",
                   level=level), "success")
     return redirect(url_for("sla.policy"))

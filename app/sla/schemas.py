@@ -4,21 +4,37 @@ Messages are looked up when a schema is made, so each request gets them in its o
 """
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import gettext
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from engine.desk.inbox import FAULT_LEVELS
+from engine.desk import sla
+from engine.desk.levels import FAULT_LEVELS
 
-# A target longer than a year is a typing mistake, not a promise.
-MAX_MINUTES = 366 * 24 * 60
 EMERGENCY_FIELDS = ("emergency_plan_after_minutes", "emergency_plan_due_minutes")
 
 
-def _minutes(value: int) -> None:
-    if not 1 <= value <= MAX_MINUTES:
-        raise ValidationError(gettext("Must be between %(min)d and %(max)d minutes.", min=1, max=MAX_MINUTES))
+class Duration(fields.Field):
+    """A target as the engine reads it (engine.desk.sla.duration_seconds): whole minutes, or seconds
+    such as 90s for drills and tests; loaded as a timedelta, so form and engine cannot disagree."""
+
+    default_error_messages = {"invalid": "Not a duration."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> dt.timedelta:
+        try:
+            return dt.timedelta(seconds=sla.duration_seconds(value))
+        except (TypeError, ValueError):
+            raise self.make_error("invalid") from None
+
+
+def _minutes(value: dt.timedelta) -> None:
+    if not dt.timedelta(seconds=1) <= value <= dt.timedelta(seconds=sla.MAX_SECONDS):
+        raise ValidationError(gettext("Must be between %(min)d and %(max)d minutes.", min=1,
+                                      max=sla.MAX_SECONDS // 60))
 
 
 def _ratio(value: float) -> None:
@@ -37,7 +53,7 @@ class _Translated(Schema):
         for field in self.fields.values():
             field.error_messages = {**field.error_messages, "required": gettext("Please enter a value."),
                                     "null": gettext("Please enter a value.")}
-            if isinstance(field, fields.Integer):
+            if isinstance(field, Duration):
                 field.error_messages["invalid"] = gettext("Must be a whole number of minutes.")
             elif isinstance(field, fields.Float):
                 field.error_messages["invalid"] = gettext("Must be a number between 0 and 1, such as 0.8.")
@@ -46,13 +62,13 @@ class _Translated(Schema):
 class PolicyArgs(_Translated):
     """One fault level's targets as the policy form sends them; blank emergency-plan times clear them."""
 
-    respond_minutes = fields.Integer(required=True, validate=_minutes)
-    plan_minutes = fields.Integer(required=True, validate=_minutes)
-    resolve_minutes = fields.Integer(required=True, validate=_minutes)
+    respond_minutes = Duration(required=True, validate=_minutes)
+    plan_minutes = Duration(required=True, validate=_minutes)
+    resolve_minutes = Duration(required=True, validate=_minutes)
     warn_ratio = fields.Float(required=True, allow_nan=False, validate=_ratio)
-    emergency_plan_after_minutes = fields.Integer(allow_none=True, validate=_minutes)
-    emergency_plan_due_minutes = fields.Integer(allow_none=True, validate=_minutes)
-    fault_report_minutes = fields.Integer(required=True, validate=_minutes)
+    emergency_plan_after_minutes = Duration(allow_none=True, validate=_minutes)
+    emergency_plan_due_minutes = Duration(allow_none=True, validate=_minutes)
+    fault_report_minutes = Duration(required=True, validate=_minutes)
 
     @pre_load
     def _blanks(self, data: Any, **kwargs: Any) -> Any:
@@ -125,12 +141,19 @@ class PolicySchema(Schema):
     fault_level = fields.String()
     name_zh = fields.String()
     name_en = fields.String()
-    respond_minutes = fields.Integer()
-    plan_minutes = fields.Integer()
-    resolve_minutes = fields.Integer()
+    # Whole minutes as integers; a target set in seconds for a drill shows as a fraction (1.5).
+    respond_minutes = fields.Raw()
+    plan_minutes = fields.Raw()
+    resolve_minutes = fields.Raw()
     warn_ratio = fields.Float()
-    emergency_plan_after_minutes = fields.Integer(allow_none=True)
-    emergency_plan_due_minutes = fields.Integer(allow_none=True)
-    fault_report_minutes = fields.Integer()
+    emergency_plan_after_minutes = fields.Raw(allow_none=True)
+    emergency_plan_due_minutes = fields.Raw(allow_none=True)
+    fault_report_minutes = fields.Raw()
+    respond_seconds = fields.Integer()
+    plan_seconds = fields.Integer()
+    resolve_seconds = fields.Integer()
+    emergency_plan_after_seconds = fields.Integer(allow_none=True)
+    emergency_plan_due_seconds = fields.Integer(allow_none=True)
+    fault_report_seconds = fields.Integer()
     updated_by = fields.String(allow_none=True)
     updated_at = fields.String(allow_none=True)

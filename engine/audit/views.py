@@ -18,11 +18,12 @@ from engine.audit import verification as audit
 from engine.desk.sla import REMINDER_FORMS
 from engine.errors import Forbidden, NotFound, OpsflowError
 from engine.process import clock, definitions, history
+from engine.status import InstanceStatus, TaskState
 from engine.store.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord
 from engine.users import Actor
 
 READER_GROUPS = frozenset({"auditor", "process_owner"}) | users.MANAGER_GROUPS
-STATUSES = ("running", "completed", "error")
+STATUSES = tuple(InstanceStatus)
 PAGE_SIZE = 50
 PAGE_SIZE_MAX = 200
 # Event kinds in the order a case usually meets them (the filter lists them so).
@@ -59,7 +60,7 @@ def may_read(actor: Actor) -> bool:
 def require_reader(actor: Actor) -> None:
     if not may_read(actor):
         raise Forbidden(f"{actor.username} may not read instance histories (auditors, process owners and "
-                        "managers may)")
+                        "managers may)", reason="history_readers_only", params={"username": actor.username})
 
 
 # --- the list -------------------------------------------------------------------------------------
@@ -104,7 +105,8 @@ def _instance(session: Session, instance_id: int) -> dict[str, Any]:
     row = session.execute(select(*_INSTANCE_COLUMNS).join(_definitions, _definitions.c.id == _instances.c.definition_id)
                           .where(_instances.c.id == instance_id)).one_or_none()
     if row is None:
-        raise NotFound(f"instance {instance_id} does not exist")
+        raise NotFound(f"instance {instance_id} does not exist", reason="instance_missing",
+                       params={"instance_id": instance_id})
     return dict(row._mapping)
 
 
@@ -186,9 +188,9 @@ def sla_outcomes(session: Session, instance: dict[str, Any], *, now: dt.datetime
                 resolution_at = len(outcomes)
             continue
         carried.add(target)
-        if row.state == "completed":
+        if row.state == TaskState.COMPLETED:
             state = "met" if row.completed_at is not None and row.completed_at <= row.due_at else "missed"
-        elif row.state == "cancelled":
+        elif row.state == TaskState.CANCELLED:
             state = "cancelled"
         else:
             state = "missed" if now > row.due_at else "open"
@@ -204,7 +206,7 @@ def sla_outcomes(session: Session, instance: dict[str, Any], *, now: dt.datetime
         if target == "resolve":
             outcomes.append(_resolution(instance, due, resolving, resolver_id, now))
             continue
-        if instance["status"] == "running":
+        if instance["status"] == InstanceStatus.RUNNING:
             state = "missed" if now > due else "open"
         else:
             state = "untracked"

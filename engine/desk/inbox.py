@@ -14,14 +14,15 @@ from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import users
+from engine.desk.levels import FAULT_LEVELS
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.process import clock, history
+from engine.status import InstanceStatus, TaskState
 from engine.store.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord, User
 from engine.users import Actor
 
 # Task filters of the inbox: actionable (mine + unclaimed), one of those, colleagues' claims, or all.
 STATES = ("open", "mine", "unclaimed", "claimed", "all")
-FAULT_LEVELS = ("I", "II", "III", "IV")
 PAGE_SIZE = 50
 PAGE_SIZE_MAX = 200
 # Counting stops here: an exact count of 100 000 rows costs more than the page it labels.
@@ -66,7 +67,10 @@ def _require_view(task: Any, actor: Actor) -> None:
     if not may_view(task, actor):
         who = f"assigned to {task.assignee}" if task.assignee else f"for group {task.candidate_group}"
         raise Forbidden(f"task {task.id} ({task.name}) is {who}; {actor.username} may not see it",
-                        element_id=task.element_id)
+                        element_id=task.element_id,
+                        reason="task_hidden_assigned" if task.assignee else "task_hidden_group",
+                        params={"task_id": task.id, "task": task.name, "assignee": task.assignee,
+                                "group": task.candidate_group, "username": actor.username})
 
 
 # --- SLA display ----------------------------------------------------------------------------------
@@ -152,7 +156,7 @@ def _branches(actor: Actor, state: str) -> list[ColumnElement[bool]]:
 
 def _filtered(query: Select[Any], condition: ColumnElement[bool], process_id: str | None,
               fault_level: str | None) -> Select[Any]:
-    query = query.where(_tasks.c.state == "ready", condition)
+    query = query.where(_tasks.c.state == TaskState.READY, condition)
     if process_id or fault_level:
         # As a set of instance ids (one index range, probed in memory): a join would look up the
         # instance row of every task the index scan passes.
@@ -226,7 +230,7 @@ def _load_task(session: Session, task_id: int) -> Any:
                                  _instances.c.definition_id)
                           .select_from(_FROM).where(_tasks.c.id == task_id)).one_or_none()
     if row is None:
-        raise NotFound(f"task {task_id} does not exist")
+        raise NotFound(f"task {task_id} does not exist", reason="task_missing", params={"task_id": task_id})
     return row
 
 
@@ -252,7 +256,7 @@ def _open_tasks(session: Session, instance_ids: list[int]) -> list[Any]:
     return list(session.execute(
         select(_tasks.c.id, _tasks.c.instance_id, _tasks.c.element_id, _tasks.c.name, _tasks.c.candidate_group,
                _tasks.c.assignee)
-        .where(_tasks.c.instance_id.in_(instance_ids), _tasks.c.state == "ready").order_by(_tasks.c.id)))
+        .where(_tasks.c.instance_id.in_(instance_ids), _tasks.c.state == TaskState.READY).order_by(_tasks.c.id)))
 
 
 def task_page(session: Session, *, task_id: int, actor: Actor) -> dict[str, Any]:
@@ -262,7 +266,7 @@ def task_page(session: Session, *, task_id: int, actor: Actor) -> dict[str, Any]
     events = history.events_of(session, row.instance_id)
     request, steps = _steps(events)
     task = _task_row(row, clock.now())
-    is_ready = row.state == "ready" and row.instance_status == "running"
+    is_ready = row.state == TaskState.READY and row.instance_status == InstanceStatus.RUNNING
     # Mirrors engine.process.runtime's checks, so a button is shown exactly when its action would be allowed.
     may_act = is_ready and not actor.is_auditor and (
         row.assignee == actor.username if row.assignee
@@ -291,7 +295,7 @@ def diagram(session: Session, *, task_id: int, actor: Actor) -> dict[str, Any]:
     sources = session.scalars(select(ProcessDefinition.sources)
                               .where(ProcessDefinition.id == row.definition_id)).one()
     done = session.scalars(select(_tasks.c.element_id).distinct()
-                           .where(_tasks.c.instance_id == row.instance_id, _tasks.c.state == "completed"))
+                           .where(_tasks.c.instance_id == row.instance_id, _tasks.c.state == TaskState.COMPLETED))
     current = sorted({r.element_id for r in _open_tasks(session, [row.instance_id])})
     return {"xml": sources[0]["xml"], "current": current, "completed": sorted(done),
             "task_element_id": row.element_id}
@@ -341,9 +345,11 @@ def request_page(session: Session, *, instance_id: int, actor: Actor) -> dict[st
     row = session.execute(select(*_REQUEST_COLUMNS).join(_definitions, _definitions.c.id == _instances.c.definition_id)
                           .where(_instances.c.id == instance_id)).one_or_none()
     if row is None:
-        raise NotFound(f"request {instance_id} does not exist")
+        raise NotFound(f"request {instance_id} does not exist", reason="request_missing",
+                       params={"instance_id": instance_id})
     if row.started_by != actor.username and not actor.is_auditor and "service_desk" not in actor.groups:
-        raise Forbidden(f"request {instance_id} was raised by someone else")
+        raise Forbidden(f"request {instance_id} was raised by someone else", reason="request_of_someone_else",
+                        params={"instance_id": instance_id})
     request, steps = _steps(history.events_of(session, instance_id))
     page = _request_row(row, _open_tasks(session, [instance_id]), actor)
     page.update(request=request, steps=steps)
@@ -366,7 +372,8 @@ def request_processes(session: Session) -> list[tuple[str, str]]:
 def directory(session: Session, *, actor: Actor) -> dict[str, Any]:
     """Users and groups, for process owners, managers and auditors."""
     if not actor.groups & DIRECTORY_GROUPS:
-        raise Forbidden(f"{actor.username} may not list users")
+        raise Forbidden(f"{actor.username} may not list users", reason="directory_hidden",
+                        params={"username": actor.username})
     all_users: list[User] = users.list_users(session)
     groups = users.list_groups(session)
     members: dict[str, list[str]] = {g.id: [] for g in groups}

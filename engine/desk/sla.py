@@ -8,6 +8,7 @@ is the level's response time (the 30-minute promise), so each supervisor has tha
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -15,14 +16,16 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
+from engine.desk.levels import FaultLevel
 from engine.errors import InvalidInput, NotFound
 from engine.process import clock
 from engine.process.definitions import ParsedDefinition
+from engine.status import TaskState
 from engine.store.models import SlaPolicy
 
 TARGETS = ("respond", "plan", "resolve")
 ESCALATION_STEPS = 3
-DEFAULT_LEVEL = "IV"  # until 事件分类 sets a level, the most lenient targets apply
+DEFAULT_LEVEL = FaultLevel.IV  # until 事件分类 sets a level, the most lenient targets apply
 NEVER = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 PREFIX = "sla_"
 # Tasks that remind of a target or escalate it (raised by boundary timers): they carry the due time of
@@ -47,12 +50,47 @@ class Policy:
 
 
 def _policy(row: Any) -> Policy:
-    minutes = dt.timedelta(minutes=1)
-    return Policy(row.fault_level, row.respond_minutes * minutes, row.plan_minutes * minutes,
-                  row.resolve_minutes * minutes, row.warn_ratio,
-                  row.emergency_plan_after_minutes * minutes if row.emergency_plan_after_minutes else None,
-                  row.emergency_plan_due_minutes * minutes if row.emergency_plan_due_minutes else None,
-                  row.fault_report_minutes * minutes)
+    second = dt.timedelta(seconds=1)
+    return Policy(row.fault_level, row.respond_seconds * second, row.plan_seconds * second,
+                  row.resolve_seconds * second, row.warn_ratio,
+                  row.emergency_plan_after_seconds * second if row.emergency_plan_after_seconds else None,
+                  row.emergency_plan_due_seconds * second if row.emergency_plan_due_seconds else None,
+                  row.fault_report_seconds * second)
+
+
+# --- durations as people give them -----------------------------------------------------------------
+
+# A target longer than a year is a typing mistake, not a promise.
+MAX_SECONDS = 366 * 24 * 60 * 60
+_DURATION = re.compile(r"(-?\d{1,9})\s*(s|m|min)?")
+
+
+def duration_seconds(value: dt.timedelta | int | str) -> int:
+    """An SLA duration as the policy form, `sla set` and `set_policy` take it: whole minutes (90, "90",
+    "90m") or, for drills and tests, seconds ("90s"); a timedelta as it is. ValueError for anything else
+    (the range is checked by the caller)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration")
+    if isinstance(value, dt.timedelta):
+        return int(value.total_seconds())
+    if isinstance(value, int):
+        return value * 60
+    match = _DURATION.fullmatch(value.strip().lower())
+    if match is None:
+        raise ValueError(f"{value!r} is not a duration: give whole minutes (90) or seconds (90s)")
+    return int(match[1]) * (1 if match[2] == "s" else 60)
+
+
+def duration_text(seconds: int) -> str:
+    """A stored duration as `duration_seconds` reads it back: "90" (minutes), or "90s" below a whole minute."""
+    return str(seconds // 60) if seconds % 60 == 0 else f"{seconds}s"
+
+
+def minutes_of(seconds: int | None) -> int | float | None:
+    """Seconds as the policy's *_minutes keys show them: whole minutes as int, fractions for drill values."""
+    if seconds is None:
+        return None
+    return seconds // 60 if seconds % 60 == 0 else round(seconds / 60, 4)
 
 
 # Prebuilt: read on every start and classification, where the ORM's identity map cost more than SQLite.
@@ -62,30 +100,36 @@ _SELECT_POLICY = select(cast(Table, SlaPolicy.__table__)).where(SlaPolicy.fault_
 def get_policy(session: Session, level: str | None) -> Policy:
     row = session.connection().execute(_SELECT_POLICY, {"level": level or DEFAULT_LEVEL}).one_or_none()
     if row is None:
-        raise NotFound(f"no SLA policy for fault level {level!r}")
+        raise NotFound(f"no SLA policy for fault level {level!r}", reason="sla_policy_missing",
+                       params={"level": level})
     return _policy(row)
 
 
 def list_policies(session: Session) -> list[dict[str, Any]]:
     rows = session.scalars(select(SlaPolicy).order_by(SlaPolicy.fault_level))
     return [{"fault_level": r.fault_level, "name_zh": r.name_zh, "name_en": r.name_en,
-             "respond_minutes": r.respond_minutes, "plan_minutes": r.plan_minutes,
-             "resolve_minutes": r.resolve_minutes, "warn_ratio": r.warn_ratio,
-             "emergency_plan_after_minutes": r.emergency_plan_after_minutes,
-             "emergency_plan_due_minutes": r.emergency_plan_due_minutes,
-             "fault_report_minutes": r.fault_report_minutes, "updated_by": r.updated_by,
+             **{f"{target}_minutes": minutes_of(getattr(r, f"{target}_seconds")) for target in _DURATIONS},
+             **{f"{target}_seconds": getattr(r, f"{target}_seconds") for target in _DURATIONS},
+             "warn_ratio": r.warn_ratio, "updated_by": r.updated_by,
              "updated_at": r.updated_at.isoformat() if r.updated_at else None} for r in rows]
 
 
-_EDITABLE = {"respond_minutes", "plan_minutes", "resolve_minutes", "warn_ratio", "emergency_plan_after_minutes",
-             "emergency_plan_due_minutes", "fault_report_minutes"}
+# The policy's durations; set_policy takes each as `<name>_minutes` (see duration_seconds).
+_DURATIONS = ("respond", "plan", "resolve", "emergency_plan_after", "emergency_plan_due", "fault_report")
+_OPTIONAL = frozenset({"emergency_plan_after", "emergency_plan_due"})
+_EDITABLE = {"warn_ratio", *(f"{target}_minutes" for target in _DURATIONS)}
 
 
 def set_policy(session: Session, level: str, *, actor: str, **changes: Any) -> None:
-    """Change a level's targets (process owners). Running instances keep the deadlines they have."""
+    """Change a level's targets (process owners). Running instances keep the deadlines they have.
+
+    Durations are `<target>_minutes`: minutes, or seconds as "90s" (duration_seconds); None clears an
+    emergency-plan time, and the emergency plan needs both its times, the due one after the other.
+    """
     row = session.get(SlaPolicy, level)
     if row is None:
-        raise NotFound(f"no SLA policy for fault level {level!r}")
+        raise NotFound(f"no SLA policy for fault level {level!r}", reason="sla_policy_missing",
+                       params={"level": level})
     unknown = set(changes) - _EDITABLE
     if unknown:
         raise InvalidInput(f"unknown SLA settings: {', '.join(sorted(unknown))}")
@@ -93,10 +137,28 @@ def set_policy(session: Session, level: str, *, actor: str, **changes: Any) -> N
         if name == "warn_ratio":
             if not 0 < float(value) < 1:
                 raise InvalidInput("warn_ratio must be between 0 and 1", field_errors={name: ["between 0 and 1"]})
-            value = float(value)
-        elif value is not None and int(value) <= 0:
-            raise InvalidInput(f"{name} must be a positive number of minutes", field_errors={name: ["> 0"]})
-        setattr(row, name, value)
+            row.warn_ratio = float(value)
+            continue
+        target = name.removesuffix("_minutes")
+        if value is None and target in _OPTIONAL:
+            setattr(row, f"{target}_seconds", None)
+            continue
+        try:
+            seconds = duration_seconds(value)
+        except (TypeError, ValueError) as error:
+            raise InvalidInput(f"{name}: {error}", field_errors={name: ["whole minutes (90) or seconds (90s)"]}) \
+                from None
+        if not 0 < seconds <= MAX_SECONDS:
+            raise InvalidInput(f"{name} must be more than 0 and at most {MAX_SECONDS // 60} minutes",
+                               field_errors={name: [f"> 0 and ≤ {MAX_SECONDS // 60} minutes"]})
+        setattr(row, f"{target}_seconds", seconds)
+    after, due = row.emergency_plan_after_seconds, row.emergency_plan_due_seconds
+    if (after is None) != (due is None):
+        missing = "emergency_plan_after_minutes" if after is None else "emergency_plan_due_minutes"
+        raise InvalidInput("the emergency plan needs both its times, or neither", field_errors={missing: ["required"]})
+    if after is not None and due is not None and due <= after:
+        raise InvalidInput("the emergency plan must be due after it starts",
+                           field_errors={"emergency_plan_due_minutes": ["after emergency_plan_after_minutes"]})
     row.updated_by = actor
     row.updated_at = clock.now()
     session.flush()
@@ -187,7 +249,7 @@ def at_risk(session: Session, *, now: dt.datetime | None = None) -> list[dict[st
         select(TaskRecord, ProcessInstance.started_at, ProcessInstance.fault_level, ProcessInstance.process_id,
                ProcessInstance.title)
         .join(ProcessInstance, ProcessInstance.id == TaskRecord.instance_id)
-        .where(TaskRecord.state == "ready", TaskRecord.due_at.is_not(None))
+        .where(TaskRecord.state == TaskState.READY, TaskRecord.due_at.is_not(None))
         .order_by(TaskRecord.due_at))
     result = []
     escalations: dict[tuple[int, dt.datetime], list[dict[str, Any]]] = {}

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.process import history
+from engine.status import TaskState
 from engine.store.models import ProcessInstance, TaskRecord
 
 
@@ -26,7 +27,7 @@ def task_to_dict(record: TaskRecord, instance: ProcessInstance | None = None) ->
 
 
 def list_tasks(session: Session, *, group: str | None = None, user: str | None = None,
-               groups: frozenset[str] | None = None, state: str = "ready", process_id: str | None = None,
+               groups: frozenset[str] | None = None, state: str = TaskState.READY, process_id: str | None = None,
                limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
     """Tasks by state, filtered by group, by assignee, or 'mine' (assigned to user or open to their groups)."""
     query = (select(TaskRecord, ProcessInstance).join(ProcessInstance, ProcessInstance.id == TaskRecord.instance_id)
@@ -47,7 +48,8 @@ def list_tasks(session: Session, *, group: str | None = None, user: str | None =
 def get_instance(session: Session, instance_id: int) -> ProcessInstance:
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
-        raise NotFound(f"instance {instance_id} does not exist")
+        raise NotFound(f"instance {instance_id} does not exist", reason="instance_missing",
+                       params={"instance_id": instance_id})
     return instance
 
 
@@ -55,7 +57,7 @@ def instance_view(session: Session, instance_id: int) -> dict[str, Any]:
     """State, open tasks and full history of an instance, as plain data (the CLI's `show --json`)."""
     instance = get_instance(session, instance_id)
     open_tasks = session.scalars(select(TaskRecord).where(TaskRecord.instance_id == instance.id,
-                                                          TaskRecord.state == "ready").order_by(TaskRecord.id))
+                                                          TaskRecord.state == TaskState.READY).order_by(TaskRecord.id))
     return {
         "id": instance.id, "process_id": instance.process_id, "version": instance.definition.version,
         "status": instance.status, "title": instance.title, "fault_level": instance.fault_level,

@@ -358,7 +358,8 @@ def parsed_by_id(session: Session, definition_id: int, sha256: str) -> ParsedDef
         return cached
     definition = session.get(ProcessDefinition, definition_id)
     if definition is None:
-        raise NotFound(f"definition {definition_id} does not exist")
+        raise NotFound(f"definition {definition_id} does not exist", reason="definition_missing",
+                       params={"definition_id": definition_id})
     return parsed(definition)
 
 
@@ -370,7 +371,9 @@ def get_definition(session: Session, process_id: str, version: int | None = None
     definition = session.scalars(query.limit(1)).first()
     if definition is None:
         what = f"version {version} of process" if version else "process"
-        raise NotFound(f"{what} {process_id!r} is not deployed", process_id=process_id, version=version)
+        raise NotFound(f"{what} {process_id!r} is not deployed", process_id=process_id, version=version,
+                       reason="version_missing" if version else "process_missing",
+                       params={"process_id": process_id, "version": version})
     return definition
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import Forbidden, InvalidDiagram, InvalidInput, NotFound, Problem
 from engine.process import clock, definitions, runtime
+from engine.status import InstanceStatus, TaskState
 from engine.store.models import ProcessDefinition, ProcessDraft, ProcessInstance, TaskRecord
 from engine.users import Actor
 
@@ -26,7 +27,8 @@ MIGRATION_LIST_LIMIT = 500
 def require_owner(actor: Actor, what: str) -> None:
     """Only process owners change diagrams, versions and the version instances run on."""
     if OWNER_GROUP not in actor.groups:
-        raise Forbidden(f"only process owners may {what}; {actor.username} is not one")
+        raise Forbidden(f"only process owners may {what}; {actor.username} is not one",
+                        reason="process_owners_only", params={"username": actor.username})
 
 
 def _check_process_id(process_id: str) -> None:
@@ -174,19 +176,19 @@ def running_instances(session: Session, *, process_id: str) -> dict[str, Any]:
     newest = rows[0]
     version_of = {row.id: row.version for row in rows}
     count = session.scalar(select(func.count()).select_from(ProcessInstance).where(
-        ProcessInstance.process_id == process_id, ProcessInstance.status == "running",
+        ProcessInstance.process_id == process_id, ProcessInstance.status == InstanceStatus.RUNNING,
         ProcessInstance.definition_id != newest.id)) or 0
     instances = list(session.execute(
         select(ProcessInstance.id, ProcessInstance.definition_id, ProcessInstance.title, ProcessInstance.started_by,
                ProcessInstance.started_at)
-        .where(ProcessInstance.process_id == process_id, ProcessInstance.status == "running",
+        .where(ProcessInstance.process_id == process_id, ProcessInstance.status == InstanceStatus.RUNNING,
                ProcessInstance.definition_id != newest.id)
         .order_by(ProcessInstance.id).limit(MIGRATION_LIST_LIMIT)))
     waiting: dict[int, list[dict[str, Any]]] = {}
     if instances:
         for task in session.execute(select(TaskRecord.instance_id, TaskRecord.element_id, TaskRecord.name)
                                     .where(and_(TaskRecord.instance_id.in_([i.id for i in instances]),
-                                                TaskRecord.state == "ready"))
+                                                TaskRecord.state == TaskState.READY))
                                     .order_by(TaskRecord.id)):
             waiting.setdefault(task.instance_id, []).append({"element_id": task.element_id, "name": task.name})
     return {
@@ -206,7 +208,7 @@ def overview(session: Session, *, username: str) -> dict[str, Any]:
     counts = session.execute(
         select(ProcessInstance.process_id, ProcessDefinition.version, func.count())
         .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
-        .where(ProcessInstance.status == "running")
+        .where(ProcessInstance.status == InstanceStatus.RUNNING)
         .group_by(ProcessInstance.process_id, ProcessDefinition.version)).all()
     running: dict[str, dict[str, int]] = {pid: {"newest": 0, "older": 0} for pid in newest}
     for process_id, version, count in counts:
@@ -220,7 +222,8 @@ def overview(session: Session, *, username: str) -> dict[str, Any]:
 def _instance_of(session: Session, process_id: str, instance_id: int) -> None:
     found = session.scalar(select(ProcessInstance.process_id).where(ProcessInstance.id == instance_id))
     if found != process_id:
-        raise NotFound(f"process {process_id!r} has no instance {instance_id}", process_id=process_id)
+        raise NotFound(f"process {process_id!r} has no instance {instance_id}", process_id=process_id,
+                       reason="instance_not_of_process", params={"process_id": process_id, "instance_id": instance_id})
 
 
 def preview_migration(session: Session, *, process_id: str, instance_id: int, to_version: int) -> dict[str, Any]:

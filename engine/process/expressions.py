@@ -57,44 +57,44 @@ def check(source: str, *, mode: str = "eval") -> ast.AST:
     `mode` is "eval" for conditions and timers, "exec" for script tasks (assignments only).
     """
     if source is None or not str(source).strip():
-        raise ExpressionRefused("empty expression", reason="empty")
+        raise ExpressionRefused("empty expression", reason="expression_empty")
     if len(source) > MAX_EXPRESSION_LENGTH:
-        raise ExpressionRefused(f"expression longer than {MAX_EXPRESSION_LENGTH} characters", reason="too_long",
-                                reason_params={"limit": MAX_EXPRESSION_LENGTH})
+        raise ExpressionRefused(f"expression longer than {MAX_EXPRESSION_LENGTH} characters",
+                                reason="expression_too_long", params={"limit": MAX_EXPRESSION_LENGTH})
     try:
         tree = ast.parse(source.strip(), mode=mode)
     except SyntaxError as exc:
-        raise ExpressionRefused(f"expression does not parse: {exc.msg} in {source!r}", reason="syntax",
-                                reason_params={"detail": exc.msg, "source": source}) from None
+        raise ExpressionRefused(f"expression does not parse: {exc.msg} in {source!r}", reason="expression_syntax",
+                                params={"detail": exc.msg, "source": source}) from None
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
             raise ExpressionRefused(f"{type(node).__name__} is not allowed in an expression: {source!r}",
-                                    reason="syntax_not_allowed",
-                                    reason_params={"node": type(node).__name__, "source": source})
+                                    reason="expression_syntax_not_allowed",
+                                    params={"node": type(node).__name__, "source": source})
         if isinstance(node, ast.Name) and node.id.startswith("_"):
             raise ExpressionRefused(f"names starting with '_' are not allowed: {node.id!r} in {source!r}",
-                                    reason="underscore_name", reason_params={"name": node.id, "source": source})
+                                    reason="expression_underscore_name", params={"name": node.id, "source": source})
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and "__" in node.value:
             raise ExpressionRefused(f"strings containing '__' are not allowed in {source!r}",
-                                    reason="dunder_string", reason_params={"source": source})
+                                    reason="expression_dunder_string", params={"source": source})
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in SAFE_FUNCTIONS:
                 name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
                 raise ExpressionRefused(f"function {name!r} is not allowed (allowed: "
-                                        f"{', '.join(sorted(SAFE_FUNCTIONS))}) in {source!r}", reason="function",
-                                        reason_params={"name": name, "allowed": sorted(SAFE_FUNCTIONS),
-                                                       "source": source})
+                                        f"{', '.join(sorted(SAFE_FUNCTIONS))}) in {source!r}",
+                                        reason="expression_function",
+                                        params={"name": name, "allowed": sorted(SAFE_FUNCTIONS), "source": source})
         if isinstance(node, ast.Assign | ast.AugAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if not all(isinstance(t, ast.Name) for t in targets):
-                raise ExpressionRefused(f"only plain names can be assigned in {source!r}", reason="assign_target",
-                                        reason_params={"source": source})
+                raise ExpressionRefused(f"only plain names can be assigned in {source!r}",
+                                        reason="expression_assign_target", params={"source": source})
         if mode == "exec" and isinstance(node, ast.Module):
             for stmt in node.body:
                 if not isinstance(stmt, ast.Assign | ast.AugAssign | ast.Expr):
                     raise ExpressionRefused(f"{type(stmt).__name__} is not allowed in a script: {source!r}",
-                                            reason="statement",
-                                            reason_params={"node": type(stmt).__name__, "source": source})
+                                            reason="expression_statement",
+                                            params={"node": type(stmt).__name__, "source": source})
     return tree
 
 

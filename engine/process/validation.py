@@ -465,7 +465,7 @@ def _expression_problem(element_id: str | None, text: str | None, what: str, fil
     except ExpressionRefused as exc:
         return Problem(element_id, f"{what}: {exc.message}", filename, code="expression_refused",
                        params={"what": what, "detail": exc.message, "reason": exc.reason,
-                               "reason_params": exc.reason_params}), None
+                               "reason_params": exc.params}), None
 
 
 _ISO_EXAMPLES = {"timeDuration": "PT30M, P1DT2H", "timeDate": "2026-12-01T08:00:00+08:00",

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.process import definitions, validation
+from engine.status import InstanceStatus
 from engine.store.models import ProcessDefinition, ProcessInstance
 
 _B = f"{{{validation.BPMN_NS}}}"
@@ -121,7 +122,8 @@ def diff_descriptions(old: dict[str, Description], new: dict[str, Description]) 
 def _version(session: Session, process_id: str, version: int) -> ProcessDefinition:
     if version < 1:
         raise NotFound(f"version {version} of process {process_id!r} is not deployed (versions start at 1)",
-                       process_id=process_id, version=version)
+                       process_id=process_id, version=version, reason="version_missing",
+                       params={"process_id": process_id, "version": version})
     return definitions.get_definition(session, process_id, version)
 
 
@@ -139,10 +141,11 @@ def versions(session: Session, process_id: str) -> list[dict[str, Any]]:
                ProcessDefinition.deployed_at, ProcessDefinition.comment, ProcessDefinition.sha256)
         .where(ProcessDefinition.process_id == process_id).order_by(ProcessDefinition.version.desc())).all()
     if not rows:
-        raise NotFound(f"process {process_id!r} is not deployed", process_id=process_id)
+        raise NotFound(f"process {process_id!r} is not deployed", process_id=process_id, reason="process_missing",
+                       params={"process_id": process_id})
     running: dict[int, int] = {definition_id: count for definition_id, count in session.execute(
         select(ProcessInstance.definition_id, func.count())
-        .where(ProcessInstance.process_id == process_id, ProcessInstance.status == "running")
+        .where(ProcessInstance.process_id == process_id, ProcessInstance.status == InstanceStatus.RUNNING)
         .group_by(ProcessInstance.definition_id))}
     return [{"definition_id": row.id, "process_id": process_id, "version": row.version, "name": row.name,
              "deployed_by": row.deployed_by, "deployed_at": row.deployed_at.isoformat(), "comment": row.comment,

@@ -19,7 +19,10 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from engine.errors import DatabaseBusy
 
 _AFTER_COMMIT = "opsflow_after_commit"
 log = logging.getLogger(__name__)
@@ -27,6 +30,8 @@ log = logging.getLogger(__name__)
 # With the checkpointer running, a commit checkpoints by itself only past this many WAL pages (40 MB
 # with 4 KB pages): a backstop for when the checkpointer cannot keep up, not the usual path.
 _BACKSTOP_PAGES = 10_000
+# How long a SQLite connection waits for another's write lock before giving up (DatabaseBusy).
+BUSY_TIMEOUT_MS = 30_000
 
 
 class WalCheckpointer:
@@ -116,7 +121,26 @@ def _sqlite_file(url: str) -> str | None:
     return database
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def is_busy(error: BaseException) -> bool:
+    """SQLite gave up waiting for a lock another connection holds ("database is locked")."""
+    cause = error.orig if isinstance(error, OperationalError) else error
+    code = getattr(cause, "sqlite_errorcode", None)
+    return isinstance(cause, sqlite3.OperationalError) and code is not None \
+        and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+@contextmanager
+def busy_as_error() -> Iterator[None]:
+    """Turns SQLite's lock timeout into DatabaseBusy: one clear error instead of a driver traceback."""
+    try:
+        yield
+    except OperationalError as error:
+        if is_busy(error):
+            raise DatabaseBusy() from error
+        raise
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not pysqlite, issue BEGIN so that we can make it IMMEDIATE below.
@@ -126,7 +150,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA wal_autocheckpoint={_BACKSTOP_PAGES}")  # see WalCheckpointer
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -135,14 +159,14 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS, **kwargs: Any) -> Engine:
     """Create an engine with the settings opsflow relies on for `url`'s backend."""
     if url.startswith("sqlite"):
         path = _sqlite_file(url)
         if path is not None:  # a fresh checkout has no instance/ yet; SQLite creates files, not directories
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_timeout_ms)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
@@ -168,8 +192,9 @@ class Database:
         """Yield a session; commit at the end (then run after-commit hooks) or roll back on error."""
         session = self._sessions()
         try:
-            yield session
-            session.commit()
+            with busy_as_error():
+                yield session
+                session.commit()
             callbacks = session.info.pop(_AFTER_COMMIT, [])
         except BaseException:
             session.rollback()

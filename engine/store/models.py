@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from engine.process import clock
+from engine.status import InstanceStatus, TaskState, TimerStatus
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -94,7 +95,7 @@ class ProcessInstance(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
     process_id: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running | completed | error
+    status: Mapped[str] = mapped_column(String(20), default=InstanceStatus.RUNNING)
     title: Mapped[str | None] = mapped_column(String(200))
     fault_level: Mapped[str | None] = mapped_column(String(10))
     started_by: Mapped[str | None] = mapped_column(String(100))
@@ -139,7 +140,7 @@ class TaskRecord(Base):
     lane: Mapped[str | None] = mapped_column(String(200))
     candidate_group: Mapped[str | None] = mapped_column(String(100))
     form_key: Mapped[str | None] = mapped_column(String(100))
-    state: Mapped[str] = mapped_column(String(20), default="ready")  # ready | completed | cancelled
+    state: Mapped[str] = mapped_column(String(20), default=TaskState.READY)
     assignee: Mapped[str | None] = mapped_column(String(100))
     due_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
@@ -178,9 +179,9 @@ class Timer(Base):
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
     spiff_task_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(20))  # boundary | intermediate | start
+    kind: Mapped[str] = mapped_column(String(20))  # a TimerKind
     due_at: Mapped[dt.datetime]
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | fired | cancelled
+    status: Mapped[str] = mapped_column(String(20), default=TimerStatus.PENDING)
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     fired_at: Mapped[dt.datetime | None]
     fired_by: Mapped[str | None] = mapped_column(String(100))
@@ -188,20 +189,21 @@ class Timer(Base):
 
 
 class SlaPolicy(Base):
-    """Targets per fault level (seed 001 §4.1), editable by process owners; minutes throughout."""
+    """Targets per fault level (seed 001 §4.1), editable by process owners; seconds throughout (whole
+    minutes as a rule, seconds for drills and tests)."""
 
     __tablename__ = "sla_policy"
 
     fault_level: Mapped[str] = mapped_column(String(10), primary_key=True)
     name_zh: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(100))
-    respond_minutes: Mapped[int]
-    plan_minutes: Mapped[int]
-    resolve_minutes: Mapped[int]
+    respond_seconds: Mapped[int]
+    plan_seconds: Mapped[int]
+    resolve_seconds: Mapped[int]
     warn_ratio: Mapped[float] = mapped_column(default=0.8)
-    emergency_plan_after_minutes: Mapped[int | None]
-    emergency_plan_due_minutes: Mapped[int | None]
-    fault_report_minutes: Mapped[int] = mapped_column(default=24 * 60)
+    emergency_plan_after_seconds: Mapped[int | None]
+    emergency_plan_due_seconds: Mapped[int | None]
+    fault_report_seconds: Mapped[int] = mapped_column(default=24 * 60 * 60)
     updated_by: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[dt.datetime | None]
 

@@ -6,6 +6,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from engine.store.db import busy_as_error
+
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
@@ -18,7 +20,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision` (creating it if empty)."""
-    command.upgrade(alembic_config(url), revision)
+    with busy_as_error():
+        command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from flask import Flask
 import config
 from tests.support.cli import cli_app, run, run_json
 from tests.support.flows import REQUEST
+from tests.support.locks import write_locked
 
 
 @pytest.fixture
@@ -95,3 +97,89 @@ def test_deploy_refusal_names_the_element(app: Flask, tmp_path: Path) -> None:
     assert result.stderr.startswith("error: diagram refused: bad.bpmn:") and "'nope'" in result.stderr
     ok = run_json(app, "deploy", str(Path(config.ROOT) / "bpmn" / "service_desk.bpmn"), "--comment", "again")
     assert ok["version"] == 2
+
+
+def test_every_command_defined_in_app_cli_is_in_the_opsflow_group() -> None:
+    """Commands are listed explicitly in app/cli/__init__.py: one defined but not listed would be silently missing."""
+    import importlib
+    import pkgutil
+
+    import click
+
+    import app.cli as package
+
+    defined = {obj for info in pkgutil.iter_modules(package.__path__)
+               for obj in vars(importlib.import_module(f"app.cli.{info.name}")).values()
+               if isinstance(obj, click.Command)}
+    nested = {sub for group in defined if isinstance(group, click.Group) for sub in group.commands.values()}
+    assert defined - nested == set(package.opsflow.commands.values())
+
+
+def test_a_locked_database_is_one_error_line_not_a_traceback(tmp_path: Path) -> None:
+    app = cli_app(tmp_path, DATABASE_BUSY_TIMEOUT_MS=200)
+    assert run(app, "setup").exit_code == 0
+    with write_locked(tmp_path / "cli.db"):
+        began = time.monotonic()
+        result = run(app, "tasks", "--group", "service_desk")
+        waited = time.monotonic() - began
+    assert result.exit_code == 1
+    assert result.stderr == "error: the database is busy (locked by another process); try again\n"
+    assert result.stdout == "" and waited < 5
+    assert run(app, "tasks", "--group", "service_desk").exit_code == 0  # free again: works
+
+
+@pytest.mark.parametrize("data, message", [
+    ("{not json", "error: --data: not valid JSON: Expecting property name enclosed in double quotes at position 1"),
+    ("@/no/such/file.json", "error: --data: cannot read /no/such/file.json: No such file or directory"),
+    ("[1]", "error: --data: must be a JSON object ({...})"),
+])
+def test_bad_data_is_one_error_line(app: Flask, data: str, message: str) -> None:
+    assert run(app, "setup").exit_code == 0
+    result = run(app, "start", "service_desk", "--data", data)
+    assert (result.exit_code, result.stderr, result.stdout) == (2, message + "\n", "")
+
+
+def test_sla_set_by_someone_else_is_one_error_line(app: Flask) -> None:
+    assert run(app, "setup").exit_code == 0
+    result = run(app, "sla", "set", "II", "--resolve-minutes", "60", "--user", "engineer")
+    assert (result.exit_code, result.stderr) == (1, "error: engineer is not a process owner\n")
+    nothing = run(app, "sla", "set", "II", "--user", "process_owner")
+    assert (nothing.exit_code, nothing.stderr) == (2, "error: give at least one setting to change\n")
+
+
+def test_sla_set_changes_the_level_i_emergency_plan(app: Flask) -> None:
+    assert run(app, "setup").exit_code == 0
+    owner = ("--user", "process_owner")
+    assert run(app, "sla", "set", "I", "--emergency-plan-after-minutes", "600",
+               "--emergency-plan-due-minutes", "900", *owner).exit_code == 0
+    level_i = run_json(app, "sla", "policy")[0]
+    assert (level_i["emergency_plan_after_minutes"], level_i["emergency_plan_due_minutes"]) == (600, 900)
+    assert "600-900" in run(app, "sla", "policy").stdout
+    backwards = run(app, "sla", "set", "I", "--emergency-plan-due-minutes", "500", *owner)
+    assert backwards.exit_code == 1 and backwards.stderr == (
+        "error: the emergency plan must be due after it starts: "
+        "emergency_plan_due_minutes: after emergency_plan_after_minutes\n")
+    assert run(app, "sla", "set", "I", "--no-emergency-plan", *owner).exit_code == 0
+    assert run_json(app, "sla", "policy")[0]["emergency_plan_after_minutes"] is None
+
+
+def test_sla_durations_take_seconds_for_drills(app: Flask) -> None:
+    assert run(app, "setup").exit_code == 0
+    assert run(app, "sla", "set", "II", "--resolve-minutes", "90s", "--plan-minutes", "45",
+               "--user", "process_owner").exit_code == 0
+    level_ii = run_json(app, "sla", "policy")[1]
+    assert (level_ii["resolve_seconds"], level_ii["resolve_minutes"]) == (90, 1.5)
+    assert (level_ii["plan_seconds"], level_ii["plan_minutes"]) == (45 * 60, 45)
+    assert "90s" in run(app, "sla", "policy").stdout
+    bad = run(app, "sla", "set", "II", "--resolve-minutes", "90x", "--user", "process_owner")
+    assert bad.exit_code == 1 and bad.stderr.startswith("error: resolve_minutes: '90x' is not a duration")
+    assert bad.stderr.count("\n") == 1
+
+
+def test_tasks_for_a_user_or_group_that_does_not_exist_say_so(app: Flask) -> None:
+    assert run(app, "setup").exit_code == 0
+    ghost = run(app, "tasks", "--user", "ghost")
+    assert (ghost.exit_code, ghost.stderr) == (1, "error: no active user 'ghost'\n")
+    nowhere = run(app, "tasks", "--group", "ghosts")
+    assert nowhere.exit_code == 2 and nowhere.stderr.startswith("error: --group: no group 'ghosts' (groups: ")
+    assert run(app, "tasks", "--user", "engineer").stdout == "no tasks\n"

@@ -185,6 +185,29 @@ def test_invalid_values_come_back_with_messages_beside_the_fields_and_what_was_t
     assert as_json.status_code == 422 and "warn_ratio" in as_json.json["field_errors"]
 
 
+def test_the_form_takes_seconds_for_drills_as_the_engine_does(
+        app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
+    owner = client_for("process_owner")
+    drill = {**LEVEL_II, "resolve_minutes": "90s", "plan_minutes": "45s"}
+    assert owner.post("/sla/policy/II", data=drill).status_code == 302
+    saved = policies(app)["II"]
+    assert (saved["resolve_seconds"], saved["resolve_minutes"], saved["plan_seconds"]) == (90, 1.5, 45)
+    page = owner.get("/sla/policy").text
+    assert 'form="policy-II" name="resolve_minutes"' in page and 'value="90s"' in page
+    reader = client_for("service_manager").get("/sla/policy").text
+    assert "90s" in reader and "1 分钟 30 秒" in reader and english_words(reader) == []
+    # what the form refuses, the engine refuses too (and the other way round)
+    for typed in ("90x", "1.5", "0s", "-5"):
+        assert owner.post("/sla/policy/II", data={**LEVEL_II, "resolve_minutes": typed}).status_code == 422
+        with database(app).transaction() as session, pytest.raises(InvalidInput):
+            sla.set_policy(session, "II", actor="process_owner", resolve_minutes=typed)
+    with clock.frozen(T0):
+        instance_id = classified(app, client_for("requester"), client_for("service_desk"), "II")
+        with database(app).transaction() as session:
+            [work] = tasks.instance_view(session, instance_id)["open_tasks"]
+    assert work["due_at"] == (T0 + dt.timedelta(seconds=90)).isoformat()
+
+
 def test_the_engines_refusal_shows_beside_its_field(
         app: Flask, client_for: Callable[[str], FlaskClient], monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:

@@ -12,12 +12,10 @@ import config
 from app import create_app
 
 
-def cli_app(directory: Path) -> Flask:
+def cli_app(directory: Path, **settings: Any) -> Flask:
     """An app whose database is a fresh SQLite file in `directory` (not migrated: `setup` does that)."""
-    class CliTestConfig(config.TestConfig):
-        DATABASE_URL = f"sqlite:///{directory / 'cli.db'}"
-
-    return create_app(CliTestConfig)
+    attributes = {"DATABASE_URL": f"sqlite:///{directory / 'cli.db'}", **settings}
+    return create_app(type("CliTestConfig", (config.TestConfig,), attributes))
 
 
 def run(app: Flask, *args: str) -> Result:

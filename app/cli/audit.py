@@ -11,11 +11,11 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from app.cli import _db, _emit, _fail_cleanly, opsflow
+from app.cli.common import CommandLineError, _db, _emit, _fail_cleanly
 from engine.audit import verification as audit
 
 
-@opsflow.group("audit")
+@click.group("audit")
 def audit_group() -> None:
     """Auditors: verify instance histories (hash chain and re-execution), export them."""
 
@@ -34,7 +34,7 @@ def verify_command(instance_ids: tuple[int, ...], verify_all: bool, as_json: boo
     when any instance diverges.
     """
     if bool(instance_ids) == verify_all:
-        raise click.UsageError("give instance ids or --all")
+        raise CommandLineError("give instance ids or --all")
     with _db().transaction() as session:
         if verify_all:
             total = audit.count_instances(session)

@@ -1,4 +1,4 @@
-"""`flask opsflow validate | versions | diff | rollback`: check diagrams before deploying, manage versions.
+"""`flask opsflow validate | deploy | versions | diff | rollback`: check diagrams, deploy them, manage versions.
 
 `validate` needs no database: it runs the checks deploy runs and prints one line per problem.
 """
@@ -10,7 +10,7 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from app.cli import _db, _emit, _fail_cleanly, opsflow
+from app.cli.common import _db, _emit, _fail_cleanly
 from engine.errors import Problem
 from engine.process import definitions, versions
 
@@ -36,7 +36,7 @@ def _read(path: Path) -> tuple[definitions.SourceFile | None, Problem | None]:
     return definitions.SourceFile(str(path), path.read_bytes()), None
 
 
-@opsflow.command("validate")
+@click.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--process", "process_id", help="Check only this executable process (default: every one).")
 @click.option("--json", "as_json", is_flag=True)
@@ -71,7 +71,25 @@ def _validation_text(result: dict[str, Any]) -> str:
     return "\n".join(str(Problem(p["element_id"], p["message"], p["filename"])) for p in result["problems"])
 
 
-@opsflow.command("versions")
+@click.command("deploy")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--process", "process_id", help="Executable process to deploy when the first file has several.")
+@click.option("--comment", help="Why this version exists.")
+@click.option("--user", default="cli", show_default=True, help="Recorded as the deployer.")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+@_fail_cleanly
+def deploy_command(paths: tuple[Path, ...], process_id: str | None, comment: str | None, user: str,
+                   as_json: bool) -> None:
+    """Deploy a BPMN file (plus files of called processes) as the next version."""
+    sources = [definitions.SourceFile(p.name, p.read_bytes()) for p in paths]
+    with _db().transaction() as session:
+        result = definitions.deploy(session, sources, user=user, comment=comment, process_id=process_id)
+    _emit({"definition_id": result.definition_id, "process_id": result.process_id, "version": result.version},
+          as_json, lambda d: f"deployed {d['process_id']} version {d['version']}")
+
+
+@click.command("versions")
 @click.argument("process_id")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
@@ -91,7 +109,7 @@ def _versions_text(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-@opsflow.command("diff")
+@click.command("diff")
 @click.argument("process_id")
 @click.argument("from_version", type=click.IntRange(min=1))
 @click.argument("to_version", type=click.IntRange(min=1))
@@ -117,7 +135,7 @@ def _diff_text(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@opsflow.command("rollback")
+@click.command("rollback")
 @click.argument("process_id")
 @click.argument("version", type=click.IntRange(min=1))
 @click.option("--comment", help="Why; recorded after 'rollback to version N'.")

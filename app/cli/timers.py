@@ -11,13 +11,15 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app import database
-from app.cli import _actor, _emit, _fail_cleanly, opsflow
+from app.cli.common import CommandLineError, _actor, _emit, _fail_cleanly
 from engine.desk import sla
+from engine.desk.levels import FaultLevel
+from engine.errors import Forbidden
 from engine.process import runtime
 from engine.process.scheduler import TimerScheduler
 
 
-@opsflow.command("scheduler")
+@click.command("scheduler")
 @click.option("--name", help="Recorded on every timer this process fires (default host:pid).")
 @click.option("--poll", default=1.0, show_default=True, help="Seconds between looks for timers made elsewhere.")
 @with_appcontext
@@ -37,7 +39,7 @@ def scheduler_command(name: str | None, poll: float) -> None:
     scheduler.shutdown()
 
 
-@opsflow.group("sla")
+@click.group("sla")
 def sla_group() -> None:
     """SLA policies and targets at risk."""
 
@@ -64,32 +66,45 @@ def policy_command(as_json: bool) -> None:
     _emit(rows, as_json, _policy_text)
 
 
+_DURATION = "Minutes, or seconds such as 90s for drills and tests."
+
+
 @sla_group.command("set")
-@click.argument("level", type=click.Choice(["I", "II", "III", "IV"]))
-@click.option("--respond-minutes", type=int)
-@click.option("--plan-minutes", type=int)
-@click.option("--resolve-minutes", type=int)
+@click.argument("level", type=click.Choice([level.value for level in FaultLevel]))
+@click.option("--respond-minutes", metavar="DURATION", help=_DURATION)
+@click.option("--plan-minutes", metavar="DURATION", help=_DURATION)
+@click.option("--resolve-minutes", metavar="DURATION", help=_DURATION)
 @click.option("--warn-ratio", type=float, help="Warn at this share of the target (0–1, default 0.8).")
-@click.option("--fault-report-minutes", type=int)
+@click.option("--fault-report-minutes", metavar="DURATION", help=_DURATION)
+@click.option("--emergency-plan-after-minutes", metavar="DURATION",
+              help="Level I: the emergency plan (应急方案) starts this long after the request. " + _DURATION)
+@click.option("--emergency-plan-due-minutes", metavar="DURATION",
+              help="Level I: the emergency plan is due this long after the request. " + _DURATION)
+@click.option("--no-emergency-plan", is_flag=True, help="Drop the level's emergency-plan rule.")
 @click.option("--user", required=True, help="A process owner.")
 @with_appcontext
 @_fail_cleanly
-def set_policy_command(level: str, user: str, **changes: Any) -> None:
+def set_policy_command(level: str, user: str, no_emergency_plan: bool, **changes: Any) -> None:
     """Change a level's targets (new requests and re-graded ones use them)."""
     changes = {k: v for k, v in changes.items() if v is not None}
+    if no_emergency_plan:
+        if {"emergency_plan_after_minutes", "emergency_plan_due_minutes"} & set(changes):
+            raise CommandLineError("--no-emergency-plan cannot be given with emergency-plan times")
+        changes.update(emergency_plan_after_minutes=None, emergency_plan_due_minutes=None)
     if not changes:
-        raise click.UsageError("give at least one setting to change")
+        raise CommandLineError("give at least one setting to change")
     with database(current_app).transaction() as session:
         who = _actor(session, user)
         if "process_owner" not in who.groups:
-            raise click.ClickException(f"{user} is not a process owner")
+            raise Forbidden(f"{user} is not a process owner", reason="sla_policy_edit_forbidden",
+                            params={"username": user})
         sla.set_policy(session, level, actor=user, **changes)
     click.echo(f"level {level} updated: " + ", ".join(f"{k}={v}" for k, v in sorted(changes.items())))
 
 
-@opsflow.command("set-level")
+@click.command("set-level")
 @click.argument("instance_id", type=int)
-@click.argument("level", type=click.Choice(["I", "II", "III", "IV"]))
+@click.argument("level", type=click.Choice([level.value for level in FaultLevel]))
 @click.option("--user", required=True)
 @click.option("--reason")
 @with_appcontext
@@ -114,13 +129,20 @@ def _at_risk_text(rows: list[dict[str, Any]]) -> str:
 
 
 def _policy_text(rows: list[dict[str, Any]]) -> str:
-    lines = ["LEVEL  RESPOND  PLAN     RESOLVE  WARN  FAULT-REPORT  (minutes)"]
-    lines += [f"{r['fault_level']:<6} {r['respond_minutes']:<8} {r['plan_minutes']:<8} {r['resolve_minutes']:<8} "
-              f"{r['warn_ratio']:<5} {r['fault_report_minutes']}" for r in rows]
+    def duration(seconds: int | None) -> str:
+        return "-" if seconds is None else sla.duration_text(seconds)
+
+    lines = ["LEVEL  RESPOND  PLAN     RESOLVE  WARN  FAULT-REPORT  EMERGENCY-PLAN  (minutes; 90s = seconds)"]
+    for r in rows:
+        emergency = (f"{duration(r['emergency_plan_after_seconds'])}-{duration(r['emergency_plan_due_seconds'])}"
+                     if r["emergency_plan_after_seconds"] is not None else "-")
+        lines.append(f"{r['fault_level']:<6} {duration(r['respond_seconds']):<8} {duration(r['plan_seconds']):<8} "
+                     f"{duration(r['resolve_seconds']):<8} {r['warn_ratio']:<5} "
+                     f"{duration(r['fault_report_seconds']):<13} {emergency}")
     return "\n".join(lines)
 
 
-@opsflow.command("serve")
+@click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--scheduler/--no-scheduler", default=True, show_default=True,
@@ -141,7 +163,7 @@ def serve_command(host: str, port: int, scheduler: bool) -> None:
             embedded.shutdown(wait=False)
 
 
-@opsflow.command("health-check-schedule")
+@click.command("health-check-schedule")
 @click.argument("contract", required=False)
 @click.option("--organisation", help="Customer organisation (required when creating).")
 @click.option("--cycle", default="P1M", show_default=True, help="ISO 8601 duration between checks (P3M quarterly).")
@@ -160,7 +182,7 @@ def health_check_schedule_command(contract: str | None, organisation: str | None
     with database(current_app).transaction() as session:
         if contract:
             if not organisation:
-                raise click.UsageError("--organisation is required to set a schedule")
+                raise CommandLineError("--organisation is required to set a schedule")
             first = first_at.replace(tzinfo=dt.UTC) if first_at else None
             schedules.set_schedule(session, contract=contract, organisation=organisation, cycle=cycle,
                                    first_at=first, active=not inactive)

@@ -1,0 +1,84 @@
+"""The signed-in user, the request's unit of work and the sign-in guard of every blueprint."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Blueprint, current_app, request
+from flask_login import LoginManager, UserMixin, current_user
+from sqlalchemy.orm import Session
+
+from app import database
+from engine import users
+from engine.desk.inbox import DIRECTORY_GROUPS
+from engine.errors import Forbidden, NotFound
+from engine.store.models import User
+
+login_manager = LoginManager()
+
+
+class WebUser(UserMixin):
+    """The signed-in user as pages need it: plain data, loaded once per request."""
+
+    def __init__(self, username: str, display_name: str, groups: frozenset[str], locale: str):
+        self.username = username
+        self.display_name = display_name
+        self.groups = groups
+        self.locale = locale
+
+    @classmethod
+    def from_model(cls, user: User) -> WebUser:
+        return cls(user.username, user.display_name, frozenset(g.id for g in user.groups), user.locale)
+
+    def get_id(self) -> str:
+        return self.username
+
+    @property
+    def actor(self) -> users.Actor:
+        return users.Actor(self.username, self.groups)
+
+    @property
+    def is_auditor(self) -> bool:
+        return self.actor.is_auditor
+
+    @property
+    def is_agent(self) -> bool:
+        """Works tasks of some group other than the requesters'."""
+        return bool(self.groups - {"requester", "auditor"})
+
+    @property
+    def may_see_directory(self) -> bool:
+        return bool(self.groups & DIRECTORY_GROUPS)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """One request's transaction: commits when the block ends, rolls back on any error."""
+    with database(current_app).transaction() as db_session:
+        yield db_session
+
+
+def actor() -> users.Actor:
+    return current_user.actor
+
+
+def login_required_for(blueprint: Blueprint, *, read_only_for_auditors: bool = True) -> None:
+    """Every view of the blueprint needs a signed-in user; auditors may look but never POST."""
+
+    @blueprint.before_request
+    def _check() -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if read_only_for_auditors and request.method not in ("GET", "HEAD", "OPTIONS") and current_user.is_auditor:
+            raise Forbidden(f"{current_user.username} is an auditor: auditors read, they never change anything",
+                            reason="auditor_read_only", params={"username": current_user.username})
+        return None
+
+
+def load_user(username: str) -> WebUser | None:
+    with unit_of_work() as db_session:
+        try:
+            return WebUser.from_model(users.get_user(db_session, username))
+        except NotFound:
+            return None
