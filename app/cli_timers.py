@@ -80,10 +80,7 @@ def set_policy_command(level: str, user: str, **changes: Any) -> None:
     if not changes:
         raise click.UsageError("give at least one setting to change")
     with database(current_app).transaction() as session:
-        who = _actor(session, user)
-        if "process_owner" not in who.groups:
-            raise click.ClickException(f"{user} is not a process owner")
-        sla.set_policy(session, level, actor=user, **changes)
+        sla.set_policy(session, level, actor=_actor(session, user), **changes)
     click.echo(f"level {level} updated: " + ", ".join(f"{k}={v}" for k, v in sorted(changes.items())))
 
 

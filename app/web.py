@@ -35,8 +35,7 @@ from werkzeug.exceptions import HTTPException
 import config as config_module
 import forms
 from app import database
-from engine import users
-from engine.desk.inbox import DIRECTORY_GROUPS
+from engine import access, users
 from engine.errors import Forbidden, InvalidInput, NotFound, OpsflowError
 from engine.store.models import User
 
@@ -72,15 +71,6 @@ class WebUser(UserMixin):
     def is_auditor(self) -> bool:
         return self.actor.is_auditor
 
-    @property
-    def is_agent(self) -> bool:
-        """Works tasks of some group other than the requesters'."""
-        return bool(self.groups - {"requester", "auditor"})
-
-    @property
-    def may_see_directory(self) -> bool:
-        return bool(self.groups & DIRECTORY_GROUPS)
-
 
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
@@ -91,6 +81,11 @@ def unit_of_work() -> Iterator[Session]:
 
 def actor() -> users.Actor:
     return current_user.actor  # type: ignore[no-any-return]
+
+
+def may(action: str) -> bool:
+    """Templates ask engine.access what the signed-in user may do: may('audit') is access.may_audit(actor)."""
+    return bool(current_user.is_authenticated and getattr(access, f"may_{action}")(actor()))
 
 
 def locale() -> str:
@@ -363,7 +358,7 @@ def init_app(app: Flask) -> None:
         labelled=labelled, form_fields=form_fields, form_title=form_title, process_name=process_name,
         group_name=group_name, step_name=step_name, when=when, time_left=time_left, locale=locale,
         fault_level_names=FAULT_LEVEL_NAMES, status_names=STATUS_NAMES, inbox_state_names=INBOX_STATE_NAMES,
-        display_value=display_value, unplaced_errors=unplaced_errors, data=data)
+        display_value=display_value, unplaced_errors=unplaced_errors, data=data, may=may)
     app.add_url_rule("/vendor/bpmn-js/<path:filename>", "bpmn_js", _bpmn_js)
 
 

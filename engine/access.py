@@ -14,10 +14,20 @@ from sqlalchemy import ColumnElement, Select, Table, and_, false, or_, select, t
 
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.store.models import ProcessInstance, TaskRecord
-from engine.users import Actor
+from engine.users import MANAGER_GROUPS, Actor
 
 # Requesters are customers of different organisations: their tasks belong to whoever raised the request.
 REQUESTERS = "requester"
+AUDITORS = "auditor"  # read everything, change nothing
+SERVICE_DESK = "service_desk"
+PROCESS_OWNERS = "process_owner"
+# Who answers for the SLA targets (and the auditors) read the at-risk report and the policy.
+SLA_READERS = MANAGER_GROUPS | {SERVICE_DESK, PROCESS_OWNERS, AUDITORS}
+# Who re-grades a running request: the desk that classified it and the managers it escalates to.
+REGRADERS = frozenset({SERVICE_DESK, "service_manager", "project_manager", "resident_manager"})
+# Who oversees the whole: every instance's history (each look logged) and the users-and-groups directory.
+OVERSEERS = frozenset({AUDITORS, PROCESS_OWNERS}) | MANAGER_GROUPS
+DIAGRAM_READERS = frozenset({PROCESS_OWNERS, AUDITORS})
 
 _tasks = cast(Table, TaskRecord.__table__)
 _instances = cast(Table, ProcessInstance.__table__)
@@ -53,6 +63,121 @@ class Task:
     candidate_group: str | None
     assignee: str | None
     started_by: str | None
+
+
+class RequestFacts(Protocol):
+    """What the request rules read of an instance."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def started_by(self) -> str | None: ...
+
+
+# --- the whole: starting, pages, processes, SLA, audit ----------------------------------------------
+# Each may_* takes the actor last; app.web's template helper `may('audit')` calls the actor-only ones.
+
+def may_start(actor: Actor) -> bool:
+    """Raising a request (starting a process): anyone in a group, but auditors (they never change anything)."""
+    return bool(actor.groups) and not actor.is_auditor
+
+
+def require_start(actor: Actor) -> None:
+    if not may_start(actor):
+        raise Forbidden("auditors cannot start processes")
+
+
+def may_use_inbox(actor: Actor) -> bool:
+    """The inbox is the agents' (and the auditors', to read); requesters follow their requests in the portal."""
+    return bool(actor.groups - {REQUESTERS})
+
+
+def may_view_request(request: RequestFacts, actor: Actor) -> bool:
+    """A request as its requester follows it: theirs, the service desk's (it takes every request), the auditors'."""
+    return actor.is_auditor or request.started_by == actor.username or SERVICE_DESK in actor.groups
+
+
+def require_view_request(request: RequestFacts, actor: Actor) -> None:
+    if not may_view_request(request, actor):
+        raise Forbidden(f"request {request.id} was raised by someone else")
+
+
+def may_chase(request: RequestFacts, actor: Actor) -> bool:
+    """Chasing (督促) a request: its requester, or the service desk on a customer's behalf."""
+    return not actor.is_auditor and (request.started_by == actor.username or SERVICE_DESK in actor.groups)
+
+
+def require_chase(request: RequestFacts, actor: Actor) -> None:
+    if not may_chase(request, actor):
+        raise Forbidden(f"only the requester or the service desk can chase request {request.id}")
+
+
+def may_change_fault_level(actor: Actor) -> bool:
+    return bool(actor.groups & REGRADERS) and not actor.is_auditor
+
+
+def require_change_fault_level(actor: Actor) -> None:
+    if not may_change_fault_level(actor):
+        raise Forbidden(f"{actor.username} may not change fault levels")
+
+
+def may_read_sla(actor: Actor) -> bool:
+    """The SLA at-risk report and the policy table."""
+    return bool(actor.groups & SLA_READERS)
+
+
+def require_read_sla(actor: Actor, what: str = "read the SLA report") -> None:
+    if not may_read_sla(actor):
+        raise Forbidden(f"{actor.username} may not {what}")
+
+
+def may_edit_sla_policy(actor: Actor) -> bool:
+    return PROCESS_OWNERS in actor.groups and not actor.is_auditor
+
+
+def require_edit_sla_policy(actor: Actor) -> None:
+    if not may_edit_sla_policy(actor):
+        raise Forbidden(f"{actor.username} may not change the SLA policy (process owners do)")
+
+
+def may_read_diagrams(actor: Actor) -> bool:
+    """The modeler, read only: process owners and auditors."""
+    return bool(actor.groups & DIAGRAM_READERS)
+
+
+def require_read_diagrams(actor: Actor) -> None:
+    if not may_read_diagrams(actor):
+        raise Forbidden(f"{actor.username} may not use the modeler: it is for process owners (and auditors, to read)")
+
+
+def may_change_diagrams(actor: Actor) -> bool:
+    """Drafts, deploys, rollbacks and moving running instances to another version: process owners."""
+    return PROCESS_OWNERS in actor.groups and not actor.is_auditor
+
+
+def require_change_diagrams(actor: Actor, what: str) -> None:
+    if not may_change_diagrams(actor):
+        raise Forbidden(f"only process owners may {what}; {actor.username} is not one")
+
+
+def may_audit(actor: Actor) -> bool:
+    """Every instance's history, replay, verification and export (engine.audit.views logs each look)."""
+    return bool(actor.groups & OVERSEERS)
+
+
+def require_audit(actor: Actor) -> None:
+    if not may_audit(actor):
+        raise Forbidden(f"{actor.username} may not read instance histories (auditors, process owners and "
+                        "managers may)")
+
+
+def may_list_users(actor: Actor) -> bool:
+    return bool(actor.groups & OVERSEERS)
+
+
+def require_list_users(actor: Actor) -> None:
+    if not may_list_users(actor):
+        raise Forbidden(f"{actor.username} may not list users")
 
 
 # --- tasks ------------------------------------------------------------------------------------------

@@ -5,13 +5,12 @@ from typing import Any
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
-from flask_login import current_user
 from markupsafe import Markup
 
 from app.inbox import bp
 from app.inbox.schemas import AssignArgs, InboxArgs, TaskActionArgs
 from app.web import actor, data, load_args, locale, posted_form_data, safe_next, unit_of_work, wants_json
-from engine import users
+from engine import access, users
 from engine.desk import inbox
 from engine.errors import Conflict, InvalidInput
 from engine.process import runtime
@@ -54,7 +53,7 @@ def complete(task_id: int) -> Any:
         return _task_page(task_id, values=data, errors=error.field_errors or {"_schema": [error.message]},
                           status=422)
     flash(gettext("Saved. Request no. %(id)d moved on.", id=done.id), "success")
-    if not current_user.is_agent:
+    if not access.may_use_inbox(actor()):
         return redirect(url_for("portal.request_detail", instance_id=done.id))
     return redirect(url_for("inbox.index"))
 

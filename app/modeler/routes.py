@@ -24,12 +24,11 @@ from app.modeler.schemas import (
     migration_input,
 )
 from app.web import actor, group_name, load_args, locale, login_manager, unit_of_work
-from engine import users
-from engine.errors import Forbidden, OpsflowError
+from engine import access, users
+from engine.errors import OpsflowError
 from engine.process import drafts, versions
 from engine.process.definitions import MAX_FILE_BYTES
 
-VIEW_GROUPS = frozenset({drafts.OWNER_GROUP, "auditor"})
 CAMUNDA_MODDLE = config_module.ROOT / "node_modules" / "camunda-bpmn-moddle" / "resources"
 
 
@@ -38,24 +37,14 @@ def _owners_and_auditors() -> Any:
     """Auditors read every page; only process owners post (validate, deploy, drafts, rollback, migrate)."""
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    who = actor()
-    if not who.groups & VIEW_GROUPS:
-        raise Forbidden(f"{who.username} may not use the modeler: it is for process owners (and auditors, to read)")
+    access.require_read_diagrams(actor())
     if request.method not in ("GET", "HEAD", "OPTIONS"):
-        drafts.require_owner(who, "change process diagrams")
+        access.require_change_diagrams(actor(), "change process diagrams")
     return None
 
 
-@bp.app_context_processor
-def _helpers() -> dict[str, Any]:
-    def may_model() -> bool:
-        return current_user.is_authenticated and bool(actor().groups & VIEW_GROUPS)
-
-    return {"may_model": may_model}
-
-
 def _may_edit() -> bool:
-    return drafts.OWNER_GROUP in actor().groups
+    return access.may_change_diagrams(actor())
 
 
 def _posted_json() -> dict[str, Any]:
@@ -89,8 +78,7 @@ def _editor(page: dict[str, Any], *, is_new: bool) -> Any:
 
 @bp.get("/new")
 def new() -> Any:
-    if not _may_edit():
-        raise Forbidden(f"{actor().username} may not create diagrams (process owners do)")
+    access.require_change_diagrams(actor(), "create diagrams")
     with unit_of_work() as session:
         page = drafts.modeler_page(session, process_id=None, version=None, username=actor().username)
     return _editor(page, is_new=True)

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import access, users
-from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.errors import InvalidInput, NotFound
 from engine.process import clock, definitions, history
 from engine.store.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord, User
 from engine.users import Actor
@@ -28,8 +28,6 @@ PAGE_SIZE_MAX = 200
 COUNT_CAP = 1000
 # A task is flagged when less than this share of its SLA time is left (and late once it is past).
 SLA_WARN_SHARE = 0.2
-# Who may read the users-and-groups directory.
-DIRECTORY_GROUPS = frozenset({"process_owner", "auditor"}) | users.MANAGER_GROUPS
 
 _tasks = cast(Table, TaskRecord.__table__)
 _instances = cast(Table, ProcessInstance.__table__)
@@ -194,8 +192,8 @@ def inbox_page(session: Session, *, actor: Actor, state: str = "open", process_i
     total = len(apart) + sum(session.execute(_count_query(c, process_id, fault_level)).scalar_one()
                              for c in branches)
     now = clock.now()
-    return InboxPage([_task_row(r, now) for r in found], next_cursor, min(total, COUNT_CAP), total > COUNT_CAP,
-                     state, _process_choices(session))
+    rows = [{**_task_row(r, now), "may_claim": access.may_claim(r, actor)} for r in found]  # the row's button
+    return InboxPage(rows, next_cursor, min(total, COUNT_CAP), total > COUNT_CAP, state, _process_choices(session))
 
 
 # --- task page ------------------------------------------------------------------------------------
@@ -330,11 +328,10 @@ def request_page(session: Session, *, instance_id: int, actor: Actor) -> dict[st
                           .where(_instances.c.id == instance_id)).one_or_none()
     if row is None:
         raise NotFound(f"request {instance_id} does not exist")
-    if row.started_by != actor.username and not actor.is_auditor and "service_desk" not in actor.groups:
-        raise Forbidden(f"request {instance_id} was raised by someone else")
+    access.require_view_request(row, actor)
     request, steps = _steps(history.events_of(session, instance_id))
     page = _request_row(row, _open_tasks(session, [instance_id]), actor)
-    page.update(request=request, steps=steps)
+    page.update(request=request, steps=steps, may_chase=row.status == "running" and access.may_chase(row, actor))
     return page
 
 
@@ -353,8 +350,7 @@ def request_processes(session: Session) -> list[tuple[str, str]]:
 
 def directory(session: Session, *, actor: Actor) -> dict[str, Any]:
     """Users and groups, for process owners, managers and auditors."""
-    if not actor.groups & DIRECTORY_GROUPS:
-        raise Forbidden(f"{actor.username} may not list users")
+    access.require_list_users(actor)
     all_users: list[User] = users.list_users(session)
     groups = users.list_groups(session)
     members: dict[str, list[str]] = {g.id: [] for g in groups}

@@ -15,10 +15,12 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
+from engine import access
 from engine.errors import InvalidInput, NotFound
 from engine.process import clock
 from engine.process.definitions import ParsedDefinition
 from engine.store.models import SlaPolicy
+from engine.users import Actor
 
 TARGETS = ("respond", "plan", "resolve")
 ESCALATION_STEPS = 3
@@ -78,8 +80,9 @@ _EDITABLE = {"respond_minutes", "plan_minutes", "resolve_minutes", "warn_ratio",
              "emergency_plan_due_minutes", "fault_report_minutes"}
 
 
-def set_policy(session: Session, level: str, *, actor: str, **changes: Any) -> None:
+def set_policy(session: Session, level: str, *, actor: Actor, **changes: Any) -> None:
     """Change a level's targets (process owners). Running instances keep the deadlines they have."""
+    access.require_edit_sla_policy(actor)
     row = session.get(SlaPolicy, level)
     if row is None:
         raise NotFound(f"no SLA policy for fault level {level!r}")
@@ -94,7 +97,7 @@ def set_policy(session: Session, level: str, *, actor: str, **changes: Any) -> N
         elif value is not None and int(value) <= 0:
             raise InvalidInput(f"{name} must be a positive number of minutes", field_errors={name: ["> 0"]})
         setattr(row, name, value)
-    row.updated_by = actor
+    row.updated_by = actor.username
     row.updated_at = clock.now()
     session.flush()
 

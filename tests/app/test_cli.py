@@ -95,3 +95,13 @@ def test_deploy_refusal_names_the_element(app: Flask, tmp_path: Path) -> None:
     assert result.stderr.startswith("error: diagram refused: bad.bpmn:") and "'nope'" in result.stderr
     ok = run_json(app, "deploy", str(Path(config.ROOT) / "bpmn" / "service_desk.bpmn"), "--comment", "again")
     assert ok["version"] == 2
+
+
+def test_only_process_owners_set_the_sla_policy_and_the_engine_says_so(app: Flask) -> None:
+    assert run(app, "setup").exit_code == 0
+    refused = run(app, "sla", "set", "II", "--respond-minutes", "5", "--user", "engineer")
+    assert refused.exit_code == 1
+    assert refused.stderr == "error: engineer may not change the SLA policy (process owners do)\n"
+    done = run(app, "sla", "set", "II", "--respond-minutes", "45", "--user", "process_owner")
+    assert done.exit_code == 0, done.stderr
+    assert [p["respond_minutes"] for p in run_json(app, "sla", "policy") if p["fault_level"] == "II"] == [45]

@@ -6,6 +6,7 @@ or claim once wrote into the assignee column.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import select, update
 
 from engine import access, users
-from engine.desk import inbox, tasks
+from engine.desk import inbox, sla, tasks
 from engine.errors import Forbidden, InvalidInput
 from engine.process import definitions, runtime
 from engine.store.db import Database
@@ -27,6 +28,13 @@ ANSWER = {"score": 5, "remaining_problem": False}
 ENGINEER = users.Actor("eng", frozenset({"engineer"}))
 AUDITOR = users.Actor("audit", frozenset({"auditor"}))
 REQUESTER = users.Actor("req", frozenset({"requester"}))
+
+
+def test_the_policy_stands_apart_from_the_desk_and_the_web() -> None:
+    """engine.access is the core's and the desk's alike (and the coming API's): it imports neither."""
+    source = Path(access.__file__).read_text(encoding="utf-8")
+    imported = set(re.findall(r"^(?:from|import) ([\w.]+)", source, re.M))
+    assert not {name for name in imported if name.startswith(("engine.desk", "engine.process", "flask", "app"))}
 
 
 @pytest.mark.parametrize("group, assignee, started_by, actor, visible", [
@@ -70,6 +78,59 @@ def test_who_may_work_a_task(group: str | None, assignee: str | None, started_by
                              workable: bool) -> None:
     task = SimpleNamespace(candidate_group=group, assignee=assignee, started_by=started_by)
     assert access.may_work_task(task, actor) is workable
+
+
+MANAGERS = {"service_manager", "resident_manager", "project_manager", "general_manager"}
+# Each rule of the whole, by group: who may (everyone else may not).
+WHO_MAY = {
+    "start": set(users.GROUPS) - {"auditor"},
+    "use_inbox": set(users.GROUPS) - {"requester"},
+    "read_sla": MANAGERS | {"service_desk", "process_owner", "auditor"},
+    "change_fault_level": {"service_desk", "service_manager", "project_manager", "resident_manager"},
+    "edit_sla_policy": {"process_owner"},
+    "read_diagrams": {"process_owner", "auditor"},
+    "change_diagrams": {"process_owner"},
+    "audit": MANAGERS | {"process_owner", "auditor"},
+    "list_users": MANAGERS | {"process_owner", "auditor"},
+}
+
+
+@pytest.mark.parametrize("action", sorted(WHO_MAY))
+def test_who_may_do_what_by_group(action: str) -> None:
+    rule = getattr(access, f"may_{action}")
+    allowed = {group for group in users.GROUPS if rule(users.Actor(group, frozenset({group})))}
+    assert allowed == WHO_MAY[action]
+    # An auditor reads, and never changes anything, whatever other groups it is also in.
+    if action in ("start", "change_fault_level", "edit_sla_policy", "change_diagrams"):
+        assert not rule(users.Actor("a", frozenset({"auditor", *WHO_MAY[action]})))
+
+
+@pytest.mark.parametrize("started_by, actor, may_view, may_chase", [
+    ("req", REQUESTER, True, True),
+    ("someone", REQUESTER, False, False),               # another customer's request
+    ("someone", users.Actor("d", frozenset({"service_desk"})), True, True),  # the desk takes every request
+    ("someone", AUDITOR, True, False),                  # auditors read, never chase
+    ("someone", ENGINEER, False, False),
+])
+def test_who_may_view_and_chase_a_request(started_by: str, actor: users.Actor, may_view: bool,
+                                          may_chase: bool) -> None:
+    request = SimpleNamespace(id=1, started_by=started_by)
+    assert (access.may_view_request(request, actor), access.may_chase(request, actor)) == (may_view, may_chase)
+
+
+def test_the_sla_policy_is_changed_only_by_process_owners_whoever_calls_the_engine(sqlite_db: Database) -> None:
+    """Checked in the engine, not only at the web boundary: the CLI and the coming API call it directly."""
+
+    with sqlite_db.transaction() as session:
+        before = sla.list_policies(session)
+        for outsider in (users.Actor("eng", frozenset({"engineer"})), users.Actor("boss", frozenset(MANAGERS)),
+                         users.Actor("audit", frozenset({"auditor", "process_owner"}))):
+            with pytest.raises(Forbidden, match="may not change the SLA policy"):
+                sla.set_policy(session, "II", actor=outsider, respond_minutes=1)
+        assert sla.list_policies(session) == before
+        sla.set_policy(session, "II", actor=users.Actor("owner", frozenset({"process_owner"})), respond_minutes=45)
+        changed = {p["fault_level"]: p for p in sla.list_policies(session)}["II"]
+    assert (changed["respond_minutes"], changed["updated_by"]) == (45, "owner")
 
 
 @pytest.fixture
