@@ -8,11 +8,12 @@ facts — an Actor, a task's group and assignee, who raised its request — and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol, cast
 
 from sqlalchemy import ColumnElement, Select, Table, and_, false, or_, select, true
 
-from engine.errors import Conflict, Forbidden, InvalidInput
+from engine.errors import Forbidden, InvalidInput, TaskTaken
 from engine.store.models import ProcessInstance, TaskRecord
 from engine.users import MANAGER_GROUPS, Actor
 
@@ -254,21 +255,34 @@ def require_see_task(task: TaskFacts, actor: Actor, verb: str = "see") -> None:
                     element_id=task.element_id)
 
 
+def _taken_from(task: TaskFacts, actor: Actor) -> str | None:
+    """The colleague holding a task the actor could work if nobody held it: a conflict, not a lack of rights."""
+    held_by = holder(task)
+    if held_by is None or held_by == actor.username or actor.is_auditor or is_initiators(task):
+        return None
+    return held_by if task.candidate_group in actor.groups else None
+
+
 def require_work_task(task: TaskFacts, actor: Actor, verb: str) -> None:
-    """Refuse to complete or claim a task that is not the actor's to work (after require_see_task)."""
+    """Refuse to complete or claim a task that is not the actor's to work (after require_see_task): 409
+    (TaskTaken, naming who) when a colleague took it, 403 otherwise."""
     if may_work_task(task, actor):
         return
+    taken_by = _taken_from(task, actor)
+    if taken_by is not None:
+        raise TaskTaken(f"task {task.id} ({task.name}) was taken by {taken_by}: it is assigned to {taken_by} now, "
+                        f"and only they can {verb} it", assignee=taken_by, element_id=task.element_id)
     why = " (an auditor: auditors read, they never change anything)" if actor.is_auditor else ""
     raise Forbidden(f"task {task.id} ({task.name}) is {_whose(task)}; {actor.username}{why} may not {verb} it",
                     element_id=task.element_id)
 
 
 def require_claim(task: TaskFacts, actor: Actor) -> None:
-    """Refuse a claim: 409 when a colleague holds the task, 403 when it is not the actor's group's."""
-    held_by = holder(task)
-    if held_by is not None and held_by != actor.username and not actor.is_auditor \
-            and task.candidate_group in actor.groups and not is_initiators(task):
-        raise Conflict(f"task {task.id} is already claimed by {held_by}", element_id=task.element_id)
+    """Refuse a claim: 409 (TaskTaken) when a colleague holds the task, 403 when it is not the actor's group's."""
+    taken_by = _taken_from(task, actor)
+    if taken_by is not None:
+        raise TaskTaken(f"task {task.id} is already claimed by {taken_by}", assignee=taken_by,
+                        element_id=task.element_id)
     require_work_task(task, actor, "claim")
 
 
@@ -341,13 +355,18 @@ def _raised_by(username: str) -> Select[tuple[int]]:
     return select(_instances.c.id).where(_instances.c.started_by == username)
 
 
+_OTHER_TASK = _tasks.alias("other_task")
+
+
+@lru_cache(maxsize=1024)
 def task_conditions(actor: Actor, *, state: str = "ready") -> TaskConditions:
-    """The parts of the task rules for one actor, over tasks in `state`."""
+    """The parts of the task rules for one actor, over tasks in `state`; built once per actor, as building
+    the expressions cost more than running them (an inbox page reads them about ten times)."""
     if actor.is_auditor:
         return TaskConditions(sees_all=True)
     me = actor.username
     raised = _raised_by(me)
-    other = _tasks.alias("other_task")
+    other = _OTHER_TASK
     # Requesters' tasks carrying my name in requests I did not raise (the old release defect): not mine.
     strays = select(other.c.id).where(other.c.state == state, other.c.candidate_group == REQUESTERS,
                                       other.c.assignee == me, other.c.instance_id.not_in(raised))

@@ -12,7 +12,7 @@ from app.inbox.schemas import AssignArgs, InboxArgs, TaskActionArgs
 from app.web import actor, data, load_args, locale, posted_form_data, safe_next, unit_of_work, wants_json
 from engine import access, users
 from engine.desk import inbox
-from engine.errors import Conflict, InvalidInput
+from engine.errors import Conflict, InvalidInput, TaskTaken
 from engine.process import runtime
 
 
@@ -26,11 +26,11 @@ def index() -> Any:
 
 
 def _task_page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None,
-               conflict: str | None = None, status: int = 200) -> Any:
+               conflict: str | None = None, taken_by: str | None = None, status: int = 200) -> Any:
     with unit_of_work() as session:
         page = inbox.task_page(session, task_id=task_id, actor=actor())
     return render_template("inbox/task.html", page=page, values=values or {}, errors=errors or {},
-                           conflict=conflict), status
+                           conflict=conflict, taken_by=taken_by), status
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -48,8 +48,10 @@ def complete(task_id: int) -> Any:
         if wants_json():
             raise
         if isinstance(error, Conflict):
-            # Shown on the task page as it is now, with everything the user typed, so nothing is lost.
-            return _task_page(task_id, values=data, conflict=str(error), status=409)
+            # Shown on the task page as it is now, with everything the user typed, so nothing is lost;
+            # a colleague who took the task meanwhile is named.
+            taken_by = error.assignee if isinstance(error, TaskTaken) else None
+            return _task_page(task_id, values=data, conflict=str(error), taken_by=taken_by, status=409)
         return _task_page(task_id, values=data, errors=error.field_errors or {"_schema": [error.message]},
                           status=422)
     flash(gettext("Saved. Request no. %(id)d moved on.", id=done.id), "success")

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from engine import access, users
 from engine.desk import inbox, sla, tasks
-from engine.errors import Forbidden, InvalidInput
+from engine.errors import Forbidden, InvalidInput, TaskTaken
 from engine.process import definitions, runtime
 from engine.store.db import Database
 from engine.store.models import HistoryEvent, ProcessInstance, TaskRecord
@@ -265,6 +265,24 @@ def test_only_the_requester_answers_even_a_call_with_no_assignee(mini: Database)
     with pytest.raises(InvalidInput, match="not in group engineer"), mini.transaction() as session:
         runtime.assign_task(session, task_id=fix, assignee=users.actor(session, "req2"),
                             actor=users.actor(session, "boss"))
+
+
+def test_a_task_a_colleague_took_meanwhile_is_a_conflict_naming_them(mini: Database) -> None:
+    """Issue 10 item 4: not 'no permission' (403) but 'taken by …' (409) for whoever could have worked it."""
+    task_id = Flow(mini, "mini", user="req").task_id("remote_fix")
+    with mini.transaction() as session:  # a manager hands it to a colleague while eng fills in the form
+        runtime.assign_task(session, task_id=task_id, assignee=users.actor(session, "eng2"),
+                            actor=users.actor(session, "boss"))
+    with pytest.raises(TaskTaken, match=r"was taken by eng2: .* only they can complete it") as taken, \
+            mini.transaction() as session:
+        runtime.complete_task(session, task_id=task_id, data=FIXED, actor=users.actor(session, "eng"))
+    assert (taken.value.status, taken.value.code, taken.value.assignee) == (409, "task_taken", "eng2")
+    with pytest.raises(TaskTaken, match="already claimed by eng2"), mini.transaction() as session:
+        runtime.claim_task(session, task_id=task_id, actor=users.actor(session, "eng"))
+    for outsider in ("desk", "audit"):  # no group of theirs: still a plain refusal
+        with pytest.raises(Forbidden), mini.transaction() as session:
+            runtime.complete_task(session, task_id=task_id, data=FIXED, actor=users.actor(session, outsider))
+    assert assignee_of(mini, task_id) == "eng2"
 
 
 # --- the SQL form agrees with the rules ------------------------------------------------------------
