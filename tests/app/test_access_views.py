@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from app import database
 from engine import access, users
-from tests.app.conftest import complete, open_task, start_request
+from tests.app.conftest import at_remote_fix
 
 # The navigation's links, by the rule that decides each.
 NAV = {"start": "/portal/", "use_inbox": "/inbox", "read_sla": "/sla/at-risk", "read_diagrams": "/modeler/",
@@ -34,12 +34,8 @@ def test_the_navigation_offers_what_the_policy_allows(app: Flask, client_for: Ca
 
 
 def test_claim_buttons_follow_the_policy_row_by_row(app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
-    requester, desk, engineer = client_for("requester"), client_for("service_desk"), client_for("engineer")
-    first, second = start_request(requester), start_request(requester)
-    for instance_id in (first, second):
-        complete(desk, open_task(app, instance_id, "accept"), {"request_confirmed": "true"})
-        complete(desk, open_task(app, instance_id, "classify"), {"category": "fault", "fault_level": "III"})
-    mine, open_one = open_task(app, first, "remote_fix"), open_task(app, second, "remote_fix")
+    engineer = client_for("engineer")
+    (_, mine), (_, open_one) = at_remote_fix(app, client_for), at_remote_fix(app, client_for)
     assert engineer.post(f"/tasks/{mine}/claim").status_code == 302
     for client, expected in ((engineer, {open_one}), (client_for("engineer2"), {open_one}),
                              (client_for("auditor"), set())):

@@ -15,7 +15,7 @@ from app import database
 from engine import users
 from engine.errors import Conflict
 from engine.process import clock, definitions, runtime
-from tests.app.conftest import complete, open_task, start_request, visible_text
+from tests.app.conftest import at_remote_fix, complete, open_task, start_request, visible_text
 from tests.support.flows import Flow
 
 SLA_DIAGRAM = Path(__file__).parent / "diagrams" / "sla_inbox.bpmn"
@@ -149,11 +149,7 @@ def test_the_task_page_shows_the_request_every_earlier_step_the_form_and_the_dia
 
 def test_bad_task_input_keeps_everything_typed_including_parts_rows(
         app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
-    instance_id = start_request(client_for("requester"))
-    desk = client_for("service_desk")
-    complete(desk, open_task(app, instance_id, "accept"), {"request_confirmed": "true"})
-    complete(desk, open_task(app, instance_id, "classify"), {"category": "fault", "fault_level": "III"})
-    task = open_task(app, instance_id, "remote_fix")
+    instance_id, task = at_remote_fix(app, client_for)
     engineer = client_for("engineer")
     typed = {"resolved": "false", "actions": "更换电源", "parts_used-0-part": "电源模块", "parts_used-0-quantity": "0",
              "parts_used-1-part": "网线", "parts_used-1-quantity": "2", "duration_min": "abc"}
@@ -172,11 +168,7 @@ def test_bad_task_input_keeps_everything_typed_including_parts_rows(
 
 
 def test_claim_release_and_assign(app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
-    instance_id = start_request(client_for("requester"))
-    desk = client_for("service_desk")
-    complete(desk, open_task(app, instance_id, "accept"), {"request_confirmed": "true"})
-    complete(desk, open_task(app, instance_id, "classify"), {"category": "fault", "fault_level": "III"})
-    task = open_task(app, instance_id, "remote_fix")
+    _, task = at_remote_fix(app, client_for)
     engineer, engineer2 = client_for("engineer"), client_for("engineer2")
 
     assert engineer.post(f"/tasks/{task}/claim", data={"next": "/inbox"}).location == "/inbox"
@@ -310,11 +302,7 @@ def test_json_clients_get_json_errors_with_field_messages(app: Flask,
 
 def test_a_colleague_claiming_while_you_fill_in_the_form_is_a_409_naming_them_with_your_input_kept(
         app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
-    instance_id = start_request(client_for("requester"))
-    desk = client_for("service_desk")
-    complete(desk, open_task(app, instance_id, "accept"), {"request_confirmed": "true"})
-    complete(desk, open_task(app, instance_id, "classify"), {"category": "fault", "fault_level": "III"})
-    task = open_task(app, instance_id, "remote_fix")
+    instance_id, task = at_remote_fix(app, client_for)
     engineer, engineer2 = client_for("engineer"), client_for("engineer2")
     assert f'action="/tasks/{task}"' in engineer.get(f"/tasks/{task}").text  # the form is open …
     assert engineer2.post(f"/tasks/{task}/claim").status_code == 302  # … when a colleague takes the task

@@ -15,7 +15,7 @@ from sqlalchemy import update
 from app import database
 from engine import users
 from engine.store.models import TaskRecord
-from tests.app.conftest import complete, open_task, start_request, visible_text
+from tests.app.conftest import at_remote_fix, complete, open_task, visible_text
 from tests.support.flows import REQUEST
 
 JSON = {"Accept": "application/json"}
@@ -26,12 +26,8 @@ PRIVATE = (REQUEST["contact_phone"], REQUEST["requester_name"], REQUEST["organis
 
 def satisfaction_call(app: Flask, client_for: Callable[[str], FlaskClient]) -> tuple[int, int]:
     """(request, its satisfaction call): raised by `requester`, fixed remotely by the engineer."""
-    instance_id = start_request(client_for("requester"))
-    desk = client_for("service_desk")
-    complete(desk, open_task(app, instance_id, "accept"), {"request_confirmed": "true"})
-    complete(desk, open_task(app, instance_id, "classify"), {"category": "fault", "fault_level": "III"})
-    complete(client_for("engineer"), open_task(app, instance_id, "remote_fix"),
-             {"resolved": "true", "method": "remote", "actions": "重置账号"})
+    instance_id, remote_fix = at_remote_fix(app, client_for)
+    complete(client_for("engineer"), remote_fix, {"resolved": "true", "method": "remote", "actions": "重置账号"})
     return instance_id, open_task(app, instance_id, "satisfaction")
 
 
