@@ -103,6 +103,17 @@ class DatabaseBusy(OpsflowError):
         super().__init__("the database is busy (locked by another process); try again")
 
 
+class TaskTaken(Conflict):
+    """The task went to a colleague (claimed, or assigned by a manager) while this actor worked on it."""
+
+    code = "task_taken"
+
+    def __init__(self, message: str, *, assignee: str, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.assignee = assignee
+        self.details["assignee"] = assignee
+
+
 class InvalidInput(OpsflowError):
     """Submitted data does not fit the form; `field_errors` maps field id to messages."""
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Response, jsonify, render_template, request
 from flask_babel import gettext
-from flask_login import current_user
 
 import forms
 from app.audit import bp
@@ -35,15 +34,6 @@ EXPORT_TYPES = {"json": "application/json; charset=utf-8", "csv": "text/csv; cha
 # Excel on Chinese Windows reads a CSV file without a byte-order mark as GBK and garbles it.
 UTF8_BOM = "\ufeff"
 WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
-
-
-@bp.app_context_processor
-def _helpers() -> dict[str, Any]:
-    """What other pages ask of this area: whether to link to it (nav, a request's history)."""
-    def may_audit() -> bool:
-        return bool(current_user.is_authenticated) and audit_views.may_read(actor())
-
-    return {"may_audit": may_audit}
 
 
 def when_exact(value: dt.datetime | str | None) -> str:

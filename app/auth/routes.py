@@ -11,12 +11,12 @@ from app.auth import bp
 from app.auth.schemas import LocaleArgs, LoginArgs
 from app.web.requests import load_args, safe_next
 from app.web.session import WebUser, unit_of_work
-from engine import users
+from engine import access, users
 
 
 def home_for(user: Any) -> str:
     """Where a user starts: requesters in the portal, everyone else in the inbox."""
-    return url_for("inbox.index") if user.is_agent or user.is_auditor else url_for("portal.index")
+    return url_for("inbox.index") if access.may_use_inbox(user.actor) else url_for("portal.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])

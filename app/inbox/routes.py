@@ -5,7 +5,6 @@ from typing import Any
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
-from flask_login import current_user
 from markupsafe import Markup
 
 from app.inbox import bp
@@ -16,9 +15,9 @@ from app.web.form_display import posted_form_data
 from app.web.i18n import locale
 from app.web.requests import load_args, safe_next, wants_json
 from app.web.session import actor, unit_of_work
-from engine import users
+from engine import access, users
 from engine.desk import inbox
-from engine.errors import Conflict, InvalidInput
+from engine.errors import Conflict, InvalidInput, TaskTaken
 from engine.process import runtime
 
 
@@ -32,11 +31,11 @@ def index() -> Any:
 
 
 def _task_page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None,
-               conflict: Markup | None = None, status: int = 200) -> Any:
+               conflict: Markup | None = None, taken_by: str | None = None, status: int = 200) -> Any:
     with unit_of_work() as session:
         page = inbox.task_page(session, task_id=task_id, actor=actor())
     return render_template("inbox/task.html", page=page, values=values or {}, errors=errors or {},
-                           conflict=conflict), status
+                           conflict=conflict, taken_by=taken_by), status
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -54,15 +53,17 @@ def complete(task_id: int) -> Any:
         if wants_json():
             raise
         if isinstance(error, Conflict):
-            # Shown on the task page as it is now, with everything the user typed, so nothing is lost.
-            return _task_page(task_id, values=data, conflict=describe(error), status=409)
+            # Shown on the task page as it is now, with everything the user typed, so nothing is lost;
+            # a colleague who took the task meanwhile is named.
+            taken_by = error.assignee if isinstance(error, TaskTaken) else None
+            return _task_page(task_id, values=data, conflict=describe(error), taken_by=taken_by, status=409)
         return _task_page(task_id, values=data, errors=error.field_errors or {"_schema": [error.message]},
                           status=422)
     if done.status == "completed":
         flash(gettext("Saved. Request no. %(id)d is closed.", id=done.id), "success")
     else:
         flash(gettext("Saved. Request no. %(id)d moved on.", id=done.id), "success")
-    if not current_user.is_agent:
+    if not access.may_use_inbox(actor()):
         return redirect(url_for("portal.request_detail", instance_id=done.id))
     return redirect(url_for("inbox.index"))
 

@@ -29,12 +29,11 @@ from app.web.display import group_name
 from app.web.i18n import locale
 from app.web.requests import load_args
 from app.web.session import actor, login_manager, unit_of_work
-from engine import users
-from engine.errors import Forbidden, InvalidDiagram, OpsflowError
+from engine import access, users
+from engine.errors import InvalidDiagram, OpsflowError
 from engine.process import drafts, versions
 from engine.process.definitions import MAX_FILE_BYTES
 
-VIEW_GROUPS = frozenset({drafts.OWNER_GROUP, "auditor"})
 CAMUNDA_MODDLE = config_module.ROOT / "node_modules" / "camunda-bpmn-moddle" / "resources"
 
 
@@ -43,25 +42,19 @@ def _owners_and_auditors() -> Any:
     """Auditors read every page; only process owners post (validate, deploy, drafts, rollback, migrate)."""
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    who = actor()
-    if not who.groups & VIEW_GROUPS:
-        raise Forbidden(f"{who.username} may not use the modeler: it is for process owners (and auditors, to read)",
-                        reason="modeler_forbidden", params={"username": who.username})
+    access.require_read_diagrams(actor())
     if request.method not in ("GET", "HEAD", "OPTIONS"):
-        drafts.require_owner(who, "change process diagrams")
+        access.require_change_diagrams(actor(), "change process diagrams")
     return None
 
 
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
-    def may_model() -> bool:
-        return current_user.is_authenticated and bool(actor().groups & VIEW_GROUPS)
-
-    return {"may_model": may_model, "bpmn_js_texts": bpmn_js_texts}
+    return {"bpmn_js_texts": bpmn_js_texts}
 
 
 def _may_edit() -> bool:
-    return drafts.OWNER_GROUP in actor().groups
+    return access.may_change_diagrams(actor())
 
 
 def _posted_json() -> dict[str, Any]:
@@ -95,9 +88,7 @@ def _editor(page: dict[str, Any], *, is_new: bool) -> Any:
 
 @bp.get("/new")
 def new() -> Any:
-    if not _may_edit():
-        raise Forbidden(f"{actor().username} may not create diagrams (process owners do)",
-                        reason="draft_create_forbidden", params={"username": actor().username})
+    access.require_change_diagrams(actor(), "create diagrams")
     with unit_of_work() as session:
         page = drafts.modeler_page(session, process_id=None, version=None, username=actor().username)
     return _editor(page, is_new=True)

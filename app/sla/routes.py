@@ -13,16 +13,10 @@ from app.sla import bp
 from app.sla.schemas import AtRiskSchema, PolicyArgs, PolicySchema, RegradeArgs
 from app.web.requests import load_args, safe_next, wants_json
 from app.web.session import actor, unit_of_work
-from engine import users
+from engine import access
 from engine.desk import sla
-from engine.errors import Forbidden, InvalidInput
+from engine.errors import InvalidInput
 from engine.process import runtime
-
-# Who reads the report and the policy table: those who answer for the targets, and the auditors.
-REPORT_GROUPS = users.MANAGER_GROUPS | {"service_desk", "process_owner", "auditor"}
-POLICY_EDITORS = frozenset({"process_owner"})
-# engine.process.runtime.change_fault_level decides; this only keeps the form off pages where it would be refused.
-REGRADE_GROUPS = frozenset({"service_desk", "service_manager", "project_manager", "resident_manager"})
 
 
 def _posted() -> dict[str, Any]:
@@ -38,28 +32,14 @@ def _english(message: str) -> Markup:
     return Markup('<span lang="en">{}</span>').format(message)
 
 
-def _require(groups: frozenset[str], what: str, reason: str) -> None:
-    who = actor()
-    if not who.groups & groups:
-        raise Forbidden(f"{who.username} may not {what}", reason=reason, params={"username": who.username})
-
-
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
-    """What other pages ask of this area: the nav links and whether the re-grade form fits."""
-    def may_see_sla() -> bool:
-        return bool(actor().groups & REPORT_GROUPS)
-
-    def may_regrade() -> bool:
-        who = actor()
-        return bool(who.groups & REGRADE_GROUPS) and not who.is_auditor
-
-    return {"may_see_sla": may_see_sla, "may_regrade": may_regrade, "sla_duration_text": sla.duration_text}
+    return {"sla_duration_text": sla.duration_text}
 
 
 @bp.get("/at-risk")
 def at_risk() -> Any:
-    _require(REPORT_GROUPS, "read the SLA report", "sla_report_forbidden")
+    access.require_read_sla(actor())
     with unit_of_work() as session:
         rows = sla.at_risk(session)
     if wants_json():
@@ -76,13 +56,12 @@ def _policy_page(*, level: str | None = None, values: dict[str, Any] | None = No
     with unit_of_work() as session:
         policies = sla.list_policies(session)
     return render_template("sla/policy.html", policies=policies, editing=level, values=values or {},
-                           errors=errors or {}, may_edit=bool(actor().groups & POLICY_EDITORS)
-                           and not actor().is_auditor), status
+                           errors=errors or {}, may_edit=access.may_edit_sla_policy(actor())), status
 
 
 @bp.get("/policy")
 def policy() -> Any:
-    _require(REPORT_GROUPS, "read the SLA policy", "sla_report_forbidden")
+    access.require_read_sla(actor(), "read the SLA policy")
     if wants_json():
         with unit_of_work() as session:
             return jsonify(policies=PolicySchema(many=True).dump(sla.list_policies(session)))
@@ -91,7 +70,7 @@ def policy() -> Any:
 
 @bp.post("/policy/<level>")
 def save_policy(level: str) -> Any:
-    _require(POLICY_EDITORS, "change the SLA policy (process owners do)", "sla_policy_edit_forbidden")
+    access.require_edit_sla_policy(actor())  # before the input is checked: a 403, not a 422, for others
     posted = _posted()
     try:
         changes = load_args(PolicyArgs(), posted)
@@ -101,7 +80,7 @@ def save_policy(level: str) -> Any:
         return _policy_page(level=level, values=posted, errors=error.field_errors, status=422)
     try:
         with unit_of_work() as session:
-            sla.set_policy(session, level, actor=actor().username, **changes)
+            sla.set_policy(session, level, actor=actor(), **changes)
     except InvalidInput as error:
         if wants_json():
             raise

@@ -10,8 +10,7 @@ from flask_login import LoginManager, UserMixin, current_user
 from sqlalchemy.orm import Session
 
 from app import database
-from engine import users
-from engine.desk.inbox import DIRECTORY_GROUPS
+from engine import access, users
 from engine.errors import Forbidden, NotFound
 from engine.store.models import User
 
@@ -42,15 +41,6 @@ class WebUser(UserMixin):
     def is_auditor(self) -> bool:
         return self.actor.is_auditor
 
-    @property
-    def is_agent(self) -> bool:
-        """Works tasks of some group other than the requesters'."""
-        return bool(self.groups - {"requester", "auditor"})
-
-    @property
-    def may_see_directory(self) -> bool:
-        return bool(self.groups & DIRECTORY_GROUPS)
-
 
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
@@ -61,6 +51,11 @@ def unit_of_work() -> Iterator[Session]:
 
 def actor() -> users.Actor:
     return current_user.actor
+
+
+def may(action: str) -> bool:
+    """Templates ask engine.access what the signed-in user may do: may('audit') is access.may_audit(actor)."""
+    return bool(current_user.is_authenticated and getattr(access, f"may_{action}")(actor()))
 
 
 def login_required_for(blueprint: Blueprint, *, read_only_for_auditors: bool = True) -> None:

@@ -1,8 +1,8 @@
 """Read side of the auditors' pages: the instance list, one instance's history with what each event changed,
 its SLA outcomes and verdict, and its replay on its own diagram.
 
-Who may look is decided here (auditors, process owners, managers); every look at an instance is written to
-the access log (engine.audit.verification.log_access) in the same unit of work as the read itself.
+Who may look is engine.access.may_audit (auditors, process owners, managers); every look at an instance is
+written to the access log (engine.audit.verification.log_access) in the same unit of work as the read itself.
 """
 from __future__ import annotations
 
@@ -13,16 +13,15 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import users
+from engine import access
 from engine.audit import verification as audit
 from engine.desk.sla import REMINDER_FORMS
-from engine.errors import Forbidden, NotFound, OpsflowError
+from engine.errors import NotFound, OpsflowError
 from engine.process import clock, definitions, history
 from engine.status import InstanceStatus, TaskState
 from engine.store.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord
 from engine.users import Actor
 
-READER_GROUPS = frozenset({"auditor", "process_owner"}) | users.MANAGER_GROUPS
 STATUSES = tuple(InstanceStatus)
 PAGE_SIZE = 50
 PAGE_SIZE_MAX = 200
@@ -50,19 +49,6 @@ _INSTANCE_COLUMNS = (
 )
 
 
-# --- who may look ---------------------------------------------------------------------------------
-
-def may_read(actor: Actor) -> bool:
-    """Auditors, process owners and managers read every instance's history; nobody else does."""
-    return bool(actor.groups & READER_GROUPS)
-
-
-def require_reader(actor: Actor) -> None:
-    if not may_read(actor):
-        raise Forbidden(f"{actor.username} may not read instance histories (auditors, process owners and "
-                        "managers may)", reason="history_readers_only", params={"username": actor.username})
-
-
 # --- the list -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -78,7 +64,7 @@ class InstancesPage:
 def instances_page(session: Session, *, actor: Actor, process_id: str | None = None, status: str | None = None,
                    before: int | None = None, limit: int = PAGE_SIZE) -> InstancesPage:
     """One page of every instance, newest first (keyset on id), optionally of one process or status."""
-    require_reader(actor)
+    access.require_audit(actor)
     limit = max(1, min(limit, PAGE_SIZE_MAX))
     query = select(*_INSTANCE_COLUMNS).join(_definitions, _definitions.c.id == _instances.c.definition_id)
     count = select(func.count()).select_from(_instances)
@@ -248,7 +234,7 @@ def history_page(session: Session, *, instance_id: int, actor: Actor, kind: str 
                  who: str | None = None) -> dict[str, Any]:
     """Everything the history page shows: the instance, its events (filtered by kind and actor) each with
     what it changed, the SLA outcomes and the verification verdict; the look is logged as 'view'."""
-    require_reader(actor)
+    access.require_audit(actor)
     instance = _instance(session, instance_id)
     element_names = _element_names(session, instance)
     verdict, steps = audit.verify_with_steps(session, instance_id)  # one re-execution serves both
@@ -267,7 +253,7 @@ def history_page(session: Session, *, instance_id: int, actor: Actor, kind: str 
 
 def replay_page(session: Session, *, instance_id: int, actor: Actor) -> dict[str, Any]:
     """The instance the replay page shows (its steps come as JSON); the look is logged as 'replay'."""
-    require_reader(actor)
+    access.require_audit(actor)
     instance = _instance(session, instance_id)
     audit.log_access(session, actor.username, "replay", instance_id, {"part": "page"})
     return {"instance": instance}
@@ -276,7 +262,7 @@ def replay_page(session: Session, *, instance_id: int, actor: Actor) -> dict[str
 def replay_steps(session: Session, *, instance_id: int, actor: Actor) -> dict[str, Any]:
     """The diagram of the instance's version and its state after each event, with how often each element
     had been entered by then (from the events that record an entry); logged as 'replay'."""
-    require_reader(actor)
+    access.require_audit(actor)
     instance = _instance(session, instance_id)
     sources = session.scalars(select(ProcessDefinition.sources)
                               .where(ProcessDefinition.id == instance["definition_id"])).one()
@@ -295,13 +281,13 @@ def replay_steps(session: Session, *, instance_id: int, actor: Actor) -> dict[st
 
 def export_history(session: Session, *, instance_id: int, fmt: str, actor: Actor) -> str:
     """The instance's history as JSON or CSV with every hash (engine.audit.verification.history_export logs it)."""
-    require_reader(actor)
+    access.require_audit(actor)
     return audit.history_export(session, instance_id, fmt=fmt, actor=actor.username)
 
 
 def verify_summary(session: Session, *, actor: Actor) -> dict[str, Any]:
     """Verify every instance (logged as 'verify' each) and sum it up: counts and the ones that diverge."""
-    require_reader(actor)
+    access.require_audit(actor)
     verdicts = audit.verify_all(session, actor=actor.username)
     failed = [v for v in verdicts if not v.ok]
     return {"instances": len(verdicts), "events": sum(v.events_checked for v in verdicts),

@@ -13,10 +13,10 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import users
+from engine import access, users
 from engine.desk.levels import FAULT_LEVELS
-from engine.errors import Forbidden, InvalidInput, NotFound
-from engine.process import clock, history
+from engine.errors import InvalidInput, NotFound
+from engine.process import clock, definitions, history
 from engine.status import InstanceStatus, TaskState
 from engine.store.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord, User
 from engine.users import Actor
@@ -29,10 +29,6 @@ PAGE_SIZE_MAX = 200
 COUNT_CAP = 1000
 # A task is flagged when less than this share of its SLA time is left (and late once it is past).
 SLA_WARN_SHARE = 0.2
-# Requester tasks are assigned to whoever started the request: the group sees none of the others'.
-REQUESTER_GROUP = "requester"
-# Who may read the users-and-groups directory.
-DIRECTORY_GROUPS = frozenset({"process_owner", "auditor"}) | users.MANAGER_GROUPS
 
 _tasks = cast(Table, TaskRecord.__table__)
 _instances = cast(Table, ProcessInstance.__table__)
@@ -47,30 +43,6 @@ _ROW_COLUMNS = (
 )
 _FROM = _tasks.join(_instances, _instances.c.id == _tasks.c.instance_id).join(
     _definitions, _definitions.c.id == _instances.c.definition_id)
-
-
-# --- who may see what -----------------------------------------------------------------------------
-
-def may_view(task: Any, actor: Actor) -> bool:
-    """Whether the actor may look at a task: auditors all; others their own and their groups' tasks."""
-    if actor.is_auditor or task.assignee == actor.username:
-        return True
-    if task.candidate_group is None:
-        return task.assignee is None
-    if task.candidate_group not in actor.groups:
-        return False
-    # Another requester's satisfaction call is not the group's business.
-    return task.assignee is None or task.candidate_group != REQUESTER_GROUP
-
-
-def _require_view(task: Any, actor: Actor) -> None:
-    if not may_view(task, actor):
-        who = f"assigned to {task.assignee}" if task.assignee else f"for group {task.candidate_group}"
-        raise Forbidden(f"task {task.id} ({task.name}) is {who}; {actor.username} may not see it",
-                        element_id=task.element_id,
-                        reason="task_hidden_assigned" if task.assignee else "task_hidden_group",
-                        params={"task_id": task.id, "task": task.name, "assignee": task.assignee,
-                                "group": task.candidate_group, "username": actor.username})
 
 
 # --- SLA display ----------------------------------------------------------------------------------
@@ -136,22 +108,24 @@ def _decode_cursor(cursor: str) -> tuple[bool, dt.datetime | None, int]:
 
 
 def _branches(actor: Actor, state: str) -> list[ColumnElement[bool]]:
-    """Disjoint conditions whose union is the inbox: each one runs down one index in (due_at, id) order."""
-    me = actor.username
-    if actor.is_auditor:
+    """Disjoint conditions whose union is the inbox (with `_apart`): each one runs down one index in
+    (due_at, id) order. Who may see what is engine.access's task rule, in its SQL form."""
+    if actor.is_auditor:  # auditors see every task; the states only sort them
         every = {"all": _tasks.c.id.is_not(None), "open": _tasks.c.id.is_not(None),
-                 "mine": _tasks.c.assignee == me, "unclaimed": _tasks.c.assignee.is_(None),
+                 "mine": _tasks.c.assignee == actor.username, "unclaimed": _tasks.c.assignee.is_(None),
                  "claimed": _tasks.c.assignee.is_not(None)}
         return [every[state]]
-    groups = sorted(actor.groups)
-    agent_groups = [g for g in groups if g != REQUESTER_GROUP]
-    mine = _tasks.c.assignee == me
-    unclaimed = and_(_tasks.c.candidate_group.in_(groups), _tasks.c.assignee.is_(None))
-    claimed = and_(_tasks.c.candidate_group.in_(agent_groups), _tasks.c.assignee.is_not(None),
-                   _tasks.c.assignee != me)
-    chosen = {"open": [mine, unclaimed], "mine": [mine], "unclaimed": [unclaimed], "claimed": [claimed],
-              "all": [mine, unclaimed, claimed]}
+    parts = access.task_conditions(actor)
+    chosen = {"open": [*parts.held, *parts.unclaimed], "mine": [*parts.held], "unclaimed": [*parts.unclaimed],
+              "claimed": [*parts.claimed], "all": [*parts.held, *parts.unclaimed, *parts.claimed]}
     return chosen[state]
+
+
+def _apart(actor: Actor, state: str) -> ColumnElement[bool] | None:
+    """The part of the inbox read whole rather than a page at a time (engine.access.TaskConditions.held_apart)."""
+    if actor.is_auditor or state in ("unclaimed", "claimed"):
+        return None
+    return access.task_conditions(actor).held_apart
 
 
 def _filtered(query: Select[Any], condition: ColumnElement[bool], process_id: str | None,
@@ -196,6 +170,9 @@ def inbox_page(session: Session, *, actor: Actor, state: str = "open", process_i
     in_dated, due, last_id = _decode_cursor(after) if after else (True, None, 0)
     branches = _branches(actor, state)
     base = select(*_ROW_COLUMNS).select_from(_FROM)
+    apart_condition = _apart(actor, state)
+    apart = (session.execute(_filtered(base, apart_condition, process_id, fault_level)).all()
+             if apart_condition is not None else [])
     found: list[Any] = []
     # Dated tasks first in (due_at, id) order, then undated ones by id: two index-ordered parts,
     # because NULLS LAST sorts differently on SQLite and PostgreSQL and defeats the index on both.
@@ -205,6 +182,7 @@ def inbox_page(session: Session, *, actor: Actor, state: str = "open", process_i
             if due is not None:
                 query = query.where(or_(_tasks.c.due_at > due, and_(_tasks.c.due_at == due, _tasks.c.id > last_id)))
             found += session.execute(query.order_by(_tasks.c.due_at, _tasks.c.id).limit(limit + 1)).all()
+        found += [r for r in apart if r.due_at is not None and (due is None or (r.due_at, r.id) > (due, last_id))]
         found = sorted(found, key=lambda r: (r.due_at, r.id))[:limit + 1]
     if len(found) <= limit:
         undated: list[Any] = []
@@ -213,21 +191,23 @@ def inbox_page(session: Session, *, actor: Actor, state: str = "open", process_i
             if not in_dated:
                 query = query.where(_tasks.c.id > last_id)
             undated += session.execute(query.order_by(_tasks.c.id).limit(limit + 1)).all()
+        undated += [r for r in apart if r.due_at is None and (in_dated or r.id > last_id)]
         found += sorted(undated, key=lambda r: r.id)[:limit + 1 - len(found)]
     more = len(found) > limit
     found = found[:limit]
     next_cursor = _encode_cursor(found[-1].due_at, found[-1].id) if more else None
-    total = sum(session.execute(_count_query(c, process_id, fault_level)).scalar_one() for c in branches)
+    total = len(apart) + sum(session.execute(_count_query(c, process_id, fault_level)).scalar_one()
+                             for c in branches)
     now = clock.now()
-    return InboxPage([_task_row(r, now) for r in found], next_cursor, min(total, COUNT_CAP), total > COUNT_CAP,
-                     state, _process_choices(session))
+    rows = [{**_task_row(r, now), "may_claim": access.may_claim(r, actor)} for r in found]  # the row's button
+    return InboxPage(rows, next_cursor, min(total, COUNT_CAP), total > COUNT_CAP, state, _process_choices(session))
 
 
 # --- task page ------------------------------------------------------------------------------------
 
 def _load_task(session: Session, task_id: int) -> Any:
     row = session.execute(select(*_ROW_COLUMNS, _instances.c.started_at, _instances.c.chase_count,
-                                 _instances.c.definition_id)
+                                 _instances.c.definition_id, _definitions.c.sha256)
                           .select_from(_FROM).where(_tasks.c.id == task_id)).one_or_none()
     if row is None:
         raise NotFound(f"task {task_id} does not exist", reason="task_missing", params={"task_id": task_id})
@@ -262,18 +242,22 @@ def _open_tasks(session: Session, instance_ids: list[int]) -> list[Any]:
 def task_page(session: Session, *, task_id: int, actor: Actor) -> dict[str, Any]:
     """Everything a task page shows: the task, its request, every earlier step, and what the actor may do."""
     row = _load_task(session, task_id)
-    _require_view(row, actor)
+    access.require_see_task(row, actor)
     events = history.events_of(session, row.instance_id)
     request, steps = _steps(events)
     task = _task_row(row, clock.now())
     is_ready = row.state == TaskState.READY and row.instance_status == InstanceStatus.RUNNING
-    # Mirrors engine.process.runtime's checks, so a button is shown exactly when its action would be allowed.
-    may_act = is_ready and not actor.is_auditor and (
-        row.assignee == actor.username if row.assignee
-        else row.candidate_group is None or row.candidate_group in actor.groups)
-    may_assign = is_ready and actor.is_manager and not actor.is_auditor
-    members = [u.username for u in users.list_users(session, group=row.candidate_group)
-               if u.is_active and u.username != row.assignee] if may_assign and row.candidate_group else []
+    # The rules engine.process.runtime enforces, so a button is shown exactly when its action would be allowed.
+    bound = definitions.assigns_initiator(definitions.parsed_by_id(session, row.definition_id, row.sha256),
+                                          row.element_id)
+    may_act = is_ready and access.may_work_task(row, actor)
+    may_assign = is_ready and access.may_assign(row, actor)
+    members: list[str] = []
+    if may_assign and (access.is_initiators(row) or bound):  # only ever back to whoever raised the request
+        members = [row.started_by] if row.started_by and row.started_by != row.assignee else []
+    elif may_assign and row.candidate_group:
+        members = [u.username for u in users.list_users(session, group=row.candidate_group)
+                   if u.is_active and u.username != row.assignee]
     return {
         "task": task, "request": request, "steps": steps,
         "open_tasks": [dict(r._mapping) for r in _open_tasks(session, [row.instance_id])],
@@ -281,9 +265,8 @@ def task_page(session: Session, *, task_id: int, actor: Actor) -> dict[str, Any]
                      "version": row.version, "status": row.instance_status, "title": row.title,
                      "fault_level": row.fault_level, "started_by": row.started_by, "started_at": row.started_at,
                      "chase_count": row.chase_count, "is_complaint": row.is_complaint},
-        "may_complete": may_act, "may_claim": may_act and row.assignee is None,
-        "may_release": is_ready and not actor.is_auditor and row.assignee is not None
-        and (row.assignee == actor.username or actor.is_manager),
+        "may_complete": may_act, "may_claim": is_ready and access.may_claim(row, actor),
+        "may_release": is_ready and access.may_release(row, actor, bound_to_initiator=bound),
         "may_assign": may_assign, "members": members,
     }
 
@@ -291,7 +274,7 @@ def task_page(session: Session, *, task_id: int, actor: Actor) -> dict[str, Any]
 def diagram(session: Session, *, task_id: int, actor: Actor) -> dict[str, Any]:
     """The BPMN XML of the task's process version, with the open and the completed element ids."""
     row = _load_task(session, task_id)
-    _require_view(row, actor)
+    access.require_see_task(row, actor)
     sources = session.scalars(select(ProcessDefinition.sources)
                               .where(ProcessDefinition.id == row.definition_id)).one()
     done = session.scalars(select(_tasks.c.element_id).distinct()
@@ -318,8 +301,14 @@ _REQUEST_COLUMNS = (_instances.c.id, _instances.c.process_id, _definitions.c.nam
 def _request_row(row: Any, open_tasks: list[Any], actor: Actor) -> dict[str, Any]:
     data = dict(row._mapping)
     data["open_steps"] = [t.name for t in open_tasks]
-    data["my_tasks"] = [{"id": t.id, "name": t.name} for t in open_tasks if t.assignee == actor.username]
+    data["my_tasks"] = [{"id": t.id, "name": t.name} for t in open_tasks
+                        if access.holder(_with_requester(t, row.started_by)) == actor.username]
     return data
+
+
+def _with_requester(task: Any, started_by: str | None) -> access.Task:
+    return access.Task(task.id, task.instance_id, task.name, task.element_id, task.candidate_group, task.assignee,
+                       started_by)
 
 
 def my_requests(session: Session, *, actor: Actor, before: int | None = None,
@@ -347,12 +336,10 @@ def request_page(session: Session, *, instance_id: int, actor: Actor) -> dict[st
     if row is None:
         raise NotFound(f"request {instance_id} does not exist", reason="request_missing",
                        params={"instance_id": instance_id})
-    if row.started_by != actor.username and not actor.is_auditor and "service_desk" not in actor.groups:
-        raise Forbidden(f"request {instance_id} was raised by someone else", reason="request_of_someone_else",
-                        params={"instance_id": instance_id})
+    access.require_view_request(row, actor)
     request, steps = _steps(history.events_of(session, instance_id))
     page = _request_row(row, _open_tasks(session, [instance_id]), actor)
-    page.update(request=request, steps=steps)
+    page.update(request=request, steps=steps, may_chase=row.status == "running" and access.may_chase(row, actor))
     return page
 
 
@@ -371,9 +358,7 @@ def request_processes(session: Session) -> list[tuple[str, str]]:
 
 def directory(session: Session, *, actor: Actor) -> dict[str, Any]:
     """Users and groups, for process owners, managers and auditors."""
-    if not actor.groups & DIRECTORY_GROUPS:
-        raise Forbidden(f"{actor.username} may not list users", reason="directory_hidden",
-                        params={"username": actor.username})
+    access.require_list_users(actor)
     all_users: list[User] = users.list_users(session)
     groups = users.list_groups(session)
     members: dict[str, list[str]] = {g.id: [] for g in groups}

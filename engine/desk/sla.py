@@ -16,12 +16,14 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
+from engine import access
 from engine.desk.levels import FaultLevel
 from engine.errors import InvalidInput, NotFound
 from engine.process import clock
 from engine.process.definitions import ParsedDefinition
 from engine.status import TaskState
 from engine.store.models import SlaPolicy
+from engine.users import Actor
 
 TARGETS = ("respond", "plan", "resolve")
 ESCALATION_STEPS = 3
@@ -120,12 +122,13 @@ _OPTIONAL = frozenset({"emergency_plan_after", "emergency_plan_due"})
 _EDITABLE = {"warn_ratio", *(f"{target}_minutes" for target in _DURATIONS)}
 
 
-def set_policy(session: Session, level: str, *, actor: str, **changes: Any) -> None:
+def set_policy(session: Session, level: str, *, actor: Actor, **changes: Any) -> None:
     """Change a level's targets (process owners). Running instances keep the deadlines they have.
 
     Durations are `<target>_minutes`: minutes, or seconds as "90s" (duration_seconds); None clears an
     emergency-plan time, and the emergency plan needs both its times, the due one after the other.
     """
+    access.require_edit_sla_policy(actor)
     row = session.get(SlaPolicy, level)
     if row is None:
         raise NotFound(f"no SLA policy for fault level {level!r}", reason="sla_policy_missing",
@@ -159,7 +162,7 @@ def set_policy(session: Session, level: str, *, actor: str, **changes: Any) -> N
     if after is not None and due is not None and due <= after:
         raise InvalidInput("the emergency plan must be due after it starts",
                            field_errors={"emergency_plan_due_minutes": ["after emergency_plan_after_minutes"]})
-    row.updated_by = actor
+    row.updated_by = actor.username
     row.updated_at = clock.now()
     session.flush()
 

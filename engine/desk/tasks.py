@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import access
 from engine.errors import NotFound
 from engine.process import history
 from engine.status import TaskState
 from engine.store.models import ProcessInstance, TaskRecord
+from engine.users import Actor
 
 
 def task_to_dict(record: TaskRecord, instance: ProcessInstance | None = None) -> dict[str, Any]:
@@ -29,16 +31,15 @@ def task_to_dict(record: TaskRecord, instance: ProcessInstance | None = None) ->
 def list_tasks(session: Session, *, group: str | None = None, user: str | None = None,
                groups: frozenset[str] | None = None, state: str = TaskState.READY, process_id: str | None = None,
                limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-    """Tasks by state, filtered by group, by assignee, or 'mine' (assigned to user or open to their groups)."""
+    """Tasks by state, filtered by group, by the user holding them, or 'mine' (those the user may work: held by
+    them or open to their groups)."""
     query = (select(TaskRecord, ProcessInstance).join(ProcessInstance, ProcessInstance.id == TaskRecord.instance_id)
              .where(TaskRecord.state == state))
     if group:
         query = query.where(TaskRecord.candidate_group == group)
-    if user and groups is not None:
-        query = query.where(or_(TaskRecord.assignee == user,
-                                TaskRecord.assignee.is_(None) & TaskRecord.candidate_group.in_(groups)))
-    elif user:
-        query = query.where(TaskRecord.assignee == user)
+    if user:  # the rules of engine.access, in their SQL form
+        conditions = access.task_conditions(Actor(user, groups or frozenset()), state=state)
+        query = query.where(conditions.workable() if groups is not None else conditions.holding())
     if process_id:
         query = query.where(ProcessInstance.process_id == process_id)
     query = query.order_by(TaskRecord.id).limit(limit).offset(offset)

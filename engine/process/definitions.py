@@ -363,6 +363,15 @@ def parsed_by_id(session: Session, definition_id: int, sha256: str) -> ParsedDef
     return parsed(definition)
 
 
+def assigns_initiator(definition: ParsedDefinition, element_id: str) -> bool:
+    """Whether the diagram assigns this user task to whoever raised the request (camunda:assignee ${initiator})."""
+    for spec in (definition.spec, *definition.subprocess_specs.values()):
+        task_spec = spec.task_specs.get(element_id)
+        if task_spec is not None:
+            return bool((getattr(task_spec, "extensions", None) or {}).get("assignee") == validation.INITIATOR)
+    return False
+
+
 def get_definition(session: Session, process_id: str, version: int | None = None) -> ProcessDefinition:
     """The given version of a process, or its newest."""
     query = select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)

@@ -12,23 +12,16 @@ from typing import Any
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
-from engine.errors import Forbidden, InvalidDiagram, InvalidInput, NotFound, Problem
+from engine import access
+from engine.errors import InvalidDiagram, InvalidInput, NotFound, Problem
 from engine.process import clock, definitions, runtime
 from engine.status import InstanceStatus, TaskState
 from engine.store.models import ProcessDefinition, ProcessDraft, ProcessInstance, TaskRecord
 from engine.users import Actor
 
-OWNER_GROUP = "process_owner"
 # A process id is an XML NCName; keeping to ASCII keeps it usable in URLs and file names.
 PROCESS_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,199}")
 MIGRATION_LIST_LIMIT = 500
-
-
-def require_owner(actor: Actor, what: str) -> None:
-    """Only process owners change diagrams, versions and the version instances run on."""
-    if OWNER_GROUP not in actor.groups:
-        raise Forbidden(f"only process owners may {what}; {actor.username} is not one",
-                        reason="process_owners_only", params={"username": actor.username})
 
 
 def _check_process_id(process_id: str) -> None:
@@ -75,7 +68,7 @@ def validate_diagram(session: Session, *, process_id: str, xml: str) -> list[Pro
 def deploy_diagram(session: Session, *, process_id: str, xml: str, comment: str | None,
                    actor: Actor) -> definitions.DeployResult:
     """Deploy the modeler's diagram as version N+1 (InvalidDiagram names each element at fault); drops the draft."""
-    require_owner(actor, "deploy diagrams")
+    access.require_change_diagrams(actor, "deploy diagrams")
     result = definitions.deploy(session, sources_for(session, process_id=process_id, xml=xml),
                                 user=actor.username, comment=comment, process_id=process_id)
     session.execute(delete(ProcessDraft).where(ProcessDraft.process_id == process_id,
@@ -98,7 +91,7 @@ def save_draft(session: Session, *, process_id: str, xml: str, actor: Actor,
 
     A draft may be an invalid diagram, but it must be BPMN XML that is safe to load (size, no DOCTYPE).
     """
-    require_owner(actor, "save drafts")
+    access.require_change_diagrams(actor, "save drafts")
     _check_process_id(process_id)
     definitions.load_xml(definitions.SourceFile(f"{process_id}.bpmn", xml.encode("utf-8")))
     draft = session.scalars(select(ProcessDraft).where(ProcessDraft.process_id == process_id,
@@ -127,7 +120,7 @@ def list_drafts(session: Session, *, username: str) -> list[dict[str, Any]]:
 
 def discard_draft(session: Session, *, process_id: str, actor: Actor) -> bool:
     """Delete the actor's draft of the process; False when there was none."""
-    require_owner(actor, "discard drafts")
+    access.require_change_diagrams(actor, "discard drafts")
     deleted = session.execute(delete(ProcessDraft).where(ProcessDraft.process_id == process_id,
                                                          ProcessDraft.username == actor.username))
     session.flush()

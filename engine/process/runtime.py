@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 import forms
-from engine import users
+from engine import access, users
 from engine.desk import notify, sla
-from engine.errors import Conflict, ExpressionRefused, Forbidden, InvalidInput, NotFound, ProcessFailed
+from engine.errors import Conflict, ExpressionRefused, InvalidInput, NotFound, ProcessFailed
 from engine.process import clock, definitions, history, persistence, spiff_fixes, timers
 from engine.store.db import after_commit
 from engine.store.direct import DirectStatement
@@ -470,8 +470,7 @@ def start_instance(session: Session, *, process_id: str, data: dict[str, Any], a
                    version: int | None = None, locale: str = "en") -> InstanceRef:
     """Start the newest (or given) version of a process with its start-form data (errors in `locale`)."""
     definition = definitions.get_definition(session, process_id, version)
-    if actor.groups <= {"auditor"}:
-        raise Forbidden("auditors cannot start processes")
+    access.require_start(actor)
     cleaned = _validate_form(definition.start_form_key, data, locale=locale)
     parsed = definitions.parsed(definition)
     now = clock.now()
@@ -510,13 +509,6 @@ def _task_record(session: Session, task_id: int) -> TaskRecord:
     return record
 
 
-def may_act(record: Any, actor: Actor) -> bool:
-    """Whether the actor may claim or complete this task: assigned to them, or open to their group."""
-    if record.assignee:
-        return bool(record.assignee == actor.username)
-    return record.candidate_group is None or record.candidate_group in actor.groups
-
-
 def _require_open(record: Any) -> None:
     if record.state == "completed":
         by = f" by {record.completed_by}" if record.completed_by else ""
@@ -527,11 +519,15 @@ def _require_open(record: Any) -> None:
         raise Conflict(f"task {record.id} ({record.name}) is {record.state}", element_id=record.element_id)
 
 
-def _require_may_act(record: Any, actor: Actor, verb: str) -> None:
-    if not may_act(record, actor) or (actor.is_auditor and record.candidate_group not in actor.groups):
-        who = f"assigned to {record.assignee}" if record.assignee else f"for group {record.candidate_group}"
-        raise Forbidden(f"task {record.id} ({record.name}) is {who}; {actor.username} may not {verb} it",
-                        element_id=record.element_id)
+def _facts(record: Any, instance: InstanceState) -> access.Task:
+    """What engine.access reads of a task: its record and who raised its request."""
+    return access.Task(record.id, record.instance_id, record.name, record.element_id, record.candidate_group,
+                       record.assignee, instance.started_by)
+
+
+def _bound_to_initiator(session: Session, instance: InstanceState, element_id: str) -> bool:
+    parsed = definitions.parsed_by_id(session, instance.definition_id, instance.definition_sha256)
+    return definitions.assigns_initiator(parsed, element_id)
 
 
 @_one_instant
@@ -542,10 +538,12 @@ def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor
     if row is None:
         raise NotFound(f"task {task_id} does not exist")
     record = _TaskRow(*row[:len(_tasks.c)])
-    _require_open(record)
-    _require_may_act(record, actor, "complete")
-    cleaned = _validate_form(record.form_key, data, locale=locale)
     instance = InstanceState(*row[len(_tasks.c):])
+    facts = _facts(record, instance)
+    access.require_see_task(facts, actor, "complete")
+    _require_open(record)
+    access.require_work_task(facts, actor, "complete")
+    cleaned = _validate_form(record.form_key, data, locale=locale)
     change = _open_change(session, instance, actor.username)
     task = change.workflow.get_task_from_id(UUID(record.spiff_task_id))
     # SpiffWorkflow runs whatever it is given; refuse anything but the exact ready user task.
@@ -617,11 +615,10 @@ _REASSIGN = (update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.
              .values(assignee=bindparam("new_assignee", type_=String)))
 
 
-def _reassign(session: Session, record: TaskRecord, new_assignee: str | None, kind: str, actor: str,
-              payload: dict[str, Any]) -> None:
+def _reassign(session: Session, record: TaskRecord, instance: InstanceState, new_assignee: str | None, kind: str,
+              actor: str, payload: dict[str, Any]) -> None:
     """Claim, release or assign: the instance version is bumped first (racers queue on its row and
     then conflict), the assignee changes only if nobody changed it meanwhile, and it is recorded."""
-    instance = _load_state(session, record.instance_id)
     recorder = history.Recorder(instance)
     recorder.add(kind, actor=actor, element_id=record.element_id, task_record_id=record.id, payload=payload)
     _save_instance(session, instance)
@@ -643,41 +640,46 @@ def _keep_cached_workflow(session: Session, instance: InstanceState) -> None:
         after_commit(session, lambda: persistence.workflow_cache.checkin(instance_id, version, workflow))
 
 
+def _open_task(session: Session, task_id: int, actor: Actor,
+               verb: str) -> tuple[TaskRecord, InstanceState, access.Task]:
+    """The task, its instance and its facts, once the actor may see it and it is still open."""
+    record = _task_record(session, task_id)
+    instance = _load_state(session, record.instance_id)
+    facts = _facts(record, instance)
+    access.require_see_task(facts, actor, verb)
+    _require_open(record)
+    return record, instance, facts
+
+
 @_one_instant
 def claim_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
     """Take a group task for oneself, so no colleague works on it at the same time."""
-    record = _task_record(session, task_id)
-    _require_open(record)
-    if record.assignee == actor.username:
+    record, instance, facts = _open_task(session, task_id, actor, "claim")
+    if record.assignee == actor.username and access.holder(facts) == actor.username:
         return record
-    if record.assignee:
-        raise Conflict(f"task {record.id} is already claimed by {record.assignee}", element_id=record.element_id)
-    _require_may_act(record, actor, "claim")
-    _reassign(session, record, actor.username, history.TASK_CLAIMED, actor.username, {"assignee": actor.username})
+    access.require_claim(facts, actor)
+    _reassign(session, record, instance, actor.username, history.TASK_CLAIMED, actor.username,
+              {"assignee": actor.username})
     return record
 
 
 @_one_instant
 def release_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
-    """Give a claimed task back to its group."""
-    record = _task_record(session, task_id)
-    _require_open(record)
-    if record.assignee != actor.username and not actor.is_manager:
-        raise Forbidden(f"task {record.id} is not claimed by {actor.username}", element_id=record.element_id)
-    _reassign(session, record, None, history.TASK_RELEASED, actor.username, {"previous_assignee": record.assignee})
+    """Give a claimed task back to its group (never the requester's own: see engine.access.never_to_a_group)."""
+    record, instance, facts = _open_task(session, task_id, actor, "release")
+    access.require_release(facts, actor, bound_to_initiator=_bound_to_initiator(session, instance, record.element_id))
+    _reassign(session, record, instance, None, history.TASK_RELEASED, actor.username,
+              {"previous_assignee": record.assignee})
     return record
 
 
 @_one_instant
 def assign_task(session: Session, *, task_id: int, assignee: Actor, actor: Actor) -> TaskRecord:
     """A manager hands a task to a member of its group."""
-    record = _task_record(session, task_id)
-    _require_open(record)
-    if not actor.is_manager:
-        raise Forbidden(f"only managers assign tasks; {actor.username} is not one")
-    if record.candidate_group and record.candidate_group not in assignee.groups:
-        raise InvalidInput(f"{assignee.username} is not in group {record.candidate_group}")
-    _reassign(session, record, assignee.username, history.TASK_ASSIGNED, actor.username,
+    record, instance, facts = _open_task(session, task_id, actor, "assign")
+    access.require_assign(facts, actor, assignee,
+                          bound_to_initiator=_bound_to_initiator(session, instance, record.element_id))
+    _reassign(session, record, instance, assignee.username, history.TASK_ASSIGNED, actor.username,
               {"assignee": assignee.username, "previous_assignee": record.assignee})
     return record
 
@@ -690,10 +692,9 @@ COMPLAINT_AFTER_CHASES = 3
 def chase_request(session: Session, *, instance_id: int, actor: Actor, note: str | None = None) -> int:
     """Record that the requester chased (督促) an open request; returns the chase count."""
     instance = _load_state(session, instance_id)
+    access.require_chase(instance, actor)  # first: another customer learns nothing, not even the status
     if instance.status != "running":
         raise Conflict(f"request {instance_id} is already {instance.status}")
-    if actor.username != instance.started_by and "service_desk" not in actor.groups:
-        raise Forbidden(f"only the requester or the service desk can chase request {instance_id}")
     if note and len(note) > 2000:
         raise InvalidInput("note longer than 2000 characters", field_errors={"note": ["at most 2000 characters"]})
     count = session.connection().execute(
@@ -715,8 +716,7 @@ def chase_request(session: Session, *, instance_id: int, actor: Actor, note: str
 def change_fault_level(session: Session, *, instance_id: int, level: str, actor: Actor,
                        reason: str | None = None) -> InstanceRef:
     """Re-grade a running request: new deadlines from the level's policy, every waiting timer re-armed."""
-    if not actor.groups & {"service_desk", "service_manager", "project_manager", "resident_manager"}:
-        raise Forbidden(f"{actor.username} may not change fault levels")
+    access.require_change_fault_level(actor)
     instance = _load_state(session, instance_id)
     if instance.status != "running":
         raise Conflict(f"instance {instance_id} is already {instance.status}")
@@ -801,8 +801,7 @@ def preview_migration(session: Session, *, instance_id: int, to_version: int) ->
 @_one_instant
 def migrate_instance(session: Session, *, instance_id: int, to_version: int, actor: Actor) -> InstanceRef:
     """Move a running instance to another version of its process (opt-in; one transaction)."""
-    if "process_owner" not in actor.groups:
-        raise Forbidden(f"only process owners migrate instances; {actor.username} is not one")
+    access.require_change_diagrams(actor, "migrate instances")
     preview = preview_migration(session, instance_id=instance_id, to_version=to_version)
     if not preview["can_migrate"]:
         raise Conflict(f"instance {instance_id} cannot move to version {to_version}: "

@@ -113,6 +113,15 @@ def open_task(app: Flask, instance_id: int, element_id: str) -> int:
     return ids[0]
 
 
+def at_remote_fix(app: Flask, client_for: Callable[[str], FlaskClient]) -> tuple[int, int]:
+    """(request, its 远程解决 task): raised by `requester`, accepted and classified (level III) by the desk."""
+    instance_id = start_request(client_for("requester"))
+    desk = client_for("service_desk")
+    complete(desk, open_task(app, instance_id, "accept"), {"request_confirmed": "true"})
+    complete(desk, open_task(app, instance_id, "classify"), {"category": "fault", "fault_level": "III"})
+    return instance_id, open_task(app, instance_id, "remote_fix")
+
+
 def complete(client: FlaskClient, task_id: int, data: dict[str, Any]) -> Any:
     response = client.post(f"/tasks/{task_id}", data=data)
     assert response.status_code == 302, response.text

@@ -142,7 +142,8 @@ def test_bad_data_is_one_error_line(app: Flask, data: str, message: str) -> None
 def test_sla_set_by_someone_else_is_one_error_line(app: Flask) -> None:
     assert run(app, "setup").exit_code == 0
     result = run(app, "sla", "set", "II", "--resolve-minutes", "60", "--user", "engineer")
-    assert (result.exit_code, result.stderr) == (1, "error: engineer is not a process owner\n")
+    assert (result.exit_code, result.stderr) == (
+        1, "error: engineer may not change the SLA policy (process owners do)\n")
     nothing = run(app, "sla", "set", "II", "--user", "process_owner")
     assert (nothing.exit_code, nothing.stderr) == (2, "error: give at least one setting to change\n")
 
@@ -183,3 +184,13 @@ def test_tasks_for_a_user_or_group_that_does_not_exist_say_so(app: Flask) -> Non
     nowhere = run(app, "tasks", "--group", "ghosts")
     assert nowhere.exit_code == 2 and nowhere.stderr.startswith("error: --group: no group 'ghosts' (groups: ")
     assert run(app, "tasks", "--user", "engineer").stdout == "no tasks\n"
+
+
+def test_only_process_owners_set_the_sla_policy_and_the_engine_says_so(app: Flask) -> None:
+    assert run(app, "setup").exit_code == 0
+    refused = run(app, "sla", "set", "II", "--respond-minutes", "5", "--user", "engineer")
+    assert refused.exit_code == 1
+    assert refused.stderr == "error: engineer may not change the SLA policy (process owners do)\n"
+    done = run(app, "sla", "set", "II", "--respond-minutes", "45", "--user", "process_owner")
+    assert done.exit_code == 0, done.stderr
+    assert [p["respond_minutes"] for p in run_json(app, "sla", "policy") if p["fault_level"] == "II"] == [45]

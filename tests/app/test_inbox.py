@@ -15,7 +15,7 @@ from app import database
 from engine import users
 from engine.errors import Conflict
 from engine.process import clock, definitions, runtime
-from tests.app.conftest import complete, open_task, start_request, visible_text
+from tests.app.conftest import at_remote_fix, complete, open_task, start_request, visible_text
 from tests.support.flows import Flow
 
 SLA_DIAGRAM = Path(__file__).parent / "diagrams" / "sla_inbox.bpmn"
@@ -149,11 +149,7 @@ def test_the_task_page_shows_the_request_every_earlier_step_the_form_and_the_dia
 
 def test_bad_task_input_keeps_everything_typed_including_parts_rows(
         app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
-    instance_id = start_request(client_for("requester"))
-    desk = client_for("service_desk")
-    complete(desk, open_task(app, instance_id, "accept"), {"request_confirmed": "true"})
-    complete(desk, open_task(app, instance_id, "classify"), {"category": "fault", "fault_level": "III"})
-    task = open_task(app, instance_id, "remote_fix")
+    instance_id, task = at_remote_fix(app, client_for)
     engineer = client_for("engineer")
     typed = {"resolved": "false", "actions": "更换电源", "parts_used-0-part": "电源模块", "parts_used-0-quantity": "0",
              "parts_used-1-part": "网线", "parts_used-1-quantity": "2", "duration_min": "abc"}
@@ -172,18 +168,14 @@ def test_bad_task_input_keeps_everything_typed_including_parts_rows(
 
 
 def test_claim_release_and_assign(app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
-    instance_id = start_request(client_for("requester"))
-    desk = client_for("service_desk")
-    complete(desk, open_task(app, instance_id, "accept"), {"request_confirmed": "true"})
-    complete(desk, open_task(app, instance_id, "classify"), {"category": "fault", "fault_level": "III"})
-    task = open_task(app, instance_id, "remote_fix")
+    _, task = at_remote_fix(app, client_for)
     engineer, engineer2 = client_for("engineer"), client_for("engineer2")
 
     assert engineer.post(f"/tasks/{task}/claim", data={"next": "/inbox"}).location == "/inbox"
     page = engineer2.get(f"/tasks/{task}").text
     assert "此任务已由 engineer 认领" in visible_text(page) and f'action="/tasks/{task}"' not in page
     refused = engineer2.post(f"/tasks/{task}", data={"resolved": "true", "method": "remote", "actions": "x"})
-    assert refused.status_code == 403 and "您没有权限执行此操作" in refused.text
+    assert refused.status_code == 409 and "此任务已由 engineer 接手" in visible_text(refused.text)
     assert engineer2.post(f"/tasks/{task}/claim").status_code == 409
     assert engineer2.post(f"/tasks/{task}/release").status_code == 403
     assert engineer.post(f"/tasks/{task}/release").status_code == 302
@@ -306,3 +298,35 @@ def test_json_clients_get_json_errors_with_field_messages(app: Flask,
     assert response.json["field_errors"]["request_confirmed"] == ["此项为必填项。"]
     missing = desk.get("/tasks/424242", headers={"Accept": "application/json"})
     assert missing.status_code == 404 and missing.json["code"] == "not_found"
+
+
+def test_a_colleague_claiming_while_you_fill_in_the_form_is_a_409_naming_them_with_your_input_kept(
+        app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
+    instance_id, task = at_remote_fix(app, client_for)
+    engineer, engineer2 = client_for("engineer"), client_for("engineer2")
+    assert f'action="/tasks/{task}"' in engineer.get(f"/tasks/{task}").text  # the form is open …
+    assert engineer2.post(f"/tasks/{task}/claim").status_code == 302  # … when a colleague takes the task
+    typed = {"resolved": "false", "method": "onsite", "actions": "更换电源\n第二行", "parts_used-0-part": "电源模块",
+             "parts_used-0-quantity": "1"}
+
+    taken = engineer.post(f"/tasks/{task}", data=typed)
+    assert taken.status_code == 409
+    text = visible_text(taken.text)
+    assert "您处理期间，此任务已由 engineer2 接手" in text and "现在只有 engineer2 可以办理此任务" in text
+    assert "没有权限" not in text and "此任务已由其他人完成" not in text
+    assert "was taken by engineer2" in taken.text  # the engine's own words, as details
+    assert f'action="/tasks/{task}"' in taken.text  # the form is back, filled in
+    assert ">更换电源\n第二行</textarea>" in taken.text and 'value="电源模块"' in taken.text
+    assert 'name="resolved" value="false" checked' in taken.text
+
+    engineer.post("/locale", data={"locale": "en"})
+    english = visible_text(engineer.post(f"/tasks/{task}", data=typed).text)
+    assert "engineer2 took this task while you were working on it" in english
+    as_json = engineer.post(f"/tasks/{task}", data=typed, headers={"Accept": "application/json"})
+    assert as_json.status_code == 409 and as_json.json["code"] == "task_taken"
+    assert as_json.json["assignee"] == "engineer2" and "engineer2" in as_json.json["message"]
+
+    # Once the colleague gives it back, the same input goes through.
+    assert engineer2.post(f"/tasks/{task}/release").status_code == 302
+    complete(engineer, task, typed)
+    assert open_task(app, instance_id, "dispatch_onsite")

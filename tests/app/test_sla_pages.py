@@ -12,11 +12,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import database
+from engine import users
 from engine.desk import sla, tasks
 from engine.errors import InvalidInput
 from engine.process import clock, runtime, timers
 from tests.app.conftest import complete, csrf_token_on, open_task, start_request, visible_text
 from tests.app.test_i18n import english_words
+
+OWNER = users.Actor("process_owner", frozenset({"process_owner"}))
 
 T0 = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.UTC)  # 09:00 in Asia/Shanghai
 HOUR = dt.timedelta(hours=1)
@@ -200,7 +203,7 @@ def test_the_form_takes_seconds_for_drills_as_the_engine_does(
     for typed in ("90x", "1.5", "0s", "-5"):
         assert owner.post("/sla/policy/II", data={**LEVEL_II, "resolve_minutes": typed}).status_code == 422
         with database(app).transaction() as session, pytest.raises(InvalidInput):
-            sla.set_policy(session, "II", actor="process_owner", resolve_minutes=typed)
+            sla.set_policy(session, "II", actor=OWNER, resolve_minutes=typed)
     with clock.frozen(T0):
         instance_id = classified(app, client_for("requester"), client_for("service_desk"), "II")
         with database(app).transaction() as session:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from engine import users
 from engine.desk import tasks
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessFailed
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessFailed, TaskTaken
 from engine.process import definitions, runtime
 from engine.store.db import Database
 from engine.store.models import HistoryEvent, ProcessInstance, TaskRecord
@@ -70,10 +70,13 @@ def test_only_the_tasks_group_may_complete_it(mini: Database) -> None:
         with pytest.raises(Forbidden, match="for group engineer"), mini.transaction() as session:
             runtime.complete_task(session, task_id=task_id, data=FIXED, actor=users.actor(session, outsider))
     flow.complete("remote_fix", FIXED, "eng")
-    with pytest.raises(Forbidden, match="assigned to requester"), mini.transaction() as session:
+    # Another customer's call: refused without a word on whose it is.
+    with pytest.raises(Forbidden, match="belongs to a request someone else raised") as refused, \
+            mini.transaction() as session:
         runtime.complete_task(session, task_id=flow.task_id("satisfaction"),
                               data={"score": 5, "remaining_problem": False},
                               actor=users.actor(session, "other_requester"))
+    assert "assigned to" not in str(refused.value) and "满意度回访" not in str(refused.value)
 
 
 def test_claim_release_and_assign(mini: Database) -> None:
@@ -83,8 +86,10 @@ def test_claim_release_and_assign(mini: Database) -> None:
         runtime.claim_task(session, task_id=task_id, actor=users.actor(session, "eng"))
     with pytest.raises(Conflict, match="already claimed by eng"), mini.transaction() as session:
         runtime.claim_task(session, task_id=task_id, actor=users.actor(session, "eng2"))
-    with pytest.raises(Forbidden, match="assigned to eng"), mini.transaction() as session:
+    # A colleague's claim is a conflict naming who holds the task (409), not a lack of rights.
+    with pytest.raises(TaskTaken, match="assigned to eng") as taken, mini.transaction() as session:
         runtime.complete_task(session, task_id=task_id, data=FIXED, actor=users.actor(session, "eng2"))
+    assert (taken.value.status, taken.value.assignee, taken.value.to_dict()["assignee"]) == (409, "eng", "eng")
     with mini.transaction() as session:
         runtime.release_task(session, task_id=task_id, actor=users.actor(session, "eng"))
     with pytest.raises(Forbidden, match="only managers"), mini.transaction() as session:

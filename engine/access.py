@@ -1,0 +1,391 @@
+"""Who may do what: every permission rule of opsflow in one place.
+
+The engine enforces these rules (a refusal is a Forbidden naming who and what), the web pages ask the
+same functions which buttons to show, and the task lists use the task rules written as SQL conditions
+(tests/engine/test_access.py checks both forms agree on a matrix of users and tasks). Rules read plain
+facts — an Actor, a task's group and assignee, who raised its request — and never the database.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol, cast
+
+from sqlalchemy import ColumnElement, Select, Table, and_, false, or_, select, true
+
+from engine.errors import Forbidden, InvalidInput, TaskTaken
+from engine.store.models import ProcessInstance, TaskRecord
+from engine.users import MANAGER_GROUPS, Actor
+
+# Requesters are customers of different organisations: their tasks belong to whoever raised the request.
+REQUESTERS = "requester"
+AUDITORS = "auditor"  # read everything, change nothing
+SERVICE_DESK = "service_desk"
+PROCESS_OWNERS = "process_owner"
+# Who answers for the SLA targets (and the auditors) read the at-risk report and the policy.
+SLA_READERS = MANAGER_GROUPS | {SERVICE_DESK, PROCESS_OWNERS, AUDITORS}
+# Who re-grades a running request: the desk that classified it and the managers it escalates to.
+REGRADERS = frozenset({SERVICE_DESK, "service_manager", "project_manager", "resident_manager"})
+# Who oversees the whole: every instance's history (each look logged) and the users-and-groups directory.
+OVERSEERS = frozenset({AUDITORS, PROCESS_OWNERS}) | MANAGER_GROUPS
+DIAGRAM_READERS = frozenset({PROCESS_OWNERS, AUDITORS})
+
+_tasks = cast(Table, TaskRecord.__table__)
+_instances = cast(Table, ProcessInstance.__table__)
+
+
+class TaskFacts(Protocol):
+    """What the task rules read: the task record's columns and who raised its request."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def instance_id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def element_id(self) -> str: ...
+    @property
+    def candidate_group(self) -> str | None: ...
+    @property
+    def assignee(self) -> str | None: ...
+    @property
+    def started_by(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Task:
+    """TaskFacts put together from a task record and its instance's row."""
+
+    id: int
+    instance_id: int
+    name: str
+    element_id: str
+    candidate_group: str | None
+    assignee: str | None
+    started_by: str | None
+
+
+class RequestFacts(Protocol):
+    """What the request rules read of an instance."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def started_by(self) -> str | None: ...
+
+
+# --- the whole: starting, pages, processes, SLA, audit ----------------------------------------------
+# Each may_* takes the actor last; app.web's template helper `may('audit')` calls the actor-only ones.
+
+def may_start(actor: Actor) -> bool:
+    """Raising a request (starting a process): anyone in a group, but auditors (they never change anything)."""
+    return bool(actor.groups) and not actor.is_auditor
+
+
+def require_start(actor: Actor) -> None:
+    if not may_start(actor):
+        raise Forbidden("auditors cannot start processes")
+
+
+def may_use_inbox(actor: Actor) -> bool:
+    """The inbox is the agents' (and the auditors', to read); requesters follow their requests in the portal."""
+    return bool(actor.groups - {REQUESTERS})
+
+
+def may_view_request(request: RequestFacts, actor: Actor) -> bool:
+    """A request as its requester follows it: theirs, the service desk's (it takes every request), the auditors'."""
+    return actor.is_auditor or request.started_by == actor.username or SERVICE_DESK in actor.groups
+
+
+def require_view_request(request: RequestFacts, actor: Actor) -> None:
+    if not may_view_request(request, actor):
+        raise Forbidden(f"request {request.id} was raised by someone else", reason="request_of_someone_else",
+                        params={"instance_id": request.id})
+
+
+def may_chase(request: RequestFacts, actor: Actor) -> bool:
+    """Chasing (督促) a request: its requester, or the service desk on a customer's behalf."""
+    return not actor.is_auditor and (request.started_by == actor.username or SERVICE_DESK in actor.groups)
+
+
+def require_chase(request: RequestFacts, actor: Actor) -> None:
+    if not may_chase(request, actor):
+        raise Forbidden(f"only the requester or the service desk can chase request {request.id}")
+
+
+def may_change_fault_level(actor: Actor) -> bool:
+    return bool(actor.groups & REGRADERS) and not actor.is_auditor
+
+
+def require_change_fault_level(actor: Actor) -> None:
+    if not may_change_fault_level(actor):
+        raise Forbidden(f"{actor.username} may not change fault levels")
+
+
+def may_read_sla(actor: Actor) -> bool:
+    """The SLA at-risk report and the policy table."""
+    return bool(actor.groups & SLA_READERS)
+
+
+def require_read_sla(actor: Actor, what: str = "read the SLA report") -> None:
+    if not may_read_sla(actor):
+        raise Forbidden(f"{actor.username} may not {what}", reason="sla_report_forbidden",
+                        params={"username": actor.username})
+
+
+def may_edit_sla_policy(actor: Actor) -> bool:
+    return PROCESS_OWNERS in actor.groups and not actor.is_auditor
+
+
+def require_edit_sla_policy(actor: Actor) -> None:
+    if not may_edit_sla_policy(actor):
+        raise Forbidden(f"{actor.username} may not change the SLA policy (process owners do)",
+                        reason="sla_policy_edit_forbidden", params={"username": actor.username})
+
+
+def may_read_diagrams(actor: Actor) -> bool:
+    """The modeler, read only: process owners and auditors."""
+    return bool(actor.groups & DIAGRAM_READERS)
+
+
+def require_read_diagrams(actor: Actor) -> None:
+    if not may_read_diagrams(actor):
+        raise Forbidden(f"{actor.username} may not use the modeler: it is for process owners (and auditors, to read)",
+                        reason="modeler_forbidden", params={"username": actor.username})
+
+
+def may_change_diagrams(actor: Actor) -> bool:
+    """Drafts, deploys, rollbacks and moving running instances to another version: process owners."""
+    return PROCESS_OWNERS in actor.groups and not actor.is_auditor
+
+
+def require_change_diagrams(actor: Actor, what: str) -> None:
+    if not may_change_diagrams(actor):
+        raise Forbidden(f"only process owners may {what}; {actor.username} is not one", reason="process_owners_only",
+                        params={"username": actor.username})
+
+
+def may_audit(actor: Actor) -> bool:
+    """Every instance's history, replay, verification and export (engine.audit.views logs each look)."""
+    return bool(actor.groups & OVERSEERS)
+
+
+def require_audit(actor: Actor) -> None:
+    if not may_audit(actor):
+        raise Forbidden(f"{actor.username} may not read instance histories (auditors, process owners and "
+                        "managers may)", reason="history_readers_only", params={"username": actor.username})
+
+
+def may_list_users(actor: Actor) -> bool:
+    return bool(actor.groups & OVERSEERS)
+
+
+def require_list_users(actor: Actor) -> None:
+    if not may_list_users(actor):
+        raise Forbidden(f"{actor.username} may not list users", reason="directory_hidden",
+                        params={"username": actor.username})
+
+
+# --- tasks ------------------------------------------------------------------------------------------
+
+def is_initiators(task: TaskFacts) -> bool:
+    """Whether the task belongs to whoever raised its request, whatever its assignee column says: the
+    requesters' tasks (diagrams assign them to ${initiator}; a release once emptied or changed that), and a
+    task with neither group nor assignee (an assignee-only task a release emptied)."""
+    return task.candidate_group == REQUESTERS or (task.candidate_group is None and task.assignee is None)
+
+
+def holder(task: TaskFacts) -> str | None:
+    """Who alone may work the task; None while it is open to its group."""
+    return task.started_by if is_initiators(task) else task.assignee
+
+
+def may_see_task(task: TaskFacts, actor: Actor) -> bool:
+    """Auditors see every task; others the tasks they hold and their groups' (open or claimed by a colleague)."""
+    if actor.is_auditor:
+        return True
+    held_by = holder(task)
+    if held_by is not None and held_by == actor.username:
+        return True
+    return not is_initiators(task) and task.candidate_group in actor.groups
+
+
+def may_work_task(task: TaskFacts, actor: Actor) -> bool:
+    """Whether the actor may complete the task (or claim it): it is theirs, or open to one of their groups."""
+    if actor.is_auditor:
+        return False
+    held_by = holder(task)
+    if held_by is not None:
+        return held_by == actor.username
+    return not is_initiators(task) and task.candidate_group in actor.groups
+
+
+def may_claim(task: TaskFacts, actor: Actor) -> bool:
+    """Taking a task one may work, unless it already carries one's name."""
+    return may_work_task(task, actor) and task.assignee != actor.username
+
+
+def never_to_a_group(task: TaskFacts, *, bound_to_initiator: bool) -> bool:
+    """Whether releasing the task would hand the requester's own task (or one nobody else may take) to a group.
+
+    `bound_to_initiator`: its diagram assigns it to ${initiator} (engine.process.definitions.assigns_initiator).
+    """
+    return bound_to_initiator or is_initiators(task) or task.candidate_group is None
+
+
+def may_release(task: TaskFacts, actor: Actor, *, bound_to_initiator: bool) -> bool:
+    """Giving a claimed task back to its group: its holder, or a manager who sees it; never the requester's own."""
+    if actor.is_auditor or task.assignee is None or never_to_a_group(task, bound_to_initiator=bound_to_initiator):
+        return False
+    return task.assignee == actor.username or (actor.is_manager and may_see_task(task, actor))
+
+
+def may_assign(task: TaskFacts, actor: Actor) -> bool:
+    """Managers hand the tasks they see to someone (engine.process.runtime.assign_task checks whom)."""
+    return actor.is_manager and not actor.is_auditor and may_see_task(task, actor)
+
+
+def _whose(task: TaskFacts) -> str:
+    held_by = holder(task)
+    return f"assigned to {held_by}" if held_by else f"for group {task.candidate_group}"
+
+
+def require_see_task(task: TaskFacts, actor: Actor, verb: str = "see") -> None:
+    """Refuse a task the actor may not see; the refusal tells nothing of another requester's request."""
+    if may_see_task(task, actor):
+        return
+    if is_initiators(task):
+        raise Forbidden(f"task {task.id} belongs to a request someone else raised; {actor.username} may not {verb} it")
+    raise Forbidden(f"task {task.id} ({task.name}) is {_whose(task)}; {actor.username} may not {verb} it",
+                    element_id=task.element_id, reason="task_hidden_assigned" if holder(task) else "task_hidden_group",
+                    params={"task_id": task.id, "task": task.name, "assignee": holder(task),
+                            "group": task.candidate_group, "username": actor.username})
+
+
+def _taken_from(task: TaskFacts, actor: Actor) -> str | None:
+    """The colleague holding a task the actor could work if nobody held it: a conflict, not a lack of rights."""
+    held_by = holder(task)
+    if held_by is None or held_by == actor.username or actor.is_auditor or is_initiators(task):
+        return None
+    return held_by if task.candidate_group in actor.groups else None
+
+
+def require_work_task(task: TaskFacts, actor: Actor, verb: str) -> None:
+    """Refuse to complete or claim a task that is not the actor's to work (after require_see_task): 409
+    (TaskTaken, naming who) when a colleague took it, 403 otherwise."""
+    if may_work_task(task, actor):
+        return
+    taken_by = _taken_from(task, actor)
+    if taken_by is not None:
+        raise TaskTaken(f"task {task.id} ({task.name}) was taken by {taken_by}: it is assigned to {taken_by} now, "
+                        f"and only they can {verb} it", assignee=taken_by, element_id=task.element_id)
+    why = " (an auditor: auditors read, they never change anything)" if actor.is_auditor else ""
+    raise Forbidden(f"task {task.id} ({task.name}) is {_whose(task)}; {actor.username}{why} may not {verb} it",
+                    element_id=task.element_id)
+
+
+def require_claim(task: TaskFacts, actor: Actor) -> None:
+    """Refuse a claim: 409 (TaskTaken) when a colleague holds the task, 403 when it is not the actor's group's."""
+    taken_by = _taken_from(task, actor)
+    if taken_by is not None:
+        raise TaskTaken(f"task {task.id} is already claimed by {taken_by}", assignee=taken_by,
+                        element_id=task.element_id)
+    require_work_task(task, actor, "claim")
+
+
+def require_release(task: TaskFacts, actor: Actor, *, bound_to_initiator: bool) -> None:
+    """Refuse a release; the requester's own task is refused outright rather than quietly kept, so whoever
+    asked learns why nothing changed (the page offers no release button for it)."""
+    if may_release(task, actor, bound_to_initiator=bound_to_initiator):
+        return
+    if task.assignee is not None and (is_initiators(task) or bound_to_initiator):
+        raise Forbidden(f"task {task.id} ({task.name}) belongs to {task.started_by}, who raised request "
+                        f"{task.instance_id}: it never goes to a group, so it cannot be released",
+                        element_id=task.element_id)
+    if task.assignee is not None and task.candidate_group is None:
+        raise Forbidden(f"task {task.id} ({task.name}) has no group to go back to: it never goes to a group, "
+                        "so it cannot be released", element_id=task.element_id)
+    raise Forbidden(f"task {task.id} ({task.name}) is not claimed by {actor.username}", element_id=task.element_id)
+
+
+def require_assign(task: TaskFacts, actor: Actor, assignee: Actor, *, bound_to_initiator: bool) -> None:
+    """A manager hands a task to a member of its group; the requester's own task only ever to that requester."""
+    if not actor.is_manager or actor.is_auditor:
+        raise Forbidden(f"only managers assign tasks; {actor.username} is not one")
+    require_see_task(task, actor, "assign")
+    if is_initiators(task) or bound_to_initiator:
+        if assignee.username != task.started_by:
+            raise Forbidden(f"task {task.id} ({task.name}) belongs to {task.started_by}, who raised request "
+                            f"{task.instance_id}; it cannot be assigned to {assignee.username}",
+                            element_id=task.element_id)
+    elif task.candidate_group and task.candidate_group not in assignee.groups:
+        raise InvalidInput(f"{assignee.username} is not in group {task.candidate_group}")
+
+
+# --- tasks as SQL -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TaskConditions:
+    """The task rules as SQL conditions on task_record, in disjoint parts: what the actor holds (`held`,
+    `held_apart`), what is open to their groups (`unclaimed`) and their colleagues' claims (`claimed`).
+
+    Each part but `held_apart` walks an index in (due_at, id) order, so a page of an inbox reads only
+    its own rows. `held_apart` — tasks of the actor's own requests that nobody or somebody else holds,
+    which only the old release defect left behind — is read whole: it is a handful of rows.
+    """
+
+    held: tuple[ColumnElement[bool], ...] = ()
+    held_apart: ColumnElement[bool] | None = None
+    unclaimed: tuple[ColumnElement[bool], ...] = ()
+    claimed: tuple[ColumnElement[bool], ...] = ()
+    sees_all: bool = False  # auditors
+
+    def holding(self) -> ColumnElement[bool]:
+        """SQL of holder(task) == the actor."""
+        return _any([*self.held, self.held_apart])
+
+    def workable(self) -> ColumnElement[bool]:
+        """SQL of may_work_task."""
+        return _any([*self.held, self.held_apart, *self.unclaimed])
+
+    def visible(self) -> ColumnElement[bool]:
+        """SQL of may_see_task."""
+        return true() if self.sees_all else _any([*self.held, self.held_apart, *self.unclaimed, *self.claimed])
+
+
+def _any(parts: list[ColumnElement[bool] | None]) -> ColumnElement[bool]:
+    present = [part for part in parts if part is not None]
+    return or_(*present) if present else false()
+
+
+def _raised_by(username: str) -> Select[tuple[int]]:
+    return select(_instances.c.id).where(_instances.c.started_by == username)
+
+
+_OTHER_TASK = _tasks.alias("other_task")
+
+
+@lru_cache(maxsize=1024)
+def task_conditions(actor: Actor, *, state: str = "ready") -> TaskConditions:
+    """The parts of the task rules for one actor, over tasks in `state`; built once per actor, as building
+    the expressions cost more than running them (an inbox page reads them about ten times)."""
+    if actor.is_auditor:
+        return TaskConditions(sees_all=True)
+    me = actor.username
+    raised = _raised_by(me)
+    other = _OTHER_TASK
+    # Requesters' tasks carrying my name in requests I did not raise (the old release defect): not mine.
+    strays = select(other.c.id).where(other.c.state == state, other.c.candidate_group == REQUESTERS,
+                                      other.c.assignee == me, other.c.instance_id.not_in(raised))
+    groups = sorted(actor.groups - {REQUESTERS})
+    return TaskConditions(
+        held=(and_(_tasks.c.assignee == me, _tasks.c.id.not_in(strays)),
+              and_(_tasks.c.candidate_group.is_(None), _tasks.c.assignee.is_(None), _tasks.c.instance_id.in_(raised))),
+        held_apart=and_(_tasks.c.candidate_group == REQUESTERS,
+                        or_(_tasks.c.assignee.is_(None), _tasks.c.assignee != me), _tasks.c.instance_id.in_(raised)),
+        unclaimed=(and_(_tasks.c.candidate_group.in_(groups), _tasks.c.assignee.is_(None)),) if groups else (),
+        claimed=(and_(_tasks.c.candidate_group.in_(groups), _tasks.c.assignee.is_not(None),
+                      _tasks.c.assignee != me),) if groups else (),
+    )
+
