@@ -266,9 +266,10 @@ def _iso(moment: dt.datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-# A duration timer's due time is "now + duration" at the moment it starts waiting; the runtime reads
-# the clock a little after the event's `at`, re-execution at exactly `at`. Due times and lateness
-# recorded for timers may differ from re-execution by that much, no more.
+# A duration timer's due time is "now + duration" at the moment it starts waiting. Every change runs at
+# one instant of the engine clock (runtime._one_instant), the time its events record, so re-execution
+# reproduces due times and lateness exactly (a test holds it to zero); histories written before that read
+# the clock a little after the event's `at`, and may differ by this much, no more.
 TIMER_TOLERANCE = dt.timedelta(seconds=5)
 
 
