@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
@@ -65,8 +65,7 @@ class Context:
     timers: Mapping[str, dt.datetime] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Gateway:
+class Gateway(NamedTuple):
     """A gateway the token passed: where it went (element ids)."""
 
     element_id: str
@@ -74,8 +73,7 @@ class Gateway:
     taken: list[str]
 
 
-@dataclass(frozen=True)
-class ReadyTask:
+class ReadyTask(NamedTuple):
     """A user task that became ready, as its task record and task_ready event describe it."""
 
     task: SpiffTask
@@ -91,8 +89,7 @@ class ReadyTask:
         return str(self.task.id)
 
 
-@dataclass(frozen=True)
-class FiredTimer:
+class FiredTimer(NamedTuple):
     """A timer with a row that fired during the step (not the one the step was asked to fire)."""
 
     spiff_id: str
@@ -102,8 +99,7 @@ class FiredTimer:
     cycle: bool  # a cycle that moved on to its next due time: it waits again under a new row
 
 
-@dataclass(frozen=True)
-class ArmedTimer:
+class ArmedTimer(NamedTuple):
     """A timer that waits and has no row yet."""
 
     spiff_id: str
