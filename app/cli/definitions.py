@@ -42,7 +42,7 @@ def _read(path: Path) -> tuple[definitions.SourceFile | None, Problem | None]:
 @click.option("--json", "as_json", is_flag=True)
 @_fail_cleanly
 def validate_command(paths: tuple[Path, ...], process_id: str | None, as_json: bool) -> None:
-    """Check BPMN files as deploy would; exit 1 if any has a problem.
+    """Check BPMN files as deploy would; exit 1 if any has a problem (warnings go to stderr).
 
     The files are checked together, so a call activity may call a process in another file given.
     A directory stands for the .bpmn files in it.
@@ -61,6 +61,8 @@ def validate_command(paths: tuple[Path, ...], process_id: str | None, as_json: b
         problems.append(Problem(None, "no BPMN files (.bpmn, .bpmn20.xml) found", ", ".join(map(str, paths))))
     result = {"valid": not problems, "files": [str(p) for p in files], "problems": [p.to_dict() for p in problems]}
     _emit(result, as_json, _validation_text)
+    for warning in definitions.warnings(sources, process_id=process_id) if sources else []:
+        click.echo(f"warning: {warning}", err=True)  # allowed, but worth a look; the exit code stays
     if problems:
         click.get_current_context().exit(1)
 

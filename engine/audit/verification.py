@@ -12,21 +12,18 @@ import datetime as dt
 import gc
 import io
 import json
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound, OpsflowError, ProcessFailed
-from engine.process import clock, definitions, history, persistence, runtime, spiff_fixes, timers
+from engine.process import clock, definitions, history, persistence, spiff_fixes, step
 from engine.store.models import AccessLog, HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord
 
 spiff_fixes.apply()  # re-execution needs SpiffWorkflow's timers on the engine clock
@@ -228,13 +225,12 @@ def _check_chain(instance: _Instance, events: Sequence[_Event]) -> Divergence | 
 # ------------------------------------------------------------------------------------------- re-execution
 
 @dataclass
-class _Outcome:
-    """What one re-executed change must have recorded, as far as not yet matched by events."""
+class _Expected:
+    """What one re-executed change must have recorded (its step.Outcome), as far as not yet matched by events."""
 
-    action_seq: int
     gateways: list[tuple[str, list[str]]] = field(default_factory=list)
     cancelled: dict[int, str] = field(default_factory=dict)  # task record id -> element id
-    ready: list[SpiffTask] = field(default_factory=list)
+    ready: list[step.ReadyTask] = field(default_factory=list)
     timers: list[tuple[str, dt.datetime | None]] = field(default_factory=list)  # fired: element id, due at
     ends: bool = False
     end_element: str | None = None
@@ -247,7 +243,7 @@ class _Outcome:
             task_id = min(self.cancelled)
             return {"kind": history.TASK_CANCELLED, "element_id": self.cancelled[task_id], "task_id": task_id}
         if self.ready:
-            return {"kind": history.TASK_READY, "element_id": self.ready[0].task_spec.bpmn_id}
+            return {"kind": history.TASK_READY, "element_id": self.ready[0].element_id}
         if self.timers:
             return {"kind": history.TIMER_FIRED, "element_id": self.timers[0][0]}
         if self.ends:
@@ -266,17 +262,14 @@ def _found(event: _Event | None) -> dict[str, Any] | None:
     return found
 
 
-def _is_cycle(task: SpiffTask) -> bool:
-    return isinstance(getattr(task.task_spec, "event_definition", None), CycleTimerEventDefinition)
-
-
 def _iso(moment: dt.datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-# A duration timer's due time is "now + duration" at the moment it starts waiting; the runtime reads
-# the clock a little after the event's `at`, re-execution at exactly `at`. Due times and lateness
-# recorded for timers may differ from re-execution by that much, no more.
+# A duration timer's due time is "now + duration" at the moment it starts waiting. Every change runs at
+# one instant of the engine clock (runtime._one_instant), the time its events record, so re-execution
+# reproduces due times and lateness exactly (a test holds it to zero); histories written before that read
+# the clock a little after the event's `at`, and may differ by this much, no more.
 TIMER_TOLERANCE = dt.timedelta(seconds=5)
 
 
@@ -291,9 +284,10 @@ class _Replay:
         self.workflow: BpmnWorkflow | None = None
         # Elements completed so far, in order; kept here because compaction drops old finished tasks.
         self.completed: list[str] = []
-        self.open: dict[int, SpiffTask] = {}  # task record id -> the task its task_ready event announced
-        self.waiting: dict[str, tuple[SpiffTask, dt.datetime | None]] = {}  # timers with a row, as of the last change
-        self.outcome: _Outcome | None = None
+        # Task record id -> (SpiffWorkflow task id, element id) of the task its task_ready event announced.
+        self.open: dict[int, tuple[str, str]] = {}
+        self.timers: dict[str, dt.datetime] = {}  # timers with a row, as of the last change (step.Outcome)
+        self.outcome: _Expected | None = None
         self.ended = False
         self.broken = False  # an action could not be re-executed; later actions would mean nothing
         self.started_by: str | None = None
@@ -346,7 +340,7 @@ class _Replay:
         return self._left_over(None)
 
     def _open_tasks(self) -> dict[str, str]:
-        return {str(task_id): task.task_spec.bpmn_id for task_id, task in sorted(self.open.items())}
+        return {str(task_id): element_id for task_id, (_spiff_id, element_id) in sorted(self.open.items())}
 
     def _left_over(self, event: _Event | None) -> Divergence | None:
         left = self.outcome.first_left() if self.outcome is not None and not self.broken else None
@@ -357,7 +351,11 @@ class _Replay:
                                 f"re-execution recorded {left['kind']} {left['element_id']}, the history "
                                 f"has no such event {where}", seq=event.seq if event else self.last_seq + 1)
 
-    # ---- actions: what engine.process.runtime does for each input, under the clock the event recorded
+    # ---- actions: each input through engine.process.step, as the runtime ran it, under the clock the event recorded
+
+    def _context(self) -> step.Context:
+        return step.Context(self.definition, self.started_by,
+                            {spiff_id: task_id for task_id, (spiff_id, _element) in self.open.items()}, self.timers)
 
     def _start(self, event: _Event) -> Divergence | None:
         if self.workflow is not None:
@@ -372,63 +370,58 @@ class _Replay:
         data = event.payload.get("data") or {}
         engine_data = event.payload.get("engine_data") or {}
 
-        def start() -> None:
-            self.workflow = persistence.new_workflow(definition)
-            self.workflow.data.update(engine_data)
-            for task in self.workflow.get_tasks(state=TaskState.READY):
-                task.set_data(**data)
+        def start() -> step.Outcome:
+            self.workflow, outcome = step.start(definition, data, engine_data, initiator=event.actor)
+            return outcome
 
         return self._run(event, start)
 
     def _complete(self, event: _Event) -> Divergence | None:
-        task = self.open.get(event.task_record_id) if event.task_record_id is not None else None
-        if task is None or task.task_spec.bpmn_id != event.element_id or task.state != TaskState.READY:
+        workflow = cast(BpmnWorkflow, self.workflow)
+        record = self.open.get(event.task_record_id) if event.task_record_id is not None else None
+        task = step.ready_task(workflow, record[0], event.element_id or "") if record is not None else None
+        if task is None:
             return self._divergence(event, {"open_tasks": self._open_tasks()}, _found(event),
                                     "completes a task that is not open at this point")
         del self.open[cast(int, event.task_record_id)]
         data = event.payload.get("data") or {}
         engine_data = event.payload.get("engine_data") or {}
-
-        def complete() -> None:
-            if engine_data:
-                runtime.set_instance_variables(cast(BpmnWorkflow, self.workflow), engine_data)
-            task.set_data(**data)
-            task.run()
-
-        return self._run(event, complete)
+        return self._run(event, lambda: step.complete(workflow, task, data, engine_data, self._context()))
 
     def _migrate(self, event: _Event) -> Divergence | None:
         """The instance moved to another version: continue on its spec, as engine.process.runtime did."""
         if self.load_definition is None or self.workflow is None:
             return self._divergence(event, None, _found(event), "a migration that cannot be re-executed here")
         new = self.load_definition(int(event.payload["to_definition_id"]))
-        old_workflow = self.workflow
-        self.workflow = persistence.load(persistence.dump(old_workflow), new)
-        self.definition = new
         workflow = self.workflow
-        self.open = {record_id: workflow.get_task_from_id(task.id) for record_id, task in self.open.items()}
-        self.waiting = {key: (workflow.get_task_from_id(task.id), due) for key, (task, due) in self.waiting.items()}
-        return self._run(event, workflow.refresh_timers)
+
+        def migrate() -> step.Outcome:
+            self.workflow, outcome = step.migrate(workflow, new, self._context())
+            return outcome
+
+        self.definition = new
+        return self._run(event, migrate)
 
     def _change_level(self, event: _Event) -> Divergence | None:
+        workflow = cast(BpmnWorkflow, self.workflow)
         variables = {**(event.payload.get("engine_data") or {}), "fault_level": event.payload.get("to")}
-        return self._run(event, lambda: runtime.set_instance_variables(cast(BpmnWorkflow, self.workflow),
-                                                                         variables))
+        return self._run(event, lambda: step.set_variables(workflow, variables, self._context()))
 
     def _fire_timer(self, event: _Event) -> Divergence | None:
         workflow = cast(BpmnWorkflow, self.workflow)
-        candidates = [t for t in timers.waiting_timers(workflow).values() if t.task_spec.bpmn_id == event.element_id]
+        candidates = [t for t in step.waiting_timers(workflow).values() if t.task_spec.bpmn_id == event.element_id]
         if not candidates:
             return self._divergence(event, {"waiting_timers": self._waiting_timers()}, _found(event),
                                     "a timer fired that was not waiting at this point")
         # Several waiting timers of one element (a loop): the one that falls due first.
-        timer = min(candidates, key=lambda t: timers.due_time(t) or dt.datetime.max.replace(tzinfo=dt.UTC))
-        due = timers.due_time(timer)
+        timer = min(candidates, key=lambda t: step.due_time(t) or dt.datetime.max.replace(tzinfo=dt.UTC))
+        due = step.due_time(timer)
         found = self._timer_recorded(event, due)
         if found is not None:
             return found
-        divergence = self._run(event, workflow.refresh_timers, fired=timer)
-        if divergence is None and timer.state == TaskState.WAITING and timers.due_time(timer) == due:
+        divergence = self._run(event, lambda: step.fire_timer(workflow, timer, self._context()))
+        # step.fire_timer ran nothing (a cycle that fired keeps waiting, with a later due time)
+        if divergence is None and timer.state == TaskState.WAITING and step.due_time(timer) == due:
             return self._divergence(event, {"element_id": event.element_id, "due_at": _iso(due)},
                                     {"element_id": event.element_id, "fired_at": event.at.isoformat()},
                                     "the timer is not due at the time the history says it fired")
@@ -454,57 +447,32 @@ class _Replay:
                                     "the recorded lateness does not match the due time and the firing time")
         return None
 
-    def _run(self, event: _Event, action: Callable[[], None], *, fired: SpiffTask | None = None) -> Divergence | None:
-        """Run an input and the engine steps after it under the recorded clock; expect what it did."""
-        since = time.time()
+    def _run(self, event: _Event, change: Callable[[], step.Outcome | None]) -> Divergence | None:
+        """Re-execute one input under the recorded clock; what its step did becomes what the events after it
+        must record (None from the step: nothing ran)."""
         try:
             with clock.frozen(event.at):
-                action()
-                cast(BpmnWorkflow, self.workflow).do_engine_steps()
+                outcome = change()
         except Exception as exc:  # any failure here is a finding about this instance, not a crash of the audit
             self.broken = True
             return self._divergence(event, {"error": f"{type(exc).__name__}: {exc}"}, _found(event),
                                     "re-executing this event fails")
-        self.outcome = self._expect(event, since, fired)
-        persistence.compact(cast(BpmnWorkflow, self.workflow))  # as engine.process.runtime._finish does before saving
+        if outcome is not None:
+            self.outcome = self._expected(outcome)
         return None
 
-    def _expect(self, event: _Event, since: float, fired: SpiffTask | None) -> _Outcome:
-        """The events the runtime writes for the change just re-executed (engine.process.runtime._finish).
-
-        Where the runtime derives an event from the workflow, this calls the runtime's own helper
-        (passed_tasks, gateway_decisions, task_group, set_instance_variables), so the two cannot drift apart.
-        """
-        workflow = cast(BpmnWorkflow, self.workflow)
-        passed = runtime.passed_tasks(workflow, since)
-        outcome = _Outcome(event.seq)
-        outcome.gateways.extend((gateway, taken) for gateway, _name, taken in runtime.gateway_decisions(passed))
-        ready = runtime.ready_user_tasks(workflow)
-        ready_ids = {t.id for t in ready}
-        for task_id, task in list(self.open.items()):
-            if task.id not in ready_ids:
-                outcome.cancelled[task_id] = task.task_spec.bpmn_id
-                del self.open[task_id]
-        still_open = {t.id for t in self.open.values()}
-        outcome.ready = [t for t in ready if t.id not in still_open]
-        # Timers that had a row and fired in this change (engine.process.timers.sync); the one the change
-        # itself fired was recorded as its input.
-        waiting = timers.waiting_timers(workflow)
-        for spiff_id, (task, due) in self.waiting.items():
-            if task is fired:
-                continue
-            if spiff_id not in waiting:
-                if task.state == TaskState.COMPLETED:
-                    outcome.timers.append((task.task_spec.bpmn_id, due))
-            elif _is_cycle(task) and due is not None and timers.due_time(task) != due and due <= event.at:
-                outcome.timers.append((task.task_spec.bpmn_id, due))
-        self.waiting = {spiff_id: (task, timers.due_time(task)) for spiff_id, task in waiting.items()
-                        if timers.due_time(task) is not None}
-        if workflow.is_completed() and not self.ended:
-            outcome.ends = True
-            ends = [t.task_spec.bpmn_id for t in passed if type(t.task_spec).__name__ == "EndEvent"]
-            outcome.end_element = ends[-1] if ends else None
-        return outcome
+    def _expected(self, outcome: step.Outcome) -> _Expected:
+        """The events the runtime writes for a step's outcome (engine.process.runtime._finish), by task record."""
+        by_spiff_id = {spiff_id: task_id for task_id, (spiff_id, _element) in self.open.items()}
+        expected = _Expected(gateways=[(g.element_id, g.taken) for g in outcome.gateways], ready=list(outcome.ready),
+                             timers=[(t.element_id, t.due_at) for t in outcome.timers_fired])
+        for spiff_id in outcome.cancelled:
+            task_id = by_spiff_id[spiff_id]
+            expected.cancelled[task_id] = self.open.pop(task_id)[1]
+        self.timers = outcome.timers_waiting
+        if outcome.ended and not self.ended:
+            expected.ends, expected.end_element = True, outcome.end_element
+        return expected
 
     # ---- outcomes
 
@@ -548,25 +516,21 @@ class _Replay:
             self.ended = True
         return None
 
-    def _match_ready(self, event: _Event, outcome: _Outcome) -> Divergence | None:
-        index = next((i for i, t in enumerate(outcome.ready) if t.task_spec.bpmn_id == event.element_id), None)
+    def _match_ready(self, event: _Event, outcome: _Expected) -> Divergence | None:
+        index = next((i for i, t in enumerate(outcome.ready) if t.element_id == event.element_id), None)
         if index is None:
-            return self._divergence(event, {"ready": [t.task_spec.bpmn_id for t in outcome.ready] or None},
+            return self._divergence(event, {"ready": [t.element_id for t in outcome.ready] or None},
                                     _found(event), "this task did not become ready on re-execution")
-        task = outcome.ready[index]
+        ready = outcome.ready[index]
         if event.task_record_id is None or event.task_record_id in self.open:
             return self._divergence(event, {"task_id": "a new task record"}, _found(event),
                                     "task_ready names a task record that is already open")
-        group, assignee, form_key = runtime.task_group(task)
-        if assignee == runtime.INITIATOR:
-            assignee = self.started_by
-        expected = {"name": task.task_spec.bpmn_name or task.task_spec.bpmn_id, "group": group,
-                    "assignee": assignee, "form_key": form_key}
+        expected = {"name": ready.name, "group": ready.group, "assignee": ready.assignee, "form_key": ready.form_key}
         found = {key: event.payload.get(key) for key in expected}
         if found != expected:
             return self._divergence(event, expected, found, "the task was offered differently on re-execution")
         outcome.ready.pop(index)
-        self.open[event.task_record_id] = task
+        self.open[event.task_record_id] = (ready.spiff_id, ready.element_id)
         return None
 
     # ---- state, for replay_steps and the final comparison
@@ -574,8 +538,8 @@ class _Replay:
     def _waiting_timers(self) -> list[dict[str, Any]]:
         if self.workflow is None:
             return []
-        return sorted(({"element_id": t.task_spec.bpmn_id, "due_at": _iso(timers.due_time(t))}
-                       for t in timers.waiting_timers(self.workflow).values()),
+        return sorted(({"element_id": t.task_spec.bpmn_id, "due_at": _iso(step.due_time(t))}
+                       for t in step.waiting_timers(self.workflow).values()),
                       key=lambda t: (t["due_at"] or "", t["element_id"]))
 
     def data(self) -> dict[str, Any]:
@@ -602,10 +566,10 @@ class _Replay:
                 completed.append(element_id)
         self.completed += [element_id for element_id in completed if element_id not in self.completed]
         return {"status": "completed" if workflow.is_completed() else "running",
-                "ready": sorted(t.task_spec.bpmn_id for t in runtime.ready_user_tasks(workflow)),
+                "ready": sorted(t.task_spec.bpmn_id for t in step.ready_user_tasks(workflow)),
                 "active": sorted(active), "completed": list(self.completed),
-                "open_tasks": [{"task_id": task_id, "element_id": task.task_spec.bpmn_id}
-                               for task_id, task in sorted(self.open.items())],
+                "open_tasks": [{"task_id": task_id, "element_id": element_id}
+                               for task_id, (_spiff_id, element_id) in sorted(self.open.items())],
                 "waiting_timers": self._waiting_timers(), "data": self.data(), "variables": self.variables()}
 
 
@@ -645,7 +609,7 @@ def _saved_task_data(tasks: dict[str, Any], task_id: str | None) -> dict[str, An
 
 def _saved_from_load(state: str, definition: definitions.ParsedDefinition) -> _Saved:
     stored = persistence.load(state, definition)
-    ready = {str(t.id): t.task_spec.bpmn_id for t in runtime.ready_user_tasks(stored)}
+    ready = {str(t.id): t.task_spec.bpmn_id for t in step.ready_user_tasks(stored)}
     last = stored.last_task
     return _Saved(ready, _plain(last.data) if last is not None else {}, _plain(stored.data))
 
@@ -670,7 +634,7 @@ def _final_state(replay: _Replay, instance: _Instance, records: dict[int, tuple[
     if instance.status != replayed_status:
         return divergence({"status": replayed_status}, {"status": instance.status},
                           "the instance's status is not what its history leads to")
-    replayed_open = {str(task_id): task.task_spec.bpmn_id for task_id, task in sorted(replay.open.items())}
+    replayed_open = {str(task_id): element_id for task_id, (_spiff_id, element_id) in sorted(replay.open.items())}
     stored_open = {str(task_id): element_id for task_id, (_spiff, element_id) in sorted(records.items())}
     if replayed_open != stored_open:
         return divergence({"open_tasks": replayed_open}, {"open_tasks": stored_open},

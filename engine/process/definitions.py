@@ -289,6 +289,18 @@ def validate(sources: list[SourceFile], *, process_id: str | None = None,
     return _unique(problems)
 
 
+def warnings(sources: list[SourceFile], *, process_id: str | None = None) -> list[Problem]:
+    """What deploy accepts but may not be meant (loops that never wait), for the given process or every
+    executable one and the processes they call; none for files that do not load (validate says why)."""
+    trees, problems = _load_all(sources)
+    if problems:
+        return []
+    targets = [process_id] if process_id is not None else [
+        i for tree in trees.values() for i in validation.executable_process_ids(tree)]
+    return [warning for filename, process in validation.related_processes(trees, targets)
+            for warning in validation.loop_warnings(process, filename)]
+
+
 @dataclass(frozen=True)
 class DeployResult:
     definition_id: int

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine import access
 from engine.errors import InvalidDiagram, InvalidInput, NotFound, Problem
-from engine.process import clock, definitions, runtime
+from engine.process import clock, definitions, migration, runtime
 from engine.status import InstanceStatus, TaskState
 from engine.store.models import ProcessDefinition, ProcessDraft, ProcessInstance, TaskRecord
 from engine.users import Actor
@@ -160,7 +160,7 @@ def diagram_xml(session: Session, *, process_id: str, version: int | None = None
 
 def running_instances(session: Session, *, process_id: str) -> dict[str, Any]:
     """Running instances of the process on versions other than the newest, with the tasks they wait in:
-    what a process owner may move to another version (engine.process.runtime.preview_migration / migrate_instance)."""
+    what a process owner may move to another version (engine.process.migration.preview_migration / migrate_instance)."""
     rows = session.execute(select(ProcessDefinition.id, ProcessDefinition.version, ProcessDefinition.comment)
                            .where(ProcessDefinition.process_id == process_id)
                            .order_by(ProcessDefinition.version.desc())).all()
@@ -220,13 +220,13 @@ def _instance_of(session: Session, process_id: str, instance_id: int) -> None:
 
 
 def preview_migration(session: Session, *, process_id: str, instance_id: int, to_version: int) -> dict[str, Any]:
-    """runtime.preview_migration for an instance of this process (the modeler's pages are per process)."""
+    """migration.preview_migration for an instance of this process (the modeler's pages are per process)."""
     _instance_of(session, process_id, instance_id)
-    return runtime.preview_migration(session, instance_id=instance_id, to_version=to_version)
+    return migration.preview_migration(session, instance_id=instance_id, to_version=to_version)
 
 
 def migrate_instance(session: Session, *, process_id: str, instance_id: int, to_version: int,
                      actor: Actor) -> runtime.InstanceRef:
-    """runtime.migrate_instance for an instance of this process; the caller gives each its own transaction."""
+    """migration.migrate_instance for an instance of this process; the caller gives each its own transaction."""
     _instance_of(session, process_id, instance_id)
-    return runtime.migrate_instance(session, instance_id=instance_id, to_version=to_version, actor=actor)
+    return migration.migrate_instance(session, instance_id=instance_id, to_version=to_version, actor=actor)

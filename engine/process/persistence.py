@@ -2,17 +2,18 @@
 
 The process spec is never stored in the instance state: it is the deployed definition, parsed
 once and cached (engine.process.definitions). Finished tasks never change, so their JSON fragments are
-kept on the workflow object and reused: saving costs string joins for the old part of the tree
+kept with the live workflow (LiveInstance) and reused: saving costs string joins for the old part of the tree
 and real work only for what changed in this step.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from itertools import takewhile
-from typing import Any, TypeVar, cast
+from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
@@ -84,29 +85,14 @@ def _fragment_key(task: Any) -> tuple[Any, ...] | None:
             repr(internal) if internal else None)
 
 
-T = TypeVar("T")
-_FRAGMENTS = "_opsflow_fragments"
-
-
-def kept_on(workflow: BpmnWorkflow, name: str, load: Callable[[], T]) -> T:
-    """A value kept on the live workflow object under `name`, built by `load` on first use.
-
-    It travels with the object through the workflow cache, so it is valid exactly as long as the
-    object is: one instance version (a workflow of another version is never taken from the cache).
-    """
-    value = workflow.__dict__.get(name)
-    if value is None:
-        value = workflow.__dict__[name] = load()
-    return cast(T, value)
-
-
 # Finished tasks a compaction must be able to drop before it happens: ordinary instances never
 # reach it (a service-desk request finishes with ~80 tasks), so their saved state stays complete.
 COMPACT_AFTER = 256
 
 
-def compact(workflow: BpmnWorkflow, *, threshold: int = COMPACT_AFTER) -> int:
-    """Drop finished history the workflow can no longer need; returns how many tasks went.
+def compact(workflow: BpmnWorkflow, *, threshold: int = COMPACT_AFTER) -> tuple[UUID, ...]:
+    """Drop finished history the workflow can no longer need; returns the ids of the tasks that went
+    or were re-attached (their saved fragments are void), none when nothing was dropped.
 
     SpiffWorkflow keeps every turn of a loop in its task tree and walks the whole tree several
     times per step, so steps slow down as loops turn (bare SpiffWorkflow: 0.4 ms after 5 turns of
@@ -118,13 +104,13 @@ def compact(workflow: BpmnWorkflow, *, threshold: int = COMPACT_AFTER) -> int:
     for workflows with sub-processes, whose tasks live in workflows of their own.
     """
     if workflow.subprocesses:
-        return 0
+        return ()
     tasks, root = workflow.tasks, workflow.task_tree
     if len(tasks) < threshold:  # every ordinary step: no scan at all
-        return 0
+        return ()
     anchors = [t for t in tasks.values() if not t.state & _FINISHED]
     if not anchors or len(tasks) - len(anchors) < threshold:
-        return 0
+        return ()
     if workflow.last_task is not None:
         anchors.append(workflow.last_task)
     common: list[UUID] | None = None
@@ -138,7 +124,7 @@ def compact(workflow: BpmnWorkflow, *, threshold: int = COMPACT_AFTER) -> int:
                                                                           zip(common, path, strict=False))]
     top_id = common[-1] if common else root.id
     if top_id == root.id:
-        return 0
+        return ()
     keep, stack = {root.id}, [top_id]
     while stack:
         task_id = stack.pop()
@@ -146,21 +132,22 @@ def compact(workflow: BpmnWorkflow, *, threshold: int = COMPACT_AFTER) -> int:
         stack.extend(tasks[task_id]._children)
     dropped = [task_id for task_id in tasks if task_id not in keep]
     if len(dropped) < threshold:
-        return 0
+        return ()
     for task_id in dropped:
         del tasks[task_id]
     tasks[top_id]._parent = root.id
     root._children = [top_id]
-    fragments = workflow.__dict__.get(_FRAGMENTS)
-    if fragments:  # the re-attached pair changed; the dropped are gone
-        for task_id in (*dropped, top_id, root.id):
-            fragments.pop(task_id, None)
-    return len(dropped)
+    return (*dropped, top_id, root.id)
 
 
-def dump(workflow: BpmnWorkflow) -> str:
-    """Serialize a workflow without its spec; reuses fragments of tasks that are finished."""
-    fragments: dict[UUID, tuple[Any, str]] = kept_on(workflow, _FRAGMENTS, dict)
+Fragments = dict[UUID, tuple[Any, str]]
+
+
+def dump(workflow: BpmnWorkflow, fragments: Fragments | None = None) -> str:
+    """Serialize a workflow without its spec; with `fragments` (kept between steps of one live workflow),
+    reuses the JSON of tasks that did not change."""
+    if fragments is None:
+        fragments = {}
     with _registry_lock:
         _registry._encoder_mode = True
         try:
@@ -212,8 +199,42 @@ def new_workflow(definition: ParsedDefinition) -> BpmnWorkflow:
     return BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=SCRIPT_ENGINE)
 
 
+@dataclass(frozen=True)
+class OpenTask:
+    """An open task record: its id and element."""
+
+    id: int
+    element_id: str
+
+
+@dataclass(frozen=True)
+class TrackedTimer:
+    """A pending timer row: its id and due time."""
+
+    id: int
+    due_at: dt.datetime
+
+
+@dataclass(eq=False)
+class LiveInstance:
+    """A live workflow and what is known about it at one instance version: its open task records and
+    pending timer rows by SpiffWorkflow task id (None until read from the tables), and the saved JSON
+    of its unchanged tasks. Cached as one object, valid exactly as long as that version (records and
+    rows only change through engine.process.runtime, under the same version as the workflow)."""
+
+    workflow: BpmnWorkflow
+    open_tasks: dict[str, OpenTask] | None = None
+    timers: dict[str, TrackedTimer] | None = None
+    fragments: Fragments = field(default_factory=dict)
+
+    def forget(self, task_ids: tuple[UUID, ...]) -> None:
+        """Drop the saved JSON of tasks that went or changed place (after a compaction)."""
+        for task_id in task_ids:
+            self.fragments.pop(task_id, None)
+
+
 class WorkflowCache:
-    """Live workflows keyed by instance, valid only for the lock_version they were saved at.
+    """Live instances keyed by instance, valid only for the lock_version they were saved at.
 
     `checkout` removes the entry, so two threads of one process never share a workflow object;
     `checkin` happens after commit only, so a rolled-back change never reaches the cache.
@@ -221,12 +242,12 @@ class WorkflowCache:
 
     def __init__(self, max_entries: int = 500):
         self.max_entries = max_entries
-        self._entries: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
+        self._entries: OrderedDict[int, tuple[int, LiveInstance]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def checkout(self, instance_id: int, lock_version: int) -> BpmnWorkflow | None:
+    def checkout(self, instance_id: int, lock_version: int) -> LiveInstance | None:
         with self._lock:
             entry = self._entries.pop(instance_id, None)
             if entry is not None and entry[0] == lock_version:
@@ -235,9 +256,9 @@ class WorkflowCache:
             self.misses += 1
             return None
 
-    def checkin(self, instance_id: int, lock_version: int, workflow: BpmnWorkflow) -> None:
+    def checkin(self, instance_id: int, lock_version: int, live: LiveInstance) -> None:
         with self._lock:
-            self._entries[instance_id] = (lock_version, workflow)
+            self._entries[instance_id] = (lock_version, live)
             self._entries.move_to_end(instance_id)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)

@@ -1,8 +1,8 @@
-"""Process instance runtime: the only code that drives SpiffWorkflow.
+"""Process instance runtime: every state change of an instance, in the database.
 
-Every public function here is one state change of one instance: it checks the rules, advances
-the workflow until it waits, mirrors ready user tasks into task records, appends history, and
-saves the state with an optimistic version check. The caller's transaction commits it all or
+Every public function here is one state change of one instance: it checks the rules, has
+engine.process.step advance the workflow until it waits, writes what the step did (task records,
+timer rows, history), and saves the state with an optimistic version check. The caller's transaction commits it all or
 nothing; the live workflow is handed back to the cache only after commit.
 
 Writes on this path are prebuilt statements run directly on the driver (engine.store.direct), not the
@@ -11,8 +11,6 @@ ORM unit of work: a step is a handful of statements, and the bookkeeping cost mo
 from __future__ import annotations
 
 import datetime as dt
-import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
@@ -20,9 +18,7 @@ from typing import Any, NamedTuple, ParamSpec, TypeVar, cast
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Boolean, String, Table, bindparam, case, func, insert, select, true, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -30,19 +26,18 @@ from sqlalchemy.orm.attributes import set_committed_value
 import forms
 from engine import access, users
 from engine.desk import notify, sla
-from engine.errors import Conflict, ExpressionRefused, InvalidInput, NotFound, ProcessFailed
-from engine.process import clock, definitions, history, persistence, spiff_fixes, timers
+from engine.errors import Conflict, InvalidInput, NotFound
+from engine.process import clock, definitions, history, persistence, step, timers
+from engine.process.persistence import LiveInstance, OpenTask
+from engine.process.step import task_group
 from engine.store.db import after_commit
 from engine.store.direct import DirectStatement
 from engine.store.models import ProcessDefinition, ProcessInstance, TaskRecord
 from engine.users import Actor
 
-spiff_fixes.apply()
-
 # Instance columns mirrored from workflow data, so lists can show them without the workflow.
 _MIRRORED_FIELDS = ("title", "fault_level")
-_GATEWAY_KINDS = ("ExclusiveGateway", "InclusiveGateway", "ParallelGateway", "EventBasedGateway")
-INITIATOR = "${initiator}"
+INITIATOR = step.INITIATOR
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -56,13 +51,13 @@ _COMPLETE_TASK = DirectStatement(
     update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.state == "ready")
     .values(state="completed", completed_at=bindparam("now"), completed_by=bindparam("user"),
             assignee=bindparam("assignee")))
-_SELECT_OPEN_TASKS = (select(_tasks.c.id, _tasks.c.spiff_task_id, _tasks.c.element_id)
+SELECT_OPEN_TASKS = (select(_tasks.c.id, _tasks.c.spiff_task_id, _tasks.c.element_id)
                       .where(_tasks.c.instance_id == bindparam("instance_id"), _tasks.c.state == "ready"))
 _CANCEL_TASK = DirectStatement(update(_tasks).where(_tasks.c.id == bindparam("task_record_id"))
                                .values(state="cancelled", completed_at=bindparam("now")))
 _INSERT_INSTANCE = DirectStatement(insert(_instances).returning(_instances.c.id))
 _INSERT_TASKS = DirectStatement(insert(_tasks).returning(_tasks.c.spiff_task_id, _tasks.c.id))
-_SELECT_WORKFLOW_STATE = select(_instances.c.workflow_state).where(_instances.c.id == bindparam("instance_id"))
+SELECT_WORKFLOW_STATE = select(_instances.c.workflow_state).where(_instances.c.id == bindparam("instance_id"))
 _SAVE_INSTANCE_ROW = (update(_instances)
                   .where(_instances.c.id == bindparam("instance_id"),
                          _instances.c.lock_version == bindparam("expected_version"))
@@ -118,11 +113,22 @@ class _Change:
 
     session: Session
     instance: InstanceState
-    workflow: BpmnWorkflow
+    live: LiveInstance
     definition: definitions.ParsedDefinition
     recorder: history.Recorder
     actor: str | None
     new_tasks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def workflow(self) -> BpmnWorkflow:
+        return self.live.workflow
+
+    def context(self) -> step.Context:
+        """What the step is told of the records: open task records and pending timer rows."""
+        tracked = timers.tracked(self.session, self.instance.id, self.live)
+        return step.Context(self.definition, self.instance.started_by,
+                            _open_records(self.session, self.instance.id, self.live),
+                            {spiff_id: timer.due_at for spiff_id, timer in tracked.items()})
 
 
 @dataclass(frozen=True)
@@ -150,122 +156,29 @@ def _validate_form(form_key: str | None, data: dict[str, Any], *, locale: str = 
         raise InvalidInput(f"form {form_key!r} has errors", field_errors=exc.errors) from None
 
 
-def _engine_steps(change: _Change) -> None:
-    try:
-        change.workflow.do_engine_steps()
-    except ExpressionRefused:
-        raise
-    except SpiffWorkflowException as exc:
-        task = getattr(exc, "task", None)
-        spec = task.task_spec if task is not None else getattr(exc, "task_spec", None)
-        element = getattr(spec, "bpmn_id", None)
-        inner = getattr(exc, "exception", None)
-        cause = getattr(exc, "error", None) or exc
-        message = (f"expression refused: {inner.message}" if isinstance(inner, ExpressionRefused)
-                   else f"the process cannot continue: {cause}")
-        raise ProcessFailed(message, process_id=change.instance.process_id, version=change.definition.version,
-                            element_id=element) from None
+def _open_records(session: Session, instance_id: int, live: LiveInstance) -> dict[str, OpenTask]:
+    """Open task records by SpiffWorkflow task id; kept with a cached workflow to save a query per step."""
+    if live.open_tasks is None:
+        live.open_tasks = {row.spiff_task_id: OpenTask(row.id, row.element_id)
+                           for row in session.connection().execute(SELECT_OPEN_TASKS, {"instance_id": instance_id})}
+    return live.open_tasks
 
 
-def task_group(task: SpiffTask) -> tuple[str | None, str | None, str | None]:
-    """(candidate group, assignee, form key) of a user task, as its task record gets them."""
-    extensions = getattr(task.task_spec, "extensions", {}) or {}
-    form = getattr(task.task_spec, "form", None)
-    form_key = extensions.get("formKey") or getattr(form, "key", None)
-    group = extensions.get("candidateGroups")
-    if group and "," in group:
-        group = group.split(",")[0].strip()  # one owning group per task; the first listed
-    return group, extensions.get("assignee"), form_key
-
-
-def _elements_of(task: SpiffTask) -> list[str]:
-    """The BPMN element a task stands for; a task with boundary events sits behind an unnamed
-    split task, whose non-boundary child is the element."""
-    element = getattr(task.task_spec, "bpmn_id", None)
-    if element:
-        return [element]
-    return [c.task_spec.bpmn_id for c in task.children
-            if getattr(c.task_spec, "bpmn_id", None) and "Boundary" not in type(c.task_spec).__name__]
-
-
-def passed_tasks(workflow: BpmnWorkflow, since: float) -> list[SpiffTask]:
-    """The BPMN elements the engine ran by itself since `since` (not user tasks), in order.
-
-    Public because the audit's re-execution must derive its expectations exactly as we record.
-    """
-    return sorted((t for t in workflow.tasks.values()
-                   if t.last_state_change >= since and t.state == TaskState.COMPLETED
-                   and not t.task_spec.manual and getattr(t.task_spec, "bpmn_id", None)),
-                  key=lambda t: t.last_state_change)
-
-
-def gateway_decisions(passed: list[SpiffTask]) -> list[tuple[str, str | None, list[str]]]:
-    """(gateway id, gateway name, element ids the token went to) for each gateway passed."""
-    return [(task.task_spec.bpmn_id, task.task_spec.bpmn_name,
-             [element for c in task.children if c.state != TaskState.CANCELLED for element in _elements_of(c)])
-            for task in passed if type(task.task_spec).__name__ in _GATEWAY_KINDS]
-
-
-def _record_path(change: _Change, since: float) -> list[SpiffTask]:
-    """Append gateway events for what the engine just ran; return the tasks it passed, in order."""
-    passed = passed_tasks(change.workflow, since)
-    for gateway, name, taken in gateway_decisions(passed):
-        change.recorder.add(history.GATEWAY_TAKEN, actor=change.actor, element_id=gateway,
-                            payload={"name": name, "taken": taken})
-    return passed
-
-
-def ready_user_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
-    """READY user tasks; a flat scan of the task map is far cheaper than a tree walk when there are
-    no subprocesses (whose tasks only the walk finds)."""
-    if workflow.subprocesses:
-        return list(workflow.get_tasks(state=TaskState.READY, manual=True))
-    return [t for t in workflow.tasks.values() if t.state == TaskState.READY and t.task_spec.manual]
-
-
-@dataclass(frozen=True)
-class OpenTask:
-    id: int
-    element_id: str
-
-
-_OPEN = "_opsflow_open_tasks"
-
-
-def _open_records(session: Session, instance_id: int, workflow: BpmnWorkflow) -> dict[str, OpenTask]:
-    """Open task records by SpiffWorkflow task id; kept on a cached workflow to save a query per step.
-
-    Valid because records only change through this module, under the same instance version as
-    the workflow object (a workflow from another version is never taken from the cache).
-    """
-    return persistence.kept_on(workflow, _OPEN, lambda: {
-        row.spiff_task_id: OpenTask(row.id, row.element_id)
-        for row in session.connection().execute(_SELECT_OPEN_TASKS, {"instance_id": instance_id})})
-
-
-def _sync_task_records(change: _Change) -> None:
-    """Mirror READY user tasks into task records; close records whose task went away."""
-    session, instance, workflow = change.session, change.instance, change.workflow
-    ready = {str(t.id): t for t in ready_user_tasks(workflow)}
-    open_records = _open_records(session, instance.id, workflow)
+def _write_task_records(change: _Change, outcome: step.Outcome) -> None:
+    """Close the records of tasks the step cancelled; open a record for each user task it made ready."""
+    session, instance = change.session, change.instance
+    open_records = _open_records(session, instance.id, change.live)
     now = clock.now()
-    gone = [(spiff_id, row) for spiff_id, row in open_records.items() if spiff_id not in ready]
+    gone = [(spiff_id, open_records[spiff_id]) for spiff_id in outcome.cancelled]
     if gone:
         _CANCEL_TASK.run(session, [{"task_record_id": row.id, "now": now} for _, row in gone])
         for _, row in gone:
             change.recorder.add(history.TASK_CANCELLED, actor=change.actor, element_id=row.element_id,
                                 task_record_id=row.id)
-    new_rows = []
-    for spiff_id, task in ready.items():
-        if spiff_id in open_records:
-            continue
-        group, assignee, form_key = task_group(task)
-        if assignee == INITIATOR:
-            assignee = instance.started_by
-        new_rows.append({"instance_id": instance.id, "spiff_task_id": spiff_id, "element_id": task.task_spec.bpmn_id,
-                         "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id, "lane": task.task_spec.lane,
-                         "candidate_group": group, "form_key": form_key, "state": "ready", "assignee": assignee,
-                         "created_at": now, "due_at": _task_due(task, form_key)})
+    new_rows = [{"instance_id": instance.id, "spiff_task_id": ready.spiff_id, "element_id": ready.element_id,
+                 "name": ready.name, "lane": ready.lane, "candidate_group": ready.group, "form_key": ready.form_key,
+                 "state": "ready", "assignee": ready.assignee, "created_at": now,
+                 "due_at": _task_due(ready.task, ready.form_key)} for ready in outcome.ready]
     for spiff_id, _ in gone:
         del open_records[spiff_id]
     if new_rows:
@@ -311,15 +224,6 @@ def _sla_variables(session: Session, instance: InstanceState, cleaned: dict[str,
         policy = sla.get_policy(session, level or instance.fault_level)
         variables.update(sla.fault_report_variables(policy, now))
     return variables
-
-
-def set_instance_variables(workflow: BpmnWorkflow, variables: dict[str, Any]) -> None:
-    """Deadlines live in the workflow's own data, where every expression sees them (see
-    engine.process.expressions); waiting timers computed their due time already, so they are re-armed."""
-    workflow.data.update(variables)
-    for task in timers.waiting_timers(workflow).values():
-        task.internal_data.pop("event_value", None)
-    workflow.refresh_timers()
 
 
 _DEADLINE_COLUMNS = ("respond_due_at", "plan_due_at", "resolve_due_at", "emergency_plan_due_at",
@@ -391,28 +295,29 @@ def _save_instance(session: Session, instance: InstanceState, *, workflow_state:
     instance.deadlines = {}
 
 
-def _finish(change: _Change, since: float, *, fired_by: str | None = None) -> InstanceRef:
-    """Run the engine until it waits, record what happened, save."""
-    _engine_steps(change)
-    path = _record_path(change, since)
-    _sync_task_records(change)
-    workflow, instance = change.workflow, change.instance
-    timers.sync(change.session, instance_id=instance.id, workflow=workflow, recorder=change.recorder,
-                actor=change.actor, fired_by=fired_by)
-    persistence.compact(workflow)  # engine.audit.verification compacts at the same point of its re-execution
-    values: dict[str, Any] = {"workflow_state": persistence.dump(workflow)}
-    if workflow.is_completed() and instance.status == "running":
+def _finish(change: _Change, outcome: step.Outcome, *, fired_by: str | None = None) -> InstanceRef:
+    """Write what the step did (history, task records, timer rows) and save the instance."""
+    live, instance = change.live, change.instance
+    for gateway in outcome.gateways:
+        change.recorder.add(history.GATEWAY_TAKEN, actor=change.actor, element_id=gateway.element_id,
+                            payload={"name": gateway.name, "taken": gateway.taken})
+    _write_task_records(change, outcome)
+    live.timers = timers.write(change.session, instance_id=instance.id,
+                               tracked=timers.tracked(change.session, instance.id, live), outcome=outcome,
+                               recorder=change.recorder, actor=change.actor, fired_by=fired_by)
+    live.forget(outcome.compacted)
+    values: dict[str, Any] = {"workflow_state": persistence.dump(live.workflow, live.fragments)}
+    if outcome.ended and instance.status == "running":
         instance.status = "completed"
         values["ended_at"] = clock.now()
-        ends = [t.task_spec.bpmn_id for t in path if type(t.task_spec).__name__ == "EndEvent"]
-        change.recorder.add(history.INSTANCE_ENDED, actor=change.actor, element_id=ends[-1] if ends else None,
+        change.recorder.add(history.INSTANCE_ENDED, actor=change.actor, element_id=outcome.end_element,
                             payload={"status": "completed"})
     # The instance row first: a racing change of the same instance queues on it and then conflicts,
     # instead of colliding on the history's (instance, seq) key.
     _save_instance(change.session, instance, **values)
     change.recorder.flush(change.session)
     instance_id, version = instance.id, instance.lock_version
-    after_commit(change.session, lambda: persistence.workflow_cache.checkin(instance_id, version, workflow))
+    after_commit(change.session, lambda: persistence.workflow_cache.checkin(instance_id, version, live))
     return InstanceRef(instance.id, instance.status, instance.lock_version, tuple(change.new_tasks))
 
 
@@ -458,11 +363,11 @@ def _load_state(session: Session, instance_id: int) -> InstanceState:
 
 def _open_change(session: Session, instance: InstanceState, actor: str | None) -> _Change:
     parsed = definitions.parsed_by_id(session, instance.definition_id, instance.definition_sha256)
-    workflow = persistence.workflow_cache.checkout(instance.id, instance.lock_version)
-    if workflow is None:
-        state = session.connection().scalar(_SELECT_WORKFLOW_STATE, {"instance_id": instance.id})
-        workflow = persistence.load(str(state), parsed)
-    return _Change(session, instance, workflow, parsed, history.Recorder(instance), actor)
+    live = persistence.workflow_cache.checkout(instance.id, instance.lock_version)
+    if live is None:
+        state = session.connection().scalar(SELECT_WORKFLOW_STATE, {"instance_id": instance.id})
+        live = LiveInstance(persistence.load(str(state), parsed))
+    return _Change(session, instance, live, parsed, history.Recorder(instance), actor)
 
 
 @_one_instant
@@ -483,23 +388,19 @@ def start_instance(session: Session, *, process_id: str, data: dict[str, Any], a
         definition_id=definition.id, process_id=definition.process_id, status="running", title=instance.title,
         fault_level=instance.fault_level, started_by=actor.username, started_at=now, workflow_state="",
         lock_version=0, chase_count=0, is_complaint=False, last_event_seq=0, last_event_hash="")).rows[0][0]
-    workflow = persistence.new_workflow(parsed)
-    # A new instance has no task records and no timer rows yet: nothing to read back.
-    persistence.kept_on(workflow, _OPEN, dict)
-    timers.start_tracking(workflow)
-    change = _Change(session, instance, workflow, parsed, history.Recorder(instance), actor.username)
+    recorder = history.Recorder(instance)
     # Data the engine adds (SLA deadlines) is recorded with the input, so replay can repeat it.
     engine_data = (sla.deadline_variables(sla.get_policy(session, cleaned.get("fault_level")), now)
                    if sla.uses_sla(parsed) else {})
-    change.recorder.add(history.INSTANCE_STARTED, actor=actor.username, at=now,
-                        payload={"process_id": definition.process_id, "version": definition.version,
-                                 "data": cleaned, "form_key": definition.start_form_key, "engine_data": engine_data})
-    since = time.time()
-    change.workflow.data.update(engine_data)
-    for task in change.workflow.get_tasks(state=TaskState.READY):
-        task.set_data(**cleaned)
+    recorder.add(history.INSTANCE_STARTED, actor=actor.username, at=now,
+                 payload={"process_id": definition.process_id, "version": definition.version,
+                          "data": cleaned, "form_key": definition.start_form_key, "engine_data": engine_data})
+    workflow, outcome = step.start(parsed, cleaned, engine_data, initiator=actor.username)
+    # A new instance has no task records and no timer rows yet: nothing to read back.
+    change = _Change(session, instance, LiveInstance(workflow, open_tasks={}, timers={}), parsed, recorder,
+                     actor.username)
     _stage_deadlines(instance, engine_data)
-    return _finish(change, since)
+    return _finish(change, outcome)
 
 
 def _task_record(session: Session, task_id: int) -> TaskRecord:
@@ -545,10 +446,8 @@ def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor
     access.require_work_task(facts, actor, "complete")
     cleaned = _validate_form(record.form_key, data, locale=locale)
     change = _open_change(session, instance, actor.username)
-    task = change.workflow.get_task_from_id(UUID(record.spiff_task_id))
-    # SpiffWorkflow runs whatever it is given; refuse anything but the exact ready user task.
-    if task is None or task.state != TaskState.READY or not task.task_spec.manual \
-            or task.task_spec.bpmn_id != record.element_id:
+    task = step.ready_task(change.workflow, record.spiff_task_id, record.element_id)
+    if task is None:
         raise Conflict(f"task {record.id} is no longer waiting in the process", element_id=record.element_id,
                        process_id=instance.process_id)
     now = clock.now()
@@ -558,21 +457,18 @@ def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor
     if claimed.rowcount != 1:
         raise Conflict(f"task {record.id} ({record.name}) was completed by someone else just now",
                        element_id=record.element_id)
-    _open_records(session, instance.id, change.workflow).pop(record.spiff_task_id, None)
-    since = time.time()
+    _open_records(session, instance.id, change.live).pop(record.spiff_task_id, None)
     engine_data = _sla_variables(session, instance, cleaned, now) if sla.uses_sla(change.definition) else {}
     if engine_data:
-        set_instance_variables(change.workflow, engine_data)
         _stage_deadlines(instance, engine_data)
-    task.set_data(**cleaned)
-    task.run()
+    outcome = step.complete(change.workflow, task, cleaned, engine_data, change.context())
     _mirror_fields(instance, cleaned)
     payload = {"name": record.name, "form_key": record.form_key, "data": cleaned}
     if engine_data:
         payload["engine_data"] = engine_data
     change.recorder.add(history.TASK_COMPLETED, actor=actor.username, element_id=record.element_id,
                         task_record_id=record.id, at=now, payload=payload)
-    return _finish(change, since)
+    return _finish(change, outcome)
 
 
 SYSTEM_ACTOR = "system"
@@ -592,22 +488,21 @@ def fire_timer(session: Session, *, timer_id: int, fired_by: str) -> InstanceRef
         return None
     change = _open_change(session, instance, SYSTEM_ACTOR)
     task = change.workflow.get_task_from_id(UUID(row.spiff_task_id))
-    if task is not None and timers.never_moves_on(task):
+    if task is None:  # the workflow no longer has it; the row was stale
+        return None
+    if step.never_moves_on(task):
         timers.retire(session, row.id)
         return None
     now = clock.now()
     late_ms = max(0, int((now - row.due_at).total_seconds() * 1000))
-    since = time.time()
-    change.workflow.refresh_timers()
-    # A cycle that fired keeps waiting for its next turn, with a later due time.
-    if task is not None and task.state == TaskState.WAITING and timers.due_time(task) == row.due_at:
+    outcome = step.fire_timer(change.workflow, task, change.context())
+    if outcome is None:
         # Not due by the workflow's reckoning (clock skew between processes): leave it pending.
         timers.unclaim(session, row.id)
         return None
-    if task is None:  # the workflow no longer has it; the row was stale
-        return None
-    timers.record_fired(change.recorder, task, row.id, row.due_at, late_ms, SYSTEM_ACTOR, fired_by)
-    return _finish(change, since, fired_by=fired_by)
+    timers.record_fired(change.recorder, task.task_spec.bpmn_id, task.task_spec.bpmn_name, row.id, row.due_at,
+                        late_ms, SYSTEM_ACTOR, fired_by)
+    return _finish(change, outcome, fired_by=fired_by)
 
 
 _REASSIGN = (update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.state == "ready",
@@ -634,10 +529,10 @@ def _reassign(session: Session, record: TaskRecord, instance: InstanceState, new
 
 def _keep_cached_workflow(session: Session, instance: InstanceState) -> None:
     """After a change that did not touch the workflow, keep its cached copy valid under the new version."""
-    workflow = persistence.workflow_cache.checkout(instance.id, instance.lock_version - 1)
-    if workflow is not None:
+    live = persistence.workflow_cache.checkout(instance.id, instance.lock_version - 1)
+    if live is not None:
         instance_id, version = instance.id, instance.lock_version
-        after_commit(session, lambda: persistence.workflow_cache.checkin(instance_id, version, workflow))
+        after_commit(session, lambda: persistence.workflow_cache.checkin(instance_id, version, live))
 
 
 def _open_task(session: Session, task_id: int, actor: Actor,
@@ -727,20 +622,19 @@ def change_fault_level(session: Session, *, instance_id: int, level: str, actor:
     engine_data = sla.deadline_variables(policy, instance.started_at)
     if instance.resolved_at is not None:
         engine_data.update(sla.fault_report_variables(policy, instance.resolved_at))
-    since = time.time()
-    set_instance_variables(change.workflow, {**engine_data, "fault_level": level})
+    outcome = step.set_variables(change.workflow, {**engine_data, "fault_level": level}, change.context())
     _stage_deadlines(instance, engine_data)
     previous = instance.fault_level
     instance.fault_level = level
     change.recorder.add(history.FAULT_LEVEL_CHANGED, actor=actor.username,
                         payload={"from": previous, "to": level, "reason": reason, "engine_data": engine_data})
     _refresh_open_due_times(session, change)
-    return _finish(change, since)
+    return _finish(change, outcome)
 
 
 def _refresh_open_due_times(session: Session, change: _Change) -> None:
     """Open tasks show the deadline of the level in force."""
-    for spiff_id, open_task in _open_records(session, change.instance.id, change.workflow).items():
+    for spiff_id, open_task in _open_records(session, change.instance.id, change.live).items():
         task = change.workflow.get_task_from_id(UUID(spiff_id))
         if task is not None:
             _, _, form_key = task_group(task)
@@ -748,84 +642,25 @@ def _refresh_open_due_times(session: Session, change: _Change) -> None:
                                          .values(due_at=_task_due(task, form_key)))
 
 
-def _spec_names(state: str) -> set[str]:
-    """Every task spec the saved workflow refers to (top level and sub-processes)."""
-    dct = json.loads(state)
-    names = {task["task_spec"] for task in dct["tasks"].values()}
-    for sub in dct.get("subprocesses", {}).values():
-        names |= {task["task_spec"] for task in sub["tasks"].values()}
-    return names
-
-
-def _user_task_facts(spec: Any) -> dict[str, Any]:
-    extensions = getattr(spec, "extensions", None) or {}
-    return {"name": getattr(spec, "bpmn_name", None), "group": extensions.get("candidateGroups"),
-            "form_key": extensions.get("formKey"), "lane": getattr(spec, "lane", None)}
-
-
-def preview_migration(session: Session, *, instance_id: int, to_version: int) -> dict[str, Any]:
-    """What moving a running instance to another version of its process would do.
-
-    Migration is possible when every element the instance has passed or waits in exists in the
-    target version (by id): the token then continues on the new diagram from where it stands.
-    """
-    instance = _load_state(session, instance_id)
-    current = session.get(ProcessDefinition, instance.definition_id)
-    assert current is not None
-    target = definitions.get_definition(session, instance.process_id, to_version)
-    old = definitions.parsed(current)
-    new = definitions.parsed(target)
-    state = session.connection().scalar(_SELECT_WORKFLOW_STATE, {"instance_id": instance_id})
-    all_new = {name for spec in [new.spec, *new.subprocess_specs.values()] for name in spec.task_specs}
-    missing = sorted(_spec_names(str(state)) - all_new)
-    waiting = []
-    for row in session.connection().execute(_SELECT_OPEN_TASKS, {"instance_id": instance_id}):
-        old_spec = old.spec.task_specs.get(row.element_id)
-        new_spec = new.spec.task_specs.get(row.element_id)
-        before, after = _user_task_facts(old_spec), _user_task_facts(new_spec)
-        waiting.append({"task_id": row.id, "element_id": row.element_id, "exists": new_spec is not None,
-                        "changes": {k: {"from": before[k], "to": after[k]} for k in before
-                                    if new_spec is not None and before[k] != after[k]}})
-    problems = []
-    if instance.status != "running":
-        problems.append(f"instance is {instance.status}")
-    if target.id == current.id:
-        problems.append(f"instance already runs on version {current.version}")
-    if missing:
-        problems.append(f"version {target.version} lacks elements this instance uses: {', '.join(missing)}")
-    return {"instance_id": instance_id, "process_id": instance.process_id, "from_version": current.version,
-            "to_version": target.version, "can_migrate": not problems, "problems": problems, "missing": missing,
-            "waiting": waiting}
-
-
 @_one_instant
-def migrate_instance(session: Session, *, instance_id: int, to_version: int, actor: Actor) -> InstanceRef:
-    """Move a running instance to another version of its process (opt-in; one transaction)."""
-    access.require_change_diagrams(actor, "migrate instances")
-    preview = preview_migration(session, instance_id=instance_id, to_version=to_version)
-    if not preview["can_migrate"]:
-        raise Conflict(f"instance {instance_id} cannot move to version {to_version}: "
-                       + "; ".join(preview["problems"]), process_id=preview["process_id"], version=to_version)
+def change_version(session: Session, *, instance_id: int, target: ProcessDefinition, actor: str,
+                   payload: dict[str, Any]) -> InstanceRef:
+    """Move the instance's workflow onto another deployed version (engine.process.migration decides
+    whether it may); open task records take the new version's name, group and form."""
     instance = _load_state(session, instance_id)
-    target = definitions.get_definition(session, instance.process_id, to_version)
+    old = _open_change(session, instance, actor)
     parsed_new = definitions.parsed(target)
-    old = _open_change(session, instance, actor.username)
-    # Rebuild the live workflow on the new spec from its own serialization (task specs match by id).
-    workflow = persistence.load(persistence.dump(old.workflow), parsed_new)
-    change = _Change(session, instance, workflow, parsed_new, old.recorder, actor.username)
+    workflow, outcome = step.migrate(old.workflow, parsed_new, old.context())
+    live = LiveInstance(workflow, old.live.open_tasks, old.live.timers)  # same task ids, same records and rows
+    change = _Change(session, instance, live, parsed_new, old.recorder, actor)
     session.connection().execute(update(_instances).where(_instances.c.id == instance_id)
                                  .values(definition_id=target.id))
-    change.recorder.add(history.INSTANCE_MIGRATED, actor=actor.username,
-                        payload={"from_version": preview["from_version"], "to_version": target.version,
-                                 "to_definition_id": target.id, "waiting": preview["waiting"]})
-    # Open tasks take the new version's name, group and form.
-    for spiff_id, open_task in _open_records(session, instance_id, workflow).items():
+    change.recorder.add(history.INSTANCE_MIGRATED, actor=actor, payload=payload)
+    for spiff_id, open_task in _open_records(session, instance_id, live).items():
         task = workflow.get_task_from_id(UUID(spiff_id))
         if task is not None:
             group, _assignee, form_key = task_group(task)
             session.connection().execute(update(_tasks).where(_tasks.c.id == open_task.id).values(
                 name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, candidate_group=group, form_key=form_key,
                 lane=task.task_spec.lane))
-    since = time.time()
-    workflow.refresh_timers()
-    return _finish(change, since)
+    return _finish(change, outcome)

@@ -8,18 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, cast
-from uuid import UUID
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.task import Task as SpiffTask
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine.process import clock, history, persistence
+from engine.process import clock, history, step
+from engine.process.persistence import LiveInstance, TrackedTimer
 from engine.store.db import after_commit
 from engine.store.direct import DirectStatement
 from engine.store.models import Timer
@@ -40,114 +35,49 @@ _MOVE = DirectStatement(update(_timers).where(_timers.c.id == bindparam("timer_i
 listeners: list[Callable[[list[tuple[int, dt.datetime]]], None]] = []
 
 
-@dataclass(frozen=True)
-class TrackedTimer:
-    id: int
-    due_at: dt.datetime
+def tracked(session: Session, instance_id: int, live: LiveInstance) -> dict[str, TrackedTimer]:
+    """Pending rows by task id; kept with a cached workflow (valid for its instance version)."""
+    if live.timers is None:
+        live.timers = {row.spiff_task_id: TrackedTimer(row.id, row.due_at)
+                       for row in session.connection().execute(_SELECT_PENDING, {"instance_id": instance_id})}
+    return live.timers
 
 
-def due_time(task: SpiffTask) -> dt.datetime | None:
-    """When a waiting timer task falls due, from SpiffWorkflow's stored absolute event value."""
-    value = task.internal_data.get("event_value")
-    if isinstance(value, dict):  # cycles keep {'next': …}
-        value = value.get("next")
-    if not value:
-        return None
-    moment = dt.datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def never_moves_on(task: SpiffTask) -> bool:
-    """A cycle with a zero period (R/PT0S): due again the instant it fires, forever. Validation refuses
-    these; a version deployed before it did may still hold one, and it must not be re-armed every second."""
-    value = task.internal_data.get("event_value")
-    return (isinstance(task.task_spec.event_definition, CycleTimerEventDefinition) and isinstance(value, dict)
-            and value.get("cycles") != 0 and not value.get("duration"))
-
-
-def waiting_timers(workflow: BpmnWorkflow) -> dict[str, SpiffTask]:
-    """Waiting timer tasks by id, from the workflow's event manager (no tree walk)."""
-    return {str(task.id): task for task in workflow.event_manager.tasks.values()
-            if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)}
-
-
-def _kind(task: SpiffTask) -> str:
-    name = type(task.task_spec).__name__
-    return "boundary" if "Boundary" in name else "start" if "Start" in name else "intermediate"
-
-
-_TRACKED = "_opsflow_timers"
-
-
-def _tracked(session: Session, instance_id: int, workflow: BpmnWorkflow) -> dict[str, TrackedTimer]:
-    """Pending rows by task id; kept on a cached workflow (valid for its instance version)."""
-    return persistence.kept_on(workflow, _TRACKED, lambda: {
-        row.spiff_task_id: TrackedTimer(row.id, row.due_at)
-        for row in session.connection().execute(_SELECT_PENDING, {"instance_id": instance_id})})
-
-
-def start_tracking(workflow: BpmnWorkflow) -> None:
-    """A new instance's workflow: it has no timer rows yet, so `sync` need not look for any."""
-    persistence.kept_on(workflow, _TRACKED, dict)
-
-
-def sync(session: Session, *, instance_id: int, workflow: BpmnWorkflow, recorder: history.Recorder,
-         actor: str | None, fired_by: str | None = None) -> None:
-    """Bring the instance's timer rows in line with the workflow's waiting timers.
+def write(session: Session, *, instance_id: int, tracked: dict[str, TrackedTimer], outcome: step.Outcome,
+          recorder: history.Recorder, actor: str | None, fired_by: str | None = None) -> dict[str, TrackedTimer]:
+    """Bring the instance's timer rows in line with what the step did; returns the pending rows now.
 
     Rows whose timer fired in this step are marked fired (with lateness and a history event);
-    rows whose timer was cancelled (its task finished first) are marked cancelled.
+    rows whose timer went without firing (its task finished first) are marked cancelled.
     """
-    tracked = _tracked(session, instance_id, workflow)
-    waiting = waiting_timers(workflow)
     now = clock.now()
-    cancelled: list[int] = []
-    for spiff_id in [s for s in tracked if s not in waiting]:
-        row = tracked.pop(spiff_id)
-        task = workflow.get_task_from_id(UUID(spiff_id))
-        if task is None or task.state != TaskState.COMPLETED:
-            cancelled.append(row.id)
+    for timer in outcome.timers_fired:
+        row = tracked[timer.spiff_id]
+        late = int((now - timer.due_at).total_seconds() * 1000)
+        if timer.cycle:
+            _MARK.run(session, {"timer_id": row.id, "new_status": "fired", "now": now, "by": fired_by, "late": late})
+            record_fired(recorder, timer.element_id, timer.name, row.id, timer.due_at, 0, actor, fired_by)
             continue
-        late = max(0, int((now - row.due_at).total_seconds() * 1000))
+        late = max(0, late)
         marked = _MARK.run(session, {"timer_id": row.id, "new_status": "fired", "now": now, "by": fired_by,
-                                            "late": late}).rowcount
+                                     "late": late}).rowcount
         if marked:  # not already claimed by the firing transaction itself
-            record_fired(recorder, task, row.id, row.due_at, late, actor, fired_by)
-    if cancelled:  # the usual case: the task finished before its timers; one executemany for all
-        _CANCEL.run(session, [{"timer_id": timer_id, "now": now} for timer_id in cancelled])
-    new_rows: list[dict[str, Any]] = []
-    for spiff_id, task in waiting.items():
-        due = due_time(task)
-        if due is None or never_moves_on(task):
-            continue
-        known = tracked.get(spiff_id)
-        if known is None:
-            new_rows.append({"instance_id": instance_id, "spiff_task_id": spiff_id,
-                             "element_id": task.task_spec.bpmn_id, "kind": _kind(task), "due_at": due,
-                             "status": "pending", "created_at": now})
-        elif known.due_at != due:
-            # Re-armed (a new fault level) or a cycle moved on: the row follows the workflow.
-            if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition) and known.due_at <= now:
-                marked = _MARK.run(session, {"timer_id": known.id, "new_status": "fired", "now": now, "by": fired_by,
-                                             "late": int((now - known.due_at).total_seconds() * 1000)}).rowcount
-                if marked:  # not claimed by the firing transaction itself (runtime.fire_timer records that)
-                    record_fired(recorder, task, known.id, known.due_at, 0, actor, fired_by)
-                new_rows.append({"instance_id": instance_id, "spiff_task_id": spiff_id,
-                                 "element_id": task.task_spec.bpmn_id, "kind": _kind(task), "due_at": due,
-                                 "status": "pending", "created_at": now})
-                del tracked[spiff_id]
-            else:
-                _MOVE.run(session, {"timer_id": known.id, "due": due})
-                tracked[spiff_id] = TrackedTimer(known.id, due)
-    if new_rows:
-        ids: dict[str, int] = dict(_INSERT.run(session, new_rows).rows)
-        armed = []
-        for new in new_rows:
-            timer_id = ids[new["spiff_task_id"]]
-            tracked[new["spiff_task_id"]] = TrackedTimer(timer_id, new["due_at"])
-            armed.append((timer_id, new["due_at"]))
+            record_fired(recorder, timer.element_id, timer.name, row.id, timer.due_at, late, actor, fired_by)
+    if outcome.timers_cancelled:  # the usual case: the task finished before its timers; one executemany for all
+        _CANCEL.run(session, [{"timer_id": tracked[spiff_id].id, "now": now} for spiff_id in outcome.timers_cancelled])
+    for spiff_id, due in outcome.timers_moved.items():
+        _MOVE.run(session, {"timer_id": tracked[spiff_id].id, "due": due})
+    ids: dict[str, int] = {}
+    if outcome.timers_armed:
+        new_rows = [{"instance_id": instance_id, "spiff_task_id": timer.spiff_id, "element_id": timer.element_id,
+                     "kind": timer.kind, "due_at": timer.due_at, "status": "pending", "created_at": now}
+                    for timer in outcome.timers_armed]
+        ids = dict(_INSERT.run(session, new_rows).rows)
         if listeners:
+            armed = [(ids[timer.spiff_id], timer.due_at) for timer in outcome.timers_armed]
             after_commit(session, lambda: _notify(armed))
+    return {spiff_id: TrackedTimer(ids[spiff_id] if spiff_id in ids else tracked[spiff_id].id, due)
+            for spiff_id, due in outcome.timers_waiting.items()}
 
 
 def _notify(armed: list[tuple[int, dt.datetime]]) -> None:
@@ -179,15 +109,15 @@ def unclaim(session: Session, timer_id: int) -> None:
 
 
 def retire(session: Session, timer_id: int) -> None:
-    """A claimed row that must never fire (see `never_moves_on`): cancelled, so no scheduler arms it again."""
+    """A claimed row that must never fire (see `step.never_moves_on`): cancelled, so no scheduler arms it again."""
     session.connection().execute(update(_timers).where(_timers.c.id == timer_id).values(status="cancelled"))
 
 
-def record_fired(recorder: history.Recorder, task: Any, timer_id: int, due_at: dt.datetime, late_ms: int,
-                 actor: str | None, fired_by: str | None) -> None:
-    recorder.add(history.TIMER_FIRED, actor=actor, element_id=task.task_spec.bpmn_id,
+def record_fired(recorder: history.Recorder, element_id: str, name: str | None, timer_id: int, due_at: dt.datetime,
+                 late_ms: int, actor: str | None, fired_by: str | None) -> None:
+    recorder.add(history.TIMER_FIRED, actor=actor, element_id=element_id,
                  payload={"timer_id": timer_id, "due_at": due_at.isoformat(), "late_ms": late_ms,
-                          "fired_by": fired_by, "name": task.task_spec.bpmn_name})
+                          "fired_by": fired_by, "name": name})
 
 
 def due_soon(session: Session, until: dt.datetime, *, limit: int = 10_000) -> list[tuple[int, dt.datetime]]:

@@ -433,6 +433,49 @@ def gateway_problems(process: Any, filename: str) -> list[Problem]:
     return problems
 
 
+_WAITING_NODES = frozenset({"userTask", "receiveTask", "callActivity", "subProcess", "transaction", "adHocSubProcess"})
+_WAITING_EVENTS = ("timerEventDefinition", "messageEventDefinition", "signalEventDefinition",
+                   "conditionalEventDefinition")
+
+
+def loop_warnings(process: Any, filename: str) -> list[Problem]:
+    """Loops of sequence flows with nothing on them that waits (a user task, a timer or message catch event,
+    a call or sub-process): one turns until a condition on it ends the loop, within one change, and a change
+    that runs more engine steps than engine.process.step allows fails. Warnings, not refusals: a loop that
+    counts to three is fine."""
+    warnings = []
+    for scope in _scopes(process):
+        nodes = {str(n.get("id")): n for n in _children(scope, FLOW_NODES) if n.get("id")}
+        moving = {node_id for node_id, node in nodes.items() if local_name(node) not in _WAITING_NODES and not (
+            local_name(node) in ("intermediateCatchEvent", "boundaryEvent")
+            and any(node.find(f"bpmn:{kind}", NS) is not None for kind in _WAITING_EVENTS))}
+        edges: dict[str, list[str]] = defaultdict(list)
+        for flow in _flows(scope):
+            edges[str(flow.get("sourceRef"))].append(str(flow.get("targetRef")))
+        for node_id, node in nodes.items():
+            if local_name(node) == "boundaryEvent":
+                edges[str(node.get("attachedToRef"))].append(node_id)
+        reach: dict[str, set[str]] = {}
+        for node_id in moving:
+            seen, stack = set(), [t for t in edges[node_id] if t in moving]
+            while stack:
+                target = stack.pop()
+                if target not in seen:
+                    seen.add(target)
+                    stack.extend(t for t in edges[target] if t in moving)
+            reach[node_id] = seen
+        placed: set[str] = set()
+        for node_id in nodes:  # document order
+            if node_id in moving and node_id in reach[node_id] and node_id not in placed:
+                loop = [other for other in nodes if other in reach[node_id] and node_id in reach.get(other, ())]
+                placed.update(loop)
+                warnings.append(Problem(node_id, f"loop with nothing that waits (no user task, timer, message or "
+                                                 f"call activity): {', '.join(loop)}; it turns until a condition "
+                                                 "ends it, and a change that loops past the engine step limit fails",
+                                        filename))
+    return warnings
+
+
 def call_problems(process: Any, filename: str, trees: Mapping[str, etree._ElementTree]) -> list[Problem]:
     """Every call activity names a process that is in the files given and can run."""
     known = _processes(trees)

@@ -49,6 +49,17 @@ def test_validate_json(app: Flask, tmp_path: Path) -> None:
     assert ok.exit_code == 0 and json.loads(ok.stdout) == {"valid": True, "files": [str(MINI)], "problems": []}
 
 
+def test_validate_warns_of_a_loop_that_never_waits_naming_its_elements(app: Flask) -> None:
+    runaway = ROOT / "tests" / "engine" / "diagrams" / "runaway.bpmn"
+    result = run(app, "validate", str(runaway))
+    assert result.exit_code == 0 and result.stdout.splitlines() == [f"{runaway}: ok"]
+    assert result.stderr.splitlines() == [
+        f"warning: {runaway}:set_n: loop with nothing that waits (no user task, timer, message or call activity): "
+        "set_n, gw_done; it turns until a condition ends it, and a change that loops past the engine step limit fails"]
+    bundled = run(app, "validate", str(ROOT / "bpmn"))
+    assert bundled.exit_code == 0 and bundled.stderr == ""  # 遗留问题 and the other loops wait for a person
+
+
 def test_validate_refuses_an_oversized_file_without_reading_it(app: Flask, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     from engine.process import definitions

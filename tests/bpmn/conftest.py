@@ -18,8 +18,8 @@ from engine.process import persistence
 def saved_states_match_spiffworkflow(monkeypatch: pytest.MonkeyPatch) -> None:
     real_dump = persistence.dump
 
-    def dump(workflow: Any) -> str:
-        state = real_dump(workflow)
+    def dump(workflow: Any, fragments: Any = None) -> str:
+        state = real_dump(workflow, fragments)
         saved = json.loads(state)["tasks"]
         reference = {str(task_id): json.loads(persistence.spiff_task_fragment(task))
                      for task_id, task in workflow.tasks.items()}

@@ -381,6 +381,35 @@ def test_a_timer_fired_before_it_was_due_is_found(sla_db: Database) -> None:
     assert first.message == "the timer is not due at the time the history says it fired"
 
 
+def test_each_change_runs_at_one_instant_of_a_clock_that_ticks_on_every_read(
+        sla_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """runtime._one_instant holds the engine clock for a whole change, so re-execution at the recorded
+    time reproduces timer due times and lateness exactly, even with no tolerance at all."""
+    monkeypatch.setattr(audit, "TIMER_TOLERANCE", dt.timedelta(0))
+    with clock.frozen(T0) as advance:
+        read_clock = clock.now
+
+        def ticking() -> dt.datetime:  # one second later at every read (outside a change's own instant)
+            moment = read_clock()
+            advance(dt.timedelta(seconds=1))
+            return moment
+
+        monkeypatch.setattr(clock, "now", ticking)
+        flow = Flow(sla_db, "sla_test")
+        flow.complete("classify", {"category": "fault", "fault_level": "I"}, "service_desk")
+        advance(30 * HOUR)
+        fire_due(sla_db)  # the warning, and the escalation along with it
+        flow.complete("work", FIXED, "engineer")
+    fired = flow.events("timer_fired")
+    assert sorted(e["element_id"] for e in fired) == ["work_sla_escalate_1", "work_sla_warn"]
+    # The clock ticked between changes, not within one: the classify change's events share one time.
+    classify, scheduler = seq_of(flow, "task_completed", "classify"), min(e["seq"] for e in fired)
+    one_change = {e["at"] for e in flow.events() if classify <= e["seq"] < scheduler}
+    assert len(one_change) == 1 and flow.events()[0]["at"] not in one_change
+    verdict = verdict_of(sla_db, flow.id)
+    assert verdict.ok, verdict.first_divergence
+
+
 @pytest.mark.parametrize("process_id", ["service_desk", "emergency"])
 def test_sla_timers_of_the_bundled_diagrams_replay(bundled: Database, process_id: str) -> None:
     """The longest branch, six hours between steps: warnings, escalations and reports fall due on the way."""

@@ -8,7 +8,7 @@ import pytest
 from engine import users
 from engine.audit import verification as audit
 from engine.errors import Conflict, Forbidden
-from engine.process import definitions, runtime
+from engine.process import definitions, migration
 from engine.store.db import Database
 from tests.support.flows import Flow
 
@@ -47,13 +47,13 @@ def test_preview_then_migrate_moves_the_token_onto_the_new_path(versions: Databa
     assert deploy(versions, APPROVAL) == 2
     stays = Flow(versions, "mini")  # started on v2 already
     with versions.transaction() as session:
-        preview = runtime.preview_migration(session, instance_id=old.id, to_version=2)
+        preview = migration.preview_migration(session, instance_id=old.id, to_version=2)
     assert preview["can_migrate"] and preview["missing"] == []
     assert [(w["element_id"], w["exists"]) for w in preview["waiting"]] == [("remote_fix", True)]
     with pytest.raises(Forbidden), versions.transaction() as session:
-        runtime.migrate_instance(session, instance_id=old.id, to_version=2, actor=users.actor(session, "eng"))
+        migration.migrate_instance(session, instance_id=old.id, to_version=2, actor=users.actor(session, "eng"))
     with versions.transaction() as session:
-        runtime.migrate_instance(session, instance_id=old.id, to_version=2, actor=users.actor(session, "owner"))
+        migration.migrate_instance(session, instance_id=old.id, to_version=2, actor=users.actor(session, "owner"))
     assert old.view()["version"] == 2
     old.complete("remote_fix", FIXED, "eng")
     assert old.open_elements() == ["approve"]  # the new step, reached by the migrated instance
@@ -72,11 +72,11 @@ def test_an_instance_cannot_move_where_its_elements_are_gone(versions: Database)
     deploy(versions, APPROVAL)
     assert deploy(versions, WITHOUT_REMOTE_FIX) == 3
     with versions.transaction() as session:
-        preview = runtime.preview_migration(session, instance_id=flow.id, to_version=3)
+        preview = migration.preview_migration(session, instance_id=flow.id, to_version=3)
     assert not preview["can_migrate"] and "remote_fix" in preview["missing"]
     assert preview["waiting"] == [{"task_id": flow.task_id("remote_fix"), "element_id": "remote_fix",
                                    "exists": False, "changes": {}}]
     with pytest.raises(Conflict, match=r"lacks elements this instance uses: .*remote_fix"), \
             versions.transaction() as session:
-        runtime.migrate_instance(session, instance_id=flow.id, to_version=3, actor=users.actor(session, "owner"))
+        migration.migrate_instance(session, instance_id=flow.id, to_version=3, actor=users.actor(session, "owner"))
     assert flow.view()["version"] == 1
