@@ -21,9 +21,8 @@ from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
 
-from engine import bootstrap, users
+from engine import bootstrap, clock, users
 from engine.desk import inbox
-from engine.process import clock
 from engine.store import schema
 from engine.store.db import Database
 from engine.store.models import ProcessDefinition, ProcessInstance, TaskRecord

@@ -13,10 +13,10 @@ from typing import Any, cast
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from engine import users
+from engine import clock, users
 from engine.audit import verification as audit
 from engine.errors import Forbidden, NotFound, OpsflowError
-from engine.process import clock, definitions, history
+from engine.process import definitions, history
 from engine.store.models import ProcessDefinition, ProcessInstance, TaskRecord
 from engine.users import Actor
 

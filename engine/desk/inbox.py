@@ -13,9 +13,9 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import users
+from engine import clock, users
 from engine.errors import Forbidden, InvalidInput, NotFound
-from engine.process import clock, history
+from engine.process import history
 from engine.store.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord, User
 from engine.users import Actor
 

@@ -24,7 +24,7 @@ from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from engine.process import clock
+from engine import clock
 from engine.users import GROUPS
 
 log = logging.getLogger(__name__)

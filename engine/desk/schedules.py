@@ -14,8 +14,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from engine import clock
 from engine.errors import InvalidInput
-from engine.process import clock, runtime
+from engine.process import runtime
 from engine.store.models import HealthCheckSchedule
 from engine.users import Actor
 

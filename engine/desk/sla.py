@@ -15,8 +15,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
+from engine import clock
 from engine.errors import InvalidInput, NotFound
-from engine.process import clock
 from engine.process.definitions import ParsedDefinition
 from engine.store.models import SlaPolicy
 

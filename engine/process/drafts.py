@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
+from engine import clock
 from engine.errors import Forbidden, InvalidDiagram, InvalidInput, NotFound, Problem
-from engine.process import clock, definitions, runtime
+from engine.process import definitions, runtime
 from engine.store.models import ProcessDefinition, ProcessDraft, ProcessInstance, TaskRecord
 from engine.users import Actor
 

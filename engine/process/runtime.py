@@ -28,10 +28,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 import forms
-from engine import users
+from engine import clock, users
 from engine.desk import notify, sla
 from engine.errors import Conflict, ExpressionRefused, Forbidden, InvalidInput, NotFound, ProcessFailed
-from engine.process import clock, definitions, history, persistence, spiff_fixes, timers
+from engine.process import definitions, history, persistence, spiff_fixes, timers
 from engine.store.db import after_commit
 from engine.store.direct import DirectStatement
 from engine.store.models import ProcessDefinition, ProcessInstance, TaskRecord

@@ -18,9 +18,10 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 
+from engine import clock
 from engine.desk import schedules
 from engine.errors import Conflict
-from engine.process import clock, runtime, timers
+from engine.process import runtime, timers
 from engine.store.db import Database
 
 log = logging.getLogger(__name__)

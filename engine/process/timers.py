@@ -19,7 +19,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine.process import clock, history, persistence
+from engine import clock
+from engine.process import history, persistence
 from engine.store.db import after_commit
 from engine.store.direct import DirectStatement
 from engine.store.models import Timer

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from engine.process import clock
+from engine import clock
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

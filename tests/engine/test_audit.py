@@ -16,10 +16,10 @@ from flask import Flask
 from sqlalchemy import Table, delete, select, update
 
 from app import database
-from engine import users
+from engine import clock, users
 from engine.audit import verification as audit
 from engine.audit import views as audit_views
-from engine.process import clock, definitions, history, runtime, timers
+from engine.process import definitions, history, runtime, timers
 from engine.store.db import Database
 from engine.store.models import AccessLog, HistoryEvent, ProcessInstance
 from tests.bpmn import helpers as h

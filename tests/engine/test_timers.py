@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import users
-from engine.process import clock, definitions, runtime, timers
+from engine import clock, users
+from engine.process import definitions, runtime, timers
 from engine.store.db import Database
 from engine.store.models import ProcessInstance, TaskRecord, Timer
 from tests.support.flows import Flow
