@@ -13,7 +13,6 @@ from flask.cli import with_appcontext
 from app import database
 from app.cli import _actor, _emit, _fail_cleanly, opsflow
 from engine.desk import sla
-from engine.process import runtime
 from engine.process.scheduler import TimerScheduler
 
 
@@ -97,8 +96,8 @@ def set_policy_command(level: str, user: str, **changes: Any) -> None:
 def set_level_command(instance_id: int, level: str, user: str, reason: str | None) -> None:
     """Re-grade a running request: new deadlines, timers re-armed."""
     with database(current_app).transaction() as session:
-        runtime.change_fault_level(session, instance_id=instance_id, level=level, actor=_actor(session, user),
-                                   reason=reason)
+        sla.change_fault_level(session, instance_id=instance_id, level=level, actor=_actor(session, user),
+                               reason=reason)
     click.echo(f"instance {instance_id} is now level {level}; deadlines and timers updated")
 
 

@@ -9,7 +9,7 @@ from flask_babel import gettext
 from app.portal import bp
 from app.portal.schemas import ChaseArgs, MyRequestsArgs, NewRequestArgs
 from app.web import actor, load_args, locale, posted_form_data, unit_of_work, wants_json
-from engine.desk import inbox
+from engine.desk import case, inbox
 from engine.errors import InvalidInput
 from engine.process import runtime
 
@@ -65,8 +65,8 @@ def request_detail(instance_id: int) -> Any:
 def chase(instance_id: int) -> Any:
     args = load_args(ChaseArgs(), request.form)
     with unit_of_work() as session:
-        count = runtime.chase_request(session, instance_id=instance_id, actor=actor(), note=args["note"] or None)
-    if count >= runtime.COMPLAINT_AFTER_CHASES:
+        count = case.chase_request(session, instance_id=instance_id, actor=actor(), note=args["note"] or None)
+    if count >= case.COMPLAINT_AFTER_CHASES:
         flash(gettext("Chase no. %(count)d recorded. This request is now handled as a complaint.",
                       count=count), "warning")
     else:

@@ -14,12 +14,11 @@ from app.web import actor, load_args, safe_next, unit_of_work, wants_json
 from engine import users
 from engine.desk import sla
 from engine.errors import Forbidden, InvalidInput
-from engine.process import runtime
 
 # Who reads the report and the policy table: those who answer for the targets, and the auditors.
 REPORT_GROUPS = users.MANAGER_GROUPS | {"service_desk", "process_owner", "auditor"}
 POLICY_EDITORS = frozenset({"process_owner"})
-# engine.process.runtime.change_fault_level decides; this only keeps the form off pages where it would be refused.
+# engine.desk.sla.change_fault_level decides; this only keeps the form off pages where it would be refused.
 REGRADE_GROUPS = frozenset({"service_desk", "service_manager", "project_manager", "resident_manager"})
 
 
@@ -122,8 +121,8 @@ def regrade(instance_id: int) -> Any:
     try:
         args = load_args(RegradeArgs(), posted)
         with unit_of_work() as session:
-            runtime.change_fault_level(session, instance_id=instance_id, level=args["level"], actor=actor(),
-                                       reason=args["reason"])
+            sla.change_fault_level(session, instance_id=instance_id, level=args["level"], actor=actor(),
+                                   reason=args["reason"])
     except InvalidInput as error:
         if wants_json():
             raise

@@ -17,7 +17,7 @@ from engine import clock, users
 from engine.audit import verification as audit
 from engine.errors import Forbidden, NotFound, OpsflowError
 from engine.process import definitions, history
-from engine.store.models import ProcessDefinition, ProcessInstance, TaskRecord
+from engine.store.models import ProcessDefinition, ProcessInstance, ServiceCase, TaskRecord
 from engine.users import Actor
 
 READER_GROUPS = frozenset({"auditor", "process_owner"}) | users.MANAGER_GROUPS
@@ -29,7 +29,7 @@ KINDS = (history.INSTANCE_STARTED, history.TASK_READY, history.TASK_CLAIMED, his
          history.TASK_ASSIGNED, history.TASK_COMPLETED, history.TASK_CANCELLED, history.GATEWAY_TAKEN,
          history.TIMER_FIRED, history.FAULT_LEVEL_CHANGED, history.REQUEST_CHASED, history.COMPLAINT_RAISED,
          history.INSTANCE_MIGRATED, history.INSTANCE_ENDED, history.INSTANCE_FAILED)
-# The instance's deadline columns (engine.desk.sla), one per SLA target.
+# The case record's deadline columns (engine.desk.case, engine.desk.sla), one per SLA target.
 SLA_TARGETS = ("respond", "plan", "resolve", "emergency_plan", "fault_report")
 # Reminder and escalation tasks carry the due time of the target they chase; they are not a target.
 REMINDER_FORMS = frozenset({"sla_warning", "sla_escalation"})
@@ -39,14 +39,18 @@ _ENTRY_KINDS = frozenset({history.TASK_READY, history.GATEWAY_TAKEN, history.TIM
 _instances = cast(Table, ProcessInstance.__table__)
 _definitions = cast(Table, ProcessDefinition.__table__)
 _tasks = cast(Table, TaskRecord.__table__)
+_cases = cast(Table, ServiceCase.__table__)
 
 _INSTANCE_COLUMNS = (
     _instances.c.id, _instances.c.process_id, _definitions.c.name.label("process_name"), _definitions.c.version,
     _instances.c.definition_id, _definitions.c.sha256, _instances.c.status, _instances.c.title,
     _instances.c.fault_level, _instances.c.started_by, _instances.c.started_at, _instances.c.ended_at,
-    _instances.c.resolved_at, _instances.c.chase_count, _instances.c.is_complaint, _instances.c.last_event_seq,
-    *(_instances.c[f"{target}_due_at"] for target in SLA_TARGETS),
+    _cases.c.resolved_at, _cases.c.chase_count, _cases.c.is_complaint, _instances.c.last_event_seq,
+    *(_cases.c[f"{target}_due_at"] for target in SLA_TARGETS),
 )
+# The case record (engine.desk.case) is the desk's; an instance started without its rules has none.
+_INSTANCES_FROM = _instances.join(_definitions, _definitions.c.id == _instances.c.definition_id).outerjoin(
+    _cases, _cases.c.instance_id == _instances.c.id)
 
 
 # --- who may look ---------------------------------------------------------------------------------
@@ -79,7 +83,7 @@ def instances_page(session: Session, *, actor: Actor, process_id: str | None = N
     """One page of every instance, newest first (keyset on id), optionally of one process or status."""
     require_reader(actor)
     limit = max(1, min(limit, PAGE_SIZE_MAX))
-    query = select(*_INSTANCE_COLUMNS).join(_definitions, _definitions.c.id == _instances.c.definition_id)
+    query = select(*_INSTANCE_COLUMNS).select_from(_INSTANCES_FROM)
     count = select(func.count()).select_from(_instances)
     if process_id:
         query, count = query.where(_instances.c.process_id == process_id), count.where(
@@ -101,7 +105,7 @@ def instances_page(session: Session, *, actor: Actor, process_id: str | None = N
 
 
 def _instance(session: Session, instance_id: int) -> dict[str, Any]:
-    row = session.execute(select(*_INSTANCE_COLUMNS).join(_definitions, _definitions.c.id == _instances.c.definition_id)
+    row = session.execute(select(*_INSTANCE_COLUMNS).select_from(_INSTANCES_FROM)
                           .where(_instances.c.id == instance_id)).one_or_none()
     if row is None:
         raise NotFound(f"instance {instance_id} does not exist")
