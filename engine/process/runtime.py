@@ -403,7 +403,7 @@ def start_instance(session: Session, *, process_id: str, data: dict[str, Any], a
     persistence.kept_on(workflow, _OPEN, dict)
     timers.start_tracking(workflow)
     change = _Change(session, instance, workflow, parsed, history.Recorder(instance), actor.username)
-    # Data the engine adds (the desk's SLA deadlines) is recorded with the input, so replay can repeat it.
+    # Data hook receivers add (e.g. SLA deadlines) is recorded with the input, so replay can repeat it.
     start = hooks.Start(session, instance, parsed, cleaned)
     engine_data = start.engine_data = hooks.engine_data(hooks.instance_starting, start)
     change.recorder.add(history.INSTANCE_STARTED, actor=actor.username, at=now,
