@@ -114,7 +114,8 @@ class Due:
 
 @dataclass(frozen=True)
 class Opened:
-    """Task records just inserted (id, element_id, name, candidate_group, form_key, assignee, due_at …)."""
+    """New task records as they are written (element_id, name, candidate_group, form_key, assignee, due_at …);
+    receivers read them and leave them as they are."""
 
     session: Session
     instance: InstanceState
@@ -141,7 +142,7 @@ task_completing: Hook[Completion, dict[str, Any]] = Hook("task_completing")
 task_completed: Hook[Completion, None] = Hook("task_completed")
 # The due time a task record shows (the first receiver with an answer decides; None: no due time).
 task_due: Hook[Due, dt.datetime | None] = Hook("task_due")
-# New task records were inserted (after-commit work such as mail goes through engine.store.db.after_commit).
+# New user tasks get their records (work after commit, such as mail, goes through engine.store.db.after_commit).
 tasks_opened: Hook[Opened, None] = Hook("tasks_opened")
 # The workflow completed; the instance is saved next with status 'completed'.
 instance_ended: Hook[Moment, None] = Hook("instance_ended")
