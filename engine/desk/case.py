@@ -46,7 +46,10 @@ class _Staged:
 
 
 def _staged(instance: runtime.InstanceState) -> _Staged:
-    return cast(_Staged, instance.pending.setdefault(_PENDING, _Staged()))
+    staged: _Staged | None = instance.pending.get(_PENDING)
+    if staged is None:
+        staged = instance.pending[_PENDING] = _Staged()
+    return staged
 
 
 def stage(instance: runtime.InstanceState, **values: Any) -> None:
