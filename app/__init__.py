@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask
 
 import config as config_module
+from engine import desk
 from engine.store.db import Database
 
 
@@ -12,7 +13,7 @@ def create_app(config_class: type[config_module.Config] | None = None) -> Flask:
     config_class.validate()
     app = Flask(__name__, instance_path=str(config_module.ROOT / "instance"))
     app.config.from_object(config_class)
-    _init_database(app)
+    _init_engine(app)
     _init_web(app)
     _register_errors(app)
     _register_cli(app)
@@ -25,7 +26,9 @@ def database(app: Flask) -> Database:
     return app.extensions["opsflow_db"]
 
 
-def _init_database(app: Flask) -> None:
+def _init_engine(app: Flask) -> None:
+    """The database, and the service desk's rules on the process core's hooks (engine.desk.install)."""
+    desk.install()
     app.extensions["opsflow_db"] = Database(app.config["DATABASE_URL"],
                                             busy_timeout_ms=app.config["DATABASE_BUSY_TIMEOUT_MS"])
 

@@ -21,12 +21,11 @@ from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
 
-from engine import bootstrap, users
+from engine import bootstrap, clock, users
 from engine.desk import inbox
-from engine.process import clock
 from engine.store import schema
 from engine.store.db import Database
-from engine.store.models import ProcessDefinition, ProcessInstance, TaskRecord
+from engine.store.models import ProcessDefinition, ProcessInstance, ServiceCase, TaskRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUPS = ["engineer"] * 5 + ["service_desk"] * 3 + ["service_manager", "vendor"]
@@ -43,23 +42,26 @@ def fill(database: Database, tasks: int, *, seed: int = 7) -> None:
         definitions = list(session.execute(select(ProcessDefinition.id, ProcessDefinition.process_id)))
     instances_table = cast(Table, ProcessInstance.__table__)
     tasks_table = cast(Table, TaskRecord.__table__)
+    cases_table = cast(Table, ServiceCase.__table__)
     now = clock.now()
     batch = 5000
     for start in range(0, tasks, batch):
         count = min(batch, tasks - start)
-        instance_rows, task_rows = [], []
+        instance_rows, case_rows, task_rows = [], [], []
         for n in range(count):
             definition_id, process_id = rng.choice(definitions)
             created = now - dt.timedelta(minutes=rng.randint(0, 60 * 24 * 10))
             instance_rows.append({
                 "definition_id": definition_id, "process_id": process_id, "status": "running",
                 "title": f"case {start + n}", "fault_level": rng.choice(LEVELS), "started_by": "requester",
-                "started_at": created, "workflow_state": "", "lock_version": 1, "chase_count": 0,
-                "is_complaint": False, "last_event_seq": 0, "last_event_hash": ""})
+                "started_at": created, "workflow_state": "", "lock_version": 1, "last_event_seq": 0,
+                "last_event_hash": ""})
         with database.transaction() as session:
             ids = session.execute(insert(instances_table).returning(instances_table.c.id, sort_by_parameter_order=True),
                                   instance_rows).scalars().all()
             for instance_id, row in zip(ids, instance_rows, strict=True):
+                case_rows.append({"instance_id": instance_id, "fault_level": row["fault_level"],
+                                  "opened_at": row["started_at"], "chase_count": 0, "is_complaint": False})
                 group = rng.choice(GROUPS)
                 assignee = rng.choice([None, None, None, group, f"{group}_colleague"])
                 due = row["started_at"] + dt.timedelta(hours=rng.choice([2, 24, 72, 120])) \
@@ -68,6 +70,7 @@ def fill(database: Database, tasks: int, *, seed: int = 7) -> None:
                     "instance_id": instance_id, "spiff_task_id": f"{instance_id:036d}", "element_id": "work",
                     "name": "处理", "lane": None, "candidate_group": group, "form_key": "resolution",
                     "state": "ready", "assignee": assignee, "due_at": due, "created_at": row["started_at"]})
+            session.execute(insert(cases_table), case_rows)
             session.execute(insert(tasks_table), task_rows)
 
 

@@ -30,8 +30,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine import users
-from engine.process import clock, definitions, persistence, runtime
+from engine import clock, users
+from engine.process import definitions, persistence, runtime
 from engine.process.scheduler import TimerScheduler
 from engine.store import schema
 from engine.store.db import Database

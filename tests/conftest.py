@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from engine import bootstrap, users
+from engine import bootstrap, desk, users
 from engine.process import persistence
 from engine.store import schema
 from engine.store.db import Database
@@ -20,6 +20,12 @@ from tests.support import pg
 
 ROOT = Path(__file__).resolve().parent.parent
 BPMN_DIR = ROOT / "bpmn"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def desk_rules() -> None:
+    """The engine runs with the service desk's rules on its hooks, as in the app (engine.desk.install)."""
+    desk.install()
 
 
 @pytest.fixture(autouse=True)

@@ -15,14 +15,39 @@ from engine.store.schema import alembic_config
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _imports(path: Path) -> set[str]:
+def _modules(path: Path) -> set[str]:
+    """Every module a file imports, by its full name (`from engine import desk` gives engine.desk too)."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
+
+
+def _imports(path: Path) -> set[str]:
+    return {name.split(".")[0] for name in _modules(path)}
+
+
+def _layer_offenders(package: str, forbidden: tuple[str, ...]) -> dict[str, list[str]]:
+    offenders = {}
+    for path in (ROOT / package).rglob("*.py"):
+        found = sorted(name for name in _modules(path)
+                       if any(name == layer or name.startswith(layer + ".") for layer in forbidden))
+        if found:
+            offenders[str(path.relative_to(ROOT))] = found
+    return offenders
+
+
+def test_the_process_core_never_imports_the_desk_or_the_audit() -> None:
+    """The desk acts on the core through its hooks (engine.process.hooks); the audit reads the core."""
+    assert _layer_offenders("engine/process", ("engine.desk", "engine.audit")) == {}
+
+
+def test_the_store_imports_neither_the_process_core_nor_the_desk() -> None:
+    assert _layer_offenders("engine/store", ("engine.process", "engine.desk", "engine.audit")) == {}
 
 
 def test_engine_and_forms_never_import_flask_or_the_web_layer() -> None:

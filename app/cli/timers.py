@@ -14,7 +14,6 @@ from app import database
 from app.cli.common import CommandLineError, _actor, _emit, _fail_cleanly
 from engine.desk import sla
 from engine.desk.levels import FaultLevel
-from engine.process import runtime
 from engine.process.scheduler import TimerScheduler
 
 
@@ -107,8 +106,8 @@ def set_policy_command(level: str, user: str, no_emergency_plan: bool, **changes
 def set_level_command(instance_id: int, level: str, user: str, reason: str | None) -> None:
     """Re-grade a running request: new deadlines, timers re-armed."""
     with database(current_app).transaction() as session:
-        runtime.change_fault_level(session, instance_id=instance_id, level=level, actor=_actor(session, user),
-                                   reason=reason)
+        sla.change_fault_level(session, instance_id=instance_id, level=level, actor=_actor(session, user),
+                               reason=reason)
     click.echo(f"instance {instance_id} is now level {level}; deadlines and timers updated")
 
 

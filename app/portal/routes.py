@@ -12,7 +12,7 @@ from app.web.form_display import posted_form_data
 from app.web.i18n import locale
 from app.web.requests import load_args, wants_json
 from app.web.session import actor, unit_of_work
-from engine.desk import inbox
+from engine.desk import case, inbox
 from engine.errors import InvalidInput
 from engine.process import runtime
 
@@ -68,8 +68,8 @@ def request_detail(instance_id: int) -> Any:
 def chase(instance_id: int) -> Any:
     args = load_args(ChaseArgs(), request.form)
     with unit_of_work() as session:
-        count = runtime.chase_request(session, instance_id=instance_id, actor=actor(), note=args["note"] or None)
-    if count >= runtime.COMPLAINT_AFTER_CHASES:
+        count = case.chase_request(session, instance_id=instance_id, actor=actor(), note=args["note"] or None)
+    if count >= case.COMPLAINT_AFTER_CHASES:
         flash(gettext("Chase no. %(count)d recorded. This request is now handled as a complaint.",
                       count=count), "warning")
     else:

@@ -16,7 +16,6 @@ from app.web.session import actor, unit_of_work
 from engine import access
 from engine.desk import sla
 from engine.errors import InvalidInput
-from engine.process import runtime
 
 
 def _posted() -> dict[str, Any]:
@@ -105,8 +104,8 @@ def regrade(instance_id: int) -> Any:
     try:
         args = load_args(RegradeArgs(), posted)
         with unit_of_work() as session:
-            runtime.change_fault_level(session, instance_id=instance_id, level=args["level"], actor=actor(),
-                                       reason=args["reason"])
+            sla.change_fault_level(session, instance_id=instance_id, level=args["level"], actor=actor(),
+                                   reason=args["reason"])
     except InvalidInput as error:
         if wants_json():
             raise

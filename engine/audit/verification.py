@@ -22,8 +22,9 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
+from engine import clock
 from engine.errors import InvalidInput, NotFound, OpsflowError, ProcessFailed
-from engine.process import clock, definitions, history, persistence, spiff_fixes, step
+from engine.process import definitions, history, persistence, spiff_fixes, step
 from engine.store.models import AccessLog, HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord
 
 spiff_fixes.apply()  # re-execution needs SpiffWorkflow's timers on the engine clock

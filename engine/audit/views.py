@@ -13,13 +13,13 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import access
+from engine import access, clock
 from engine.audit import verification as audit
 from engine.desk.sla import REMINDER_FORMS
 from engine.errors import NotFound, OpsflowError
-from engine.process import clock, definitions, history
+from engine.process import definitions, history
 from engine.status import InstanceStatus, TaskState
-from engine.store.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord
+from engine.store.models import HistoryEvent, ProcessDefinition, ProcessInstance, ServiceCase, TaskRecord
 from engine.users import Actor
 
 STATUSES = tuple(InstanceStatus)
@@ -30,7 +30,7 @@ KINDS = (history.INSTANCE_STARTED, history.TASK_READY, history.TASK_CLAIMED, his
          history.TASK_ASSIGNED, history.TASK_COMPLETED, history.TASK_CANCELLED, history.GATEWAY_TAKEN,
          history.TIMER_FIRED, history.FAULT_LEVEL_CHANGED, history.REQUEST_CHASED, history.COMPLAINT_RAISED,
          history.INSTANCE_MIGRATED, history.INSTANCE_ENDED, history.INSTANCE_FAILED)
-# The instance's deadline columns (engine.desk.sla), one per SLA target.
+# The case record's deadline columns (engine.desk.case, engine.desk.sla), one per SLA target.
 SLA_TARGETS = ("respond", "plan", "resolve", "emergency_plan", "fault_report")
 # Events that record an element being entered: counted for the replay's "visited n times".
 _ENTRY_KINDS = frozenset({history.TASK_READY, history.GATEWAY_TAKEN, history.TIMER_FIRED, history.INSTANCE_ENDED})
@@ -39,14 +39,18 @@ _instances = cast(Table, ProcessInstance.__table__)
 _definitions = cast(Table, ProcessDefinition.__table__)
 _tasks = cast(Table, TaskRecord.__table__)
 _events = cast(Table, HistoryEvent.__table__)
+_cases = cast(Table, ServiceCase.__table__)
 
 _INSTANCE_COLUMNS = (
     _instances.c.id, _instances.c.process_id, _definitions.c.name.label("process_name"), _definitions.c.version,
     _instances.c.definition_id, _definitions.c.sha256, _instances.c.status, _instances.c.title,
     _instances.c.fault_level, _instances.c.started_by, _instances.c.started_at, _instances.c.ended_at,
-    _instances.c.resolved_at, _instances.c.chase_count, _instances.c.is_complaint, _instances.c.last_event_seq,
-    *(_instances.c[f"{target}_due_at"] for target in SLA_TARGETS),
+    _cases.c.resolved_at, _cases.c.chase_count, _cases.c.is_complaint, _instances.c.last_event_seq,
+    *(_cases.c[f"{target}_due_at"] for target in SLA_TARGETS),
 )
+# The case record (engine.desk.case) is the desk's; an instance started without its rules has none.
+_INSTANCES_FROM = _instances.join(_definitions, _definitions.c.id == _instances.c.definition_id).outerjoin(
+    _cases, _cases.c.instance_id == _instances.c.id)
 
 
 # --- the list -------------------------------------------------------------------------------------
@@ -66,7 +70,7 @@ def instances_page(session: Session, *, actor: Actor, process_id: str | None = N
     """One page of every instance, newest first (keyset on id), optionally of one process or status."""
     access.require_audit(actor)
     limit = max(1, min(limit, PAGE_SIZE_MAX))
-    query = select(*_INSTANCE_COLUMNS).join(_definitions, _definitions.c.id == _instances.c.definition_id)
+    query = select(*_INSTANCE_COLUMNS).select_from(_INSTANCES_FROM)
     count = select(func.count()).select_from(_instances)
     if process_id:
         query, count = query.where(_instances.c.process_id == process_id), count.where(
@@ -88,7 +92,7 @@ def instances_page(session: Session, *, actor: Actor, process_id: str | None = N
 
 
 def _instance(session: Session, instance_id: int) -> dict[str, Any]:
-    row = session.execute(select(*_INSTANCE_COLUMNS).join(_definitions, _definitions.c.id == _instances.c.definition_id)
+    row = session.execute(select(*_INSTANCE_COLUMNS).select_from(_INSTANCES_FROM)
                           .where(_instances.c.id == instance_id)).one_or_none()
     if row is None:
         raise NotFound(f"instance {instance_id} does not exist", reason="instance_missing",

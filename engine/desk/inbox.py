@@ -1,6 +1,6 @@
 """Read side of the web pages: agents' inboxes, task pages with their history, requesters' requests.
 
-Plain columns only (task_record, process_instance, history_event; never a workflow), keyset pages
+Plain columns only (task_record, process_instance, service_case, history_event; never a workflow), keyset pages
 on the indexes of migration 20261122_0003, so an inbox page stays fast with 100 000 open tasks.
 """
 from __future__ import annotations
@@ -10,15 +10,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, Table, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import access, users
+from engine import access, clock, users
 from engine.desk.levels import FAULT_LEVELS
 from engine.errors import InvalidInput, NotFound
-from engine.process import clock, definitions, history
+from engine.process import definitions, history
 from engine.status import InstanceStatus, TaskState
-from engine.store.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord, User
+from engine.store.models import HistoryEvent, ProcessDefinition, ProcessInstance, ServiceCase, TaskRecord, User
 from engine.users import Actor
 
 # Task filters of the inbox: actionable (mine + unclaimed), one of those, colleagues' claims, or all.
@@ -33,16 +33,21 @@ SLA_WARN_SHARE = 0.2
 _tasks = cast(Table, TaskRecord.__table__)
 _instances = cast(Table, ProcessInstance.__table__)
 _definitions = cast(Table, ProcessDefinition.__table__)
+_cases = cast(Table, ServiceCase.__table__)
+# The case record (engine.desk.case); an instance started without the desk's rules has none.
+_CHASES = func.coalesce(_cases.c.chase_count, 0).label("chase_count")
+_COMPLAINT = func.coalesce(_cases.c.is_complaint, false()).label("is_complaint")
 
 _ROW_COLUMNS = (
     _tasks.c.id, _tasks.c.instance_id, _tasks.c.element_id, _tasks.c.name, _tasks.c.candidate_group,
     _tasks.c.assignee, _tasks.c.form_key, _tasks.c.state, _tasks.c.created_at, _tasks.c.due_at,
     _tasks.c.completed_at, _tasks.c.completed_by, _instances.c.process_id, _instances.c.title,
     _instances.c.fault_level, _instances.c.status.label("instance_status"), _instances.c.started_by,
-    _instances.c.is_complaint, _definitions.c.name.label("process_name"), _definitions.c.version,
+    _COMPLAINT, _definitions.c.name.label("process_name"), _definitions.c.version,
 )
 _FROM = _tasks.join(_instances, _instances.c.id == _tasks.c.instance_id).join(
-    _definitions, _definitions.c.id == _instances.c.definition_id)
+    _definitions, _definitions.c.id == _instances.c.definition_id).outerjoin(
+    _cases, _cases.c.instance_id == _tasks.c.instance_id)
 
 
 # --- SLA display ----------------------------------------------------------------------------------
@@ -206,8 +211,8 @@ def inbox_page(session: Session, *, actor: Actor, state: str = "open", process_i
 # --- task page ------------------------------------------------------------------------------------
 
 def _load_task(session: Session, task_id: int) -> Any:
-    row = session.execute(select(*_ROW_COLUMNS, _instances.c.started_at, _instances.c.chase_count,
-                                 _instances.c.definition_id, _definitions.c.sha256)
+    row = session.execute(select(*_ROW_COLUMNS, _instances.c.started_at, _CHASES, _instances.c.definition_id,
+                                 _definitions.c.sha256)
                           .select_from(_FROM).where(_tasks.c.id == task_id)).one_or_none()
     if row is None:
         raise NotFound(f"task {task_id} does not exist", reason="task_missing", params={"task_id": task_id})
@@ -294,8 +299,9 @@ class RequestsPage:
 
 _REQUEST_COLUMNS = (_instances.c.id, _instances.c.process_id, _definitions.c.name.label("process_name"),
                     _instances.c.title, _instances.c.status, _instances.c.fault_level, _instances.c.started_by,
-                    _instances.c.started_at, _instances.c.ended_at, _instances.c.chase_count,
-                    _instances.c.is_complaint)
+                    _instances.c.started_at, _instances.c.ended_at, _CHASES, _COMPLAINT)
+_REQUESTS_FROM = _instances.join(_definitions, _definitions.c.id == _instances.c.definition_id).outerjoin(
+    _cases, _cases.c.instance_id == _instances.c.id)
 
 
 def _request_row(row: Any, open_tasks: list[Any], actor: Actor) -> dict[str, Any]:
@@ -315,8 +321,7 @@ def my_requests(session: Session, *, actor: Actor, before: int | None = None,
                 limit: int = PAGE_SIZE) -> RequestsPage:
     """Requests the actor started, newest first, with where each stands and what waits for them."""
     limit = max(1, min(limit, PAGE_SIZE_MAX))
-    query = (select(*_REQUEST_COLUMNS).join(_definitions, _definitions.c.id == _instances.c.definition_id)
-             .where(_instances.c.started_by == actor.username))
+    query = select(*_REQUEST_COLUMNS).select_from(_REQUESTS_FROM).where(_instances.c.started_by == actor.username)
     if before is not None:
         query = query.where(_instances.c.id < before)
     rows = session.execute(query.order_by(_instances.c.id.desc()).limit(limit + 1)).all()
@@ -331,7 +336,7 @@ def my_requests(session: Session, *, actor: Actor, before: int | None = None,
 
 def request_page(session: Session, *, instance_id: int, actor: Actor) -> dict[str, Any]:
     """One request as its requester (or the service desk, or an auditor) follows it."""
-    row = session.execute(select(*_REQUEST_COLUMNS).join(_definitions, _definitions.c.id == _instances.c.definition_id)
+    row = session.execute(select(*_REQUEST_COLUMNS).select_from(_REQUESTS_FROM)
                           .where(_instances.c.id == instance_id)).one_or_none()
     if row is None:
         raise NotFound(f"request {instance_id} does not exist", reason="request_missing",

@@ -8,7 +8,8 @@
 addresses — the members of the group the escalation went to; users carry no address in the
 database yet, so the caller supplies them. Mail is best effort and happens after the escalation
 committed: a relay that is down or refuses is logged and reported as False, never raised, so
-it cannot undo or block an escalation. Call it after commit, outside the firing transaction.
+it cannot undo or block an escalation. Call it after commit, outside the firing transaction —
+as `mail_escalations`, the receiver of the core's tasks_opened hook, does.
 """
 from __future__ import annotations
 
@@ -17,14 +18,17 @@ import logging
 import os
 import re
 import smtplib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from engine.process import clock
+from engine import clock, users
+from engine.process import hooks
+from engine.store.db import after_commit
 from engine.users import GROUPS
 
 log = logging.getLogger(__name__)
@@ -171,3 +175,30 @@ def notify_escalation(recipients: Sequence[str], *, instance_id: int, title: str
     if refused:
         log.warning("escalation mail for request %s: the relay refused %s", instance_id, ", ".join(sorted(refused)))
     return True
+
+
+ESCALATION_FORM = "sla_escalation"
+
+
+def mail_escalations(opened: hooks.Opened) -> None:
+    """tasks_opened: escalation tasks also reach their group by mail when SMTP is configured — after
+    commit, best effort, so mail can never undo or delay an escalation."""
+    escalations = [row for row in opened.tasks if row["form_key"] == ESCALATION_FORM]
+    settings = settings_from_env() if escalations else None
+    if settings is None:
+        return
+    session, instance = opened.session, opened.instance
+    for row in escalations:
+        recipients = users.group_emails(session, row["candidate_group"]) if row["candidate_group"] else []
+        if not recipients:
+            continue
+        step = int(row["element_id"].rsplit("_", 1)[-1]) if row["element_id"][-1:].isdigit() else 1
+        after_commit(session, _mailer(recipients, instance_id=instance.id, title=instance.title,
+                                      task_name=row["name"], group=row["candidate_group"], due_at=row["due_at"],
+                                      step=step, fault_level=instance.fault_level, settings=settings))
+
+
+def _mailer(recipients: list[str], **message: Any) -> Callable[[], None]:
+    def send() -> None:
+        notify_escalation(recipients, **message)
+    return send

@@ -3,7 +3,8 @@
 One schedule row per contract (an ISO 8601 duration, monthly by default) instead of a BPMN timer
 start event: one diagram serves every contract, and a process owner changes a contract's cycle
 without deploying anything. The scheduler calls `start_due` every minute; a row is advanced in the
-same transaction as the start, so a check starts once even with several schedulers.
+same transaction as the start, so a check starts once even with several schedulers (the job
+`JOB`, registered on the core's scheduler by engine.desk.install).
 """
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from engine import clock
 from engine.errors import InvalidInput
-from engine.process import clock, runtime
+from engine.process import hooks, runtime
 from engine.store.models import HealthCheckSchedule
 from engine.users import Actor
 
@@ -81,3 +83,7 @@ def start_due(session: Session) -> list[int]:
         data = {"organisation": row.organisation, "contract": row.contract, "scheduled_for": due.date().isoformat()}
         started.append(runtime.start_instance(session, process_id=PROCESS_ID, data=data, actor=SCHEDULER).id)
     return started
+
+
+# Every minute, in a transaction of its own (engine.process.scheduler runs the registered jobs).
+JOB = hooks.Job("health_checks", 60, start_due)

@@ -4,6 +4,10 @@ Diagrams read the deadlines by name in timer expressions (`sla_resolve_warn`, `s
 `sla_resolve_escalate_1` …): the policy lives in the database and a process owner can change it
 without touching a diagram. Escalation goes up one level per step after the due time; the step
 is the level's response time (the 30-minute promise), so each supervisor has that long to act.
+
+The deadlines reach the workflow through the core's hooks (engine.process.hooks): receivers below
+return them as engine data when an instance starts and when a step sets the level or resolves the
+fault, and note them on the case record (engine.desk.case). Re-grading is `change_fault_level`.
 """
 from __future__ import annotations
 
@@ -16,10 +20,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
-from engine import access
+from engine import access, clock
+from engine.desk import case
 from engine.desk.levels import FaultLevel
-from engine.errors import InvalidInput, NotFound
-from engine.process import clock
+from engine.errors import Conflict, InvalidInput, NotFound
+from engine.process import history, hooks, runtime
 from engine.process.definitions import ParsedDefinition
 from engine.status import TaskState
 from engine.store.models import SlaPolicy
@@ -203,17 +208,20 @@ def fault_report_variables(policy: Policy, resolved_at: dt.datetime | None) -> d
                for s in range(1, ESCALATION_STEPS + 1)}}
 
 
-def instance_deadlines(variables: dict[str, Any]) -> dict[str, dt.datetime | None]:
-    """Instance columns from the variables (NEVER becomes None)."""
-    def moment(name: str) -> dt.datetime | None:
-        value = variables.get(PREFIX + name)
-        if value is None:
-            return None
-        parsed = dt.datetime.fromisoformat(value)
-        return None if parsed >= NEVER else parsed
-    return {"respond_due_at": moment("respond_due"), "plan_due_at": moment("plan_due"),
-            "resolve_due_at": moment("resolve_due"), "emergency_plan_due_at": moment("emergency_plan_due"),
-            "fault_report_due_at": moment("fault_report_due")}
+# The case record's deadline columns (engine.desk.case), one per target.
+DEADLINE_TARGETS = (*TARGETS, "emergency_plan", "fault_report")
+
+
+def _moment(value: str) -> dt.datetime | None:
+    """A deadline variable as a time; NEVER becomes None (no such deadline)."""
+    parsed = dt.datetime.fromisoformat(value)
+    return None if parsed >= NEVER else parsed
+
+
+def deadline_columns(variables: dict[str, Any]) -> dict[str, dt.datetime | None]:
+    """The case's deadline columns that `variables` set (possibly to None: a level without that rule)."""
+    return {f"{target}_due_at": _moment(variables[f"{PREFIX}{target}_due"])
+            for target in DEADLINE_TARGETS if f"{PREFIX}{target}_due" in variables}
 
 
 def uses_sla(definition: ParsedDefinition) -> bool:
@@ -278,3 +286,77 @@ def at_risk(session: Session, *, now: dt.datetime | None = None) -> list[dict[st
             "escalations": escalations.setdefault((task.instance_id, due), []),
         })
     return result
+
+
+# --- hook receivers (connected by engine.desk.install) ---------------------------------------------
+
+def deadlines_at_start(start: hooks.Start) -> dict[str, Any]:
+    """instance_starting: a diagram that reads SLA variables starts with the deadlines of the level the
+    request gives (the most lenient until 事件分类 sets one)."""
+    if not uses_sla(start.definition):
+        return {}
+    return deadline_variables(get_policy(start.session, start.data.get("fault_level")), start.instance.started_at)
+
+
+def deadlines_on_completion(completion: hooks.Completion) -> dict[str, Any]:
+    """task_completing: new deadlines when the step sets or changes the fault level, and the fault
+    report's deadline when it resolves the fault for the first time."""
+    if not uses_sla(completion.definition):
+        return {}
+    session, instance, data = completion.session, completion.instance, completion.data
+    variables: dict[str, Any] = {}
+    level = data.get("fault_level")
+    if level and level != instance.fault_level:
+        variables.update(deadline_variables(get_policy(session, level), instance.started_at))
+    if data.get("resolved") is True and case.get(session, instance.id).resolved_at is None:
+        variables.update(fault_report_variables(get_policy(session, level or instance.fault_level), clock.now()))
+    return variables
+
+
+def record_deadlines(event: hooks.Start | hooks.Completion) -> None:
+    """instance_started, task_completed: the case shows the deadlines the engine data set, and when
+    the first step carrying the response target was done."""
+    if event.engine_data:
+        case.stage(event.instance, **deadline_columns(event.engine_data))
+    if isinstance(event, hooks.Completion) and task_target(event.task.task_spec) == "respond":
+        case.stage_first(event.instance, responded_at=clock.now())
+
+
+def task_due(due: hooks.Due) -> dt.datetime | None:
+    """task_due: the SLA due time an inbox shows for a task: its own target, or for a warning/escalation
+    task the target of the task its boundary timer is attached to."""
+    task, form_key = due.task, due.form_key
+    target = task_target(task.task_spec)
+    if target is None and form_key in ("sla_warning", "sla_escalation"):
+        split = task.parent.parent if task.parent is not None else None
+        siblings = split.children if split is not None else []
+        target = next((t for t in (task_target(s.task_spec) for s in siblings) if t), None)
+    elif form_key == "emergency_plan":
+        target = "emergency_plan"
+    value = task.workflow.top_workflow.data.get(f"{PREFIX}{target}_due") if target else None
+    return _moment(value) if value else None
+
+
+# --- re-grading -----------------------------------------------------------------------------------
+
+@clock.one_instant
+def change_fault_level(session: Session, *, instance_id: int, level: str, actor: Actor,
+                       reason: str | None = None) -> runtime.InstanceRef:
+    """Re-grade a running request: new deadlines from the level's policy, every waiting timer re-armed."""
+    access.require_change_fault_level(actor)
+    instance = runtime.load_instance(session, instance_id)
+    if instance.status != "running":
+        raise Conflict(f"instance {instance_id} is already {instance.status}")
+    policy = get_policy(session, level)  # NotFound for an unknown level
+    if level == instance.fault_level:
+        raise InvalidInput(f"instance {instance_id} is already level {level}")
+    engine_data = deadline_variables(policy, instance.started_at)
+    resolved_at = case.get(session, instance_id).resolved_at
+    if resolved_at is not None:
+        engine_data.update(fault_report_variables(policy, resolved_at))
+    case.stage(instance, fault_level=level, **deadline_columns(engine_data))
+    # The audit's replay sets engine_data and fault_level = "to" again (engine.audit.verification).
+    return runtime.change_variables(
+        session, instance=instance, variables={**engine_data, "fault_level": level}, actor=actor.username,
+        kind=history.FAULT_LEVEL_CHANGED,
+        payload={"from": instance.fault_level, "to": level, "reason": reason, "engine_data": engine_data})

@@ -22,8 +22,9 @@ from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine import clock
 from engine.errors import InvalidDiagram, NotFound, Problem
-from engine.process import clock, expressions, validation
+from engine.process import expressions, validation
 from engine.store.models import ProcessDefinition
 
 MAX_FILE_BYTES = 2 * 1024 * 1024

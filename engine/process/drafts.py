@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
-from engine import access
+from engine import access, clock
 from engine.errors import InvalidDiagram, InvalidInput, NotFound, Problem
-from engine.process import clock, definitions, migration, runtime
+from engine.process import definitions, migration, runtime
 from engine.status import InstanceStatus, TaskState
 from engine.store.models import ProcessDefinition, ProcessDraft, ProcessInstance, TaskRecord
 from engine.users import Actor

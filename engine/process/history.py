@@ -13,7 +13,7 @@ from typing import Any, Protocol, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from engine.process import clock
+from engine import clock
 from engine.store.direct import DirectStatement
 from engine.store.models import HistoryEvent
 

@@ -10,24 +10,20 @@ ORM unit of work: a step is a handful of statements, and the bookkeeping cost mo
 """
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import wraps
-from typing import Any, NamedTuple, ParamSpec, TypeVar, cast
+from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task as SpiffTask
-from sqlalchemy import Boolean, String, Table, bindparam, case, func, insert, select, true, update
+from sqlalchemy import String, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 import forms
-from engine import access, users
-from engine.desk import notify, sla
+from engine import access, clock
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.process import clock, definitions, history, persistence, step, timers
+from engine.process import definitions, history, hooks, persistence, step, timers
 from engine.process.persistence import LiveInstance, OpenTask
 from engine.process.step import task_group
 from engine.store.db import after_commit
@@ -38,9 +34,6 @@ from engine.users import Actor
 # Instance columns mirrored from workflow data, so lists can show them without the workflow.
 _MIRRORED_FIELDS = ("title", "fault_level")
 INITIATOR = step.INITIATOR
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 _instances = cast(Table, ProcessInstance.__table__)
 _tasks = cast(Table, TaskRecord.__table__)
@@ -69,14 +62,7 @@ _SAVE_INSTANCE_ROW = (update(_instances)
 _CONFLICT = "someone else changed this instance at the same time; nothing was saved, reload and try again"
 
 
-def _one_instant(function: Callable[P, R]) -> Callable[P, R]:
-    """Run a whole state change at one instant of the engine clock, so every time it records —
-    event times, timer due times, lateness — is exactly reproducible on replay."""
-    @wraps(function)
-    def at_one_instant(*args: P.args, **kwargs: P.kwargs) -> R:
-        with clock.frozen(clock.now()):
-            return function(*args, **kwargs)
-    return at_one_instant
+_one_instant = clock.one_instant
 
 
 @dataclass
@@ -92,18 +78,16 @@ class InstanceState:
     fault_level: str | None
     started_by: str | None
     started_at: Any
-    resolved_at: Any
     lock_version: int
     last_event_seq: int
     last_event_hash: str
-    # Deadline columns this change sets; written with the instance row (one UPDATE per change).
-    deadlines: dict[str, Any] = field(default_factory=dict)
+    # What hook receivers note during this change, written by their instance_saved receiver (engine.process.hooks).
+    pending: dict[str, Any] = field(default_factory=dict)
 
 
 _STATE_COLUMNS = (_instances.c.id, _instances.c.process_id, _instances.c.definition_id,
                   _definitions.c.sha256.label("definition_sha256"), _instances.c.status, _instances.c.title,
-                  _instances.c.fault_level, _instances.c.started_by, _instances.c.started_at,
-                  _instances.c.resolved_at, _instances.c.lock_version,
+                  _instances.c.fault_level, _instances.c.started_by, _instances.c.started_at, _instances.c.lock_version,
                   _instances.c.last_event_seq, _instances.c.last_event_hash)
 
 
@@ -182,7 +166,7 @@ def _write_task_records(change: _Change, outcome: step.Outcome) -> None:
     for spiff_id, _ in gone:
         del open_records[spiff_id]
     if new_rows:
-        _mail_escalations(session, instance, [r for r in new_rows if r["form_key"] == "sla_escalation"])
+        hooks.tasks_opened.send(hooks.Opened(session, instance, new_rows))
         ids: dict[str, int] = dict(_INSERT_TASKS.run(session, new_rows).rows)
         for new in new_rows:
             task_id = ids[new["spiff_task_id"]]
@@ -196,76 +180,11 @@ def _write_task_records(change: _Change, outcome: step.Outcome) -> None:
 
 
 def _task_due(task: SpiffTask, form_key: str | None) -> Any:
-    """The SLA due time an inbox shows for a task: its own target, or for a warning/escalation
-    task the target of the task its boundary timer is attached to."""
-    target = sla.task_target(task.task_spec)
-    if target is None and form_key in ("sla_warning", "sla_escalation"):
-        split = task.parent.parent if task.parent is not None else None
-        siblings = split.children if split is not None else []
-        target = next((t for t in (sla.task_target(s.task_spec) for s in siblings) if t), None)
-    elif form_key == "emergency_plan":
-        target = "emergency_plan"
-    value = task.workflow.top_workflow.data.get(f"{sla.PREFIX}{target}_due") if target else None
-    if not value:
-        return None
-    due = dt.datetime.fromisoformat(value)
-    return None if due >= sla.NEVER else due
+    """The due time a task record shows, as the task_due hook's receivers (engine.desk.sla) decide."""
+    return hooks.first_value(hooks.task_due, hooks.Due(task, form_key))
 
 
-def _sla_variables(session: Session, instance: InstanceState, cleaned: dict[str, Any],
-                   now: dt.datetime) -> dict[str, Any]:
-    """New SLA deadlines when this step sets or changes the fault level, or resolves the fault."""
-    variables: dict[str, Any] = {}
-    level = cleaned.get("fault_level")
-    if level and level != instance.fault_level:
-        variables.update(sla.deadline_variables(sla.get_policy(session, level), instance.started_at))
-    if cleaned.get("resolved") is True and instance.resolved_at is None:
-        instance.resolved_at = now
-        policy = sla.get_policy(session, level or instance.fault_level)
-        variables.update(sla.fault_report_variables(policy, now))
-    return variables
-
-
-_DEADLINE_COLUMNS = ("respond_due_at", "plan_due_at", "resolve_due_at", "emergency_plan_due_at",
-                     "fault_report_due_at", "resolved_at")
-# Each column keeps its value unless this change sets it (possibly to NULL: a level without the rule).
 _SAVE_INSTANCE = DirectStatement(_SAVE_INSTANCE_ROW)
-_SAVE_INSTANCE_AND_DEADLINES = DirectStatement(_SAVE_INSTANCE_ROW.values(
-    {name: case((bindparam(f"set_{name}", type_=Boolean) == true(),
-                 bindparam(f"new_{name}", type_=_instances.c[name].type)),
-                else_=_instances.c[name])
-     for name in _DEADLINE_COLUMNS}))
-
-
-def _stage_deadlines(instance: InstanceState, variables: dict[str, Any]) -> None:
-    """Note the deadline columns `variables` set; `_save_instance` writes them with the row."""
-    values: dict[str, Any] = {k: v for k, v in sla.instance_deadlines(variables).items()
-                              if f"{sla.PREFIX}{k.removesuffix('_at')}" in variables}
-    if instance.resolved_at is not None:
-        values["resolved_at"] = instance.resolved_at
-    instance.deadlines.update(values)
-
-
-def _mail_escalations(session: Session, instance: InstanceState, escalations: list[dict[str, Any]]) -> None:
-    """Escalation tasks also reach their group by mail when SMTP is configured — after commit,
-    best effort, so mail can never undo or delay an escalation."""
-    settings = notify.settings_from_env() if escalations else None
-    if settings is None:
-        return
-    for row in escalations:
-        recipients = users.group_emails(session, row["candidate_group"]) if row["candidate_group"] else []
-        if not recipients:
-            continue
-        step = int(row["element_id"].rsplit("_", 1)[-1]) if row["element_id"][-1:].isdigit() else 1
-        after_commit(session, _mailer(recipients, instance_id=instance.id, title=instance.title,
-                                      task_name=row["name"], group=row["candidate_group"], due_at=row["due_at"],
-                                      step=step, fault_level=instance.fault_level, settings=settings))
-
-
-def _mailer(recipients: list[str], **message: Any) -> Callable[[], None]:
-    def send() -> None:
-        notify.notify_escalation(recipients, **message)
-    return send
 
 
 def _mirror_fields(instance: InstanceState, data: dict[str, Any]) -> None:
@@ -283,16 +202,10 @@ def _save_instance(session: Session, instance: InstanceState, *, workflow_state:
         "new_version": instance.lock_version + 1, "seq": instance.last_event_seq, "hash": instance.last_event_hash,
         "new_title": instance.title, "new_fault_level": instance.fault_level, "new_status": instance.status,
         "new_ended_at": ended_at, "new_state": workflow_state}
-    statement = _SAVE_INSTANCE
-    if instance.deadlines:
-        statement = _SAVE_INSTANCE_AND_DEADLINES
-        for name in _DEADLINE_COLUMNS:
-            params[f"set_{name}"] = name in instance.deadlines
-            params[f"new_{name}"] = instance.deadlines.get(name)
-    if statement.run(session, params).rowcount != 1:
+    if _SAVE_INSTANCE.run(session, params).rowcount != 1:
         raise Conflict(_CONFLICT, process_id=instance.process_id)
     instance.lock_version += 1
-    instance.deadlines = {}
+    hooks.instance_saved.send(hooks.Moment(session, instance))
 
 
 def _finish(change: _Change, outcome: step.Outcome, *, fired_by: str | None = None) -> InstanceRef:
@@ -312,6 +225,7 @@ def _finish(change: _Change, outcome: step.Outcome, *, fired_by: str | None = No
         values["ended_at"] = clock.now()
         change.recorder.add(history.INSTANCE_ENDED, actor=change.actor, element_id=outcome.end_element,
                             payload={"status": "completed"})
+        hooks.instance_ended.send(hooks.Moment(change.session, instance))
     # The instance row first: a racing change of the same instance queues on it and then conflicts,
     # instead of colliding on the history's (instance, seq) key.
     _save_instance(change.session, instance, **values)
@@ -381,25 +295,25 @@ def start_instance(session: Session, *, process_id: str, data: dict[str, Any], a
     now = clock.now()
     instance = InstanceState(id=0, process_id=definition.process_id, definition_id=definition.id,
                              definition_sha256=definition.sha256, status="running", title=None, fault_level=None,
-                             started_by=actor.username, started_at=now, resolved_at=None, lock_version=0,
+                             started_by=actor.username, started_at=now, lock_version=0,
                              last_event_seq=0, last_event_hash="")
     _mirror_fields(instance, cleaned)
     instance.id = _INSERT_INSTANCE.run(session, dict(
         definition_id=definition.id, process_id=definition.process_id, status="running", title=instance.title,
         fault_level=instance.fault_level, started_by=actor.username, started_at=now, workflow_state="",
-        lock_version=0, chase_count=0, is_complaint=False, last_event_seq=0, last_event_hash="")).rows[0][0]
+        lock_version=0, last_event_seq=0, last_event_hash="")).rows[0][0]
     recorder = history.Recorder(instance)
-    # Data the engine adds (SLA deadlines) is recorded with the input, so replay can repeat it.
-    engine_data = (sla.deadline_variables(sla.get_policy(session, cleaned.get("fault_level")), now)
-                   if sla.uses_sla(parsed) else {})
+    # Data hook receivers add (e.g. SLA deadlines) is recorded with the input, so replay can repeat it.
+    start = hooks.Start(session, instance, parsed, cleaned)
+    engine_data = start.engine_data = hooks.engine_data(hooks.instance_starting, start)
     recorder.add(history.INSTANCE_STARTED, actor=actor.username, at=now,
                  payload={"process_id": definition.process_id, "version": definition.version,
                           "data": cleaned, "form_key": definition.start_form_key, "engine_data": engine_data})
+    hooks.instance_started.send(start)
     workflow, outcome = step.start(parsed, cleaned, engine_data, initiator=actor.username)
     # A new instance has no task records and no timer rows yet: nothing to read back.
     change = _Change(session, instance, LiveInstance(workflow, open_tasks={}, timers={}), parsed, recorder,
                      actor.username)
-    _stage_deadlines(instance, engine_data)
     return _finish(change, outcome)
 
 
@@ -458,9 +372,9 @@ def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor
         raise Conflict(f"task {record.id} ({record.name}) was completed by someone else just now",
                        element_id=record.element_id)
     _open_records(session, instance.id, change.live).pop(record.spiff_task_id, None)
-    engine_data = _sla_variables(session, instance, cleaned, now) if sla.uses_sla(change.definition) else {}
-    if engine_data:
-        _stage_deadlines(instance, engine_data)
+    completion = hooks.Completion(session, instance, change.definition, change.workflow, task, record.form_key,
+                                  cleaned)
+    engine_data = completion.engine_data = hooks.engine_data(hooks.task_completing, completion)
     outcome = step.complete(change.workflow, task, cleaned, engine_data, change.context())
     _mirror_fields(instance, cleaned)
     payload = {"name": record.name, "form_key": record.form_key, "data": cleaned}
@@ -468,6 +382,7 @@ def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor
         payload["engine_data"] = engine_data
     change.recorder.add(history.TASK_COMPLETED, actor=actor.username, element_id=record.element_id,
                         task_record_id=record.id, at=now, payload=payload)
+    hooks.task_completed.send(completion)
     return _finish(change, outcome)
 
 
@@ -583,51 +498,36 @@ def assign_task(session: Session, *, task_id: int, assignee: Actor, actor: Actor
 COMPLAINT_AFTER_CHASES = 3
 
 
+def load_instance(session: Session, instance_id: int) -> InstanceState:
+    """The instance as a change sees it (NotFound if there is none); for changes made elsewhere (engine.desk)."""
+    return _load_state(session, instance_id)
+
+
 @_one_instant
-def chase_request(session: Session, *, instance_id: int, actor: Actor, note: str | None = None) -> int:
-    """Record that the requester chased (督促) an open request; returns the chase count."""
-    instance = _load_state(session, instance_id)
-    access.require_chase(instance, actor)  # first: another customer learns nothing, not even the status
-    if instance.status != "running":
-        raise Conflict(f"request {instance_id} is already {instance.status}")
-    if note and len(note) > 2000:
-        raise InvalidInput("note longer than 2000 characters", field_errors={"note": ["at most 2000 characters"]})
-    count = session.connection().execute(
-        update(_instances).where(_instances.c.id == instance_id)
-        .values(chase_count=_instances.c.chase_count + 1).returning(_instances.c.chase_count)).scalar_one()
+def record_events(session: Session, *, instance: InstanceState, actor: str,
+                  events: list[tuple[str, dict[str, Any]]]) -> None:
+    """A change that leaves the workflow alone: save the instance row (version checked) and append
+    `events` (kind, payload). What hook receivers noted in `instance.pending` is written with it."""
     recorder = history.Recorder(instance)
-    recorder.add(history.REQUEST_CHASED, actor=actor.username, payload={"count": count, "note": note})
-    if count == COMPLAINT_AFTER_CHASES:
-        session.connection().execute(update(_instances).where(_instances.c.id == instance_id)
-                                     .values(is_complaint=True))
-        recorder.add(history.COMPLAINT_RAISED, actor=actor.username, payload={"chases": count})
+    for kind, payload in events:
+        recorder.add(kind, actor=actor, payload=payload)
     _save_instance(session, instance)
     recorder.flush(session)
     _keep_cached_workflow(session, instance)
-    return int(count)
 
 
 @_one_instant
-def change_fault_level(session: Session, *, instance_id: int, level: str, actor: Actor,
-                       reason: str | None = None) -> InstanceRef:
-    """Re-grade a running request: new deadlines from the level's policy, every waiting timer re-armed."""
-    access.require_change_fault_level(actor)
-    instance = _load_state(session, instance_id)
+def change_variables(session: Session, *, instance: InstanceState, variables: dict[str, Any], actor: str,
+                     kind: str, payload: dict[str, Any]) -> InstanceRef:
+    """Set instance variables of a running instance (waiting timers re-armed, open tasks' due times
+    asked again) and record it as one `kind` event. The payload is the input the audit's replay
+    re-applies: it must let the replay derive `variables` exactly (as fault_level_changed does)."""
     if instance.status != "running":
-        raise Conflict(f"instance {instance_id} is already {instance.status}")
-    policy = sla.get_policy(session, level)  # NotFound for an unknown level
-    if level == instance.fault_level:
-        raise InvalidInput(f"instance {instance_id} is already level {level}")
-    change = _open_change(session, instance, actor.username)
-    engine_data = sla.deadline_variables(policy, instance.started_at)
-    if instance.resolved_at is not None:
-        engine_data.update(sla.fault_report_variables(policy, instance.resolved_at))
-    outcome = step.set_variables(change.workflow, {**engine_data, "fault_level": level}, change.context())
-    _stage_deadlines(instance, engine_data)
-    previous = instance.fault_level
-    instance.fault_level = level
-    change.recorder.add(history.FAULT_LEVEL_CHANGED, actor=actor.username,
-                        payload={"from": previous, "to": level, "reason": reason, "engine_data": engine_data})
+        raise Conflict(f"instance {instance.id} is already {instance.status}")
+    change = _open_change(session, instance, actor)
+    outcome = step.set_variables(change.workflow, variables, change.context())
+    _mirror_fields(instance, variables)
+    change.recorder.add(kind, actor=actor, payload=payload)
     _refresh_open_due_times(session, change)
     return _finish(change, outcome)
 

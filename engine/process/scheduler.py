@@ -18,9 +18,9 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from engine.desk import schedules
+from engine import clock
 from engine.errors import Conflict
-from engine.process import clock, runtime, timers
+from engine.process import hooks, runtime, timers
 from engine.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -46,21 +46,22 @@ class TimerScheduler:
         self._scheduler.start()
         self.arm_due_soon()
         self._scheduler.add_job(self.arm_due_soon, "interval", seconds=self.poll_seconds, id="poll")
-        self._scheduler.add_job(self.start_health_checks, "interval", seconds=60, id="health_checks",
-                                next_run_time=clock.now())
+        for job in hooks.jobs:  # periodic work of the domain rules (e.g. engine.desk.schedules)
+            self._scheduler.add_job(self.run_job, "interval", args=[job], seconds=job.seconds, id=job.id,
+                                    next_run_time=clock.now())
 
     def shutdown(self, wait: bool = True) -> None:
         if self.arm in timers.listeners:
             timers.listeners.remove(self.arm)
         self._scheduler.shutdown(wait=wait)
 
-    def start_health_checks(self) -> None:
-        """Contracts whose inspection is due get their 健康检查 started (engine.desk.schedules)."""
+    def run_job(self, job: hooks.Job) -> None:
+        """One run of a registered job, in a transaction of its own; a failure is logged, the next run comes."""
         try:
             with self.database.transaction() as session:
-                schedules.start_due(session)
+                job.run(session)
         except Exception:
-            log.exception("starting scheduled health checks failed")
+            log.exception("scheduled job %s failed", job.id)
 
     def arm_due_soon(self) -> None:
         with self.database.transaction() as session:

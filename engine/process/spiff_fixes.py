@@ -3,14 +3,14 @@
 - Task-tree walks stop silently at depth 1000 (`max_depth` default of the task iterators): a
   loop such as 遗留问题 adds ~4 levels per turn, so after ~248 turns new tasks became invisible
   and `is_completed()` turned True. We lift the default far beyond any real case.
-- Timer code reads the wall clock directly; `engine.process.clock.install()` routes it through ours.
+- Timer code reads the wall clock directly; `engine.clock.install()` routes it through ours.
 """
 from __future__ import annotations
 
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.util.task import TaskIterator
 
-from engine.process import clock
+from engine import clock
 
 MAX_TREE_DEPTH = 10**7
 

@@ -7,7 +7,7 @@ caller has recorded (its open task records and pending timer rows, given as a `C
 
 engine.process.runtime writes an Outcome to the database (task records, timer rows, history events);
 engine.audit.verification feeds the recorded inputs through the same functions and compares each Outcome
-with the events recorded after the input. Both read the engine clock (engine.process.clock), which
+with the events recorded after the input. Both read the engine clock (engine.clock), which
 each caller holds at the instant of the change.
 """
 from __future__ import annotations
@@ -26,8 +26,9 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
+from engine import clock
 from engine.errors import ExpressionRefused, ProcessFailed
-from engine.process import clock, persistence, spiff_fixes
+from engine.process import persistence, spiff_fixes
 from engine.process.definitions import ParsedDefinition
 
 spiff_fixes.apply()

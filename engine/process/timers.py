@@ -13,7 +13,8 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine.process import clock, history, step
+from engine import clock
+from engine.process import history, step
 from engine.process.persistence import LiveInstance, TrackedTimer
 from engine.store.db import after_commit
 from engine.store.direct import DirectStatement

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from engine.process import clock
+from engine import clock
 from engine.status import InstanceStatus, TaskState, TimerStatus
 
 
@@ -103,20 +103,46 @@ class ProcessInstance(Base):
     ended_at: Mapped[dt.datetime | None]
     workflow_state: Mapped[str] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
-    # SLA deadlines (engine.desk.sla) and the requester's chasing (督促; the 3rd chase makes it a 投诉).
-    respond_due_at: Mapped[dt.datetime | None]
-    plan_due_at: Mapped[dt.datetime | None]
-    resolve_due_at: Mapped[dt.datetime | None]
-    emergency_plan_due_at: Mapped[dt.datetime | None]
-    fault_report_due_at: Mapped[dt.datetime | None]
-    resolved_at: Mapped[dt.datetime | None]
-    chase_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    is_complaint: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The tail of the history hash chain, so appending an event never reads old events.
     last_event_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_event_hash: Mapped[str] = mapped_column(String(64), default="")
 
     definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
+
+
+class ServiceCase(Base):
+    """The service desk's record of one request (engine.desk.case): one row per instance, written by the
+    desk's hook receivers in the same transaction as each change of the instance.
+
+    Plain columns for the desk's pages and for reports: the fault level, the SLA deadlines
+    (engine.desk.sla), when the case was opened, first responded to, resolved and closed, the requester's
+    chasing (督促; the 3rd chase makes it a 投诉), the satisfaction score, and the attributes the forms
+    record (same names as the form fields). Attributes no form has recorded yet stay NULL.
+    """
+
+    __tablename__ = "service_case"
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True,
+                                             autoincrement=False)
+    fault_level: Mapped[str | None] = mapped_column(String(10))
+    category: Mapped[str | None] = mapped_column(String(40))
+    system: Mapped[str | None] = mapped_column(String(200))
+    device_type: Mapped[str | None] = mapped_column(String(40))
+    customer_type: Mapped[str | None] = mapped_column(String(40))
+    business_line: Mapped[str | None] = mapped_column(String(40))
+    zone: Mapped[str | None] = mapped_column(String(200))
+    opened_at: Mapped[dt.datetime]
+    responded_at: Mapped[dt.datetime | None]
+    resolved_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+    respond_due_at: Mapped[dt.datetime | None]
+    plan_due_at: Mapped[dt.datetime | None]
+    resolve_due_at: Mapped[dt.datetime | None]
+    emergency_plan_due_at: Mapped[dt.datetime | None]
+    fault_report_due_at: Mapped[dt.datetime | None]
+    satisfaction: Mapped[int | None]
+    chase_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    is_complaint: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class TaskRecord(Base):

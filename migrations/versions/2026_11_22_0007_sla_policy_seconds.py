@@ -1,7 +1,7 @@
 """sla_policy durations in seconds (drills and tests may give seconds; whole minutes stay the usual)
 
 Revision ID: 20261122_0007
-Revises: 20261122_0005
+Revises: 20261122_0006
 Create Date: 2026-11-22 07:00:00
 
 Each *_minutes column becomes *_seconds holding sixty times the value. The downgrade rounds
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "20261122_0007"
-down_revision = "20261122_0005"
+down_revision = "20261122_0006"
 branch_labels = None
 depends_on = None
 

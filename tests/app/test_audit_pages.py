@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
 from app import database
-from engine.process import clock
+from engine import clock
 from engine.store.models import AccessLog, HistoryEvent
 from tests.app.conftest import complete, open_task, start_request, visible_text
 from tests.app.test_i18n import english_words

@@ -12,9 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import database
-from engine import users
+from engine import clock, users
 from engine.errors import Conflict
-from engine.process import clock, definitions, runtime
+from engine.process import definitions, runtime
 from tests.app.conftest import at_remote_fix, complete, open_task, start_request, visible_text
 from tests.support.flows import Flow
 

@@ -12,10 +12,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import database
-from engine import users
+from engine import clock, users
 from engine.desk import sla, tasks
 from engine.errors import InvalidInput
-from engine.process import clock, runtime, timers
+from engine.process import runtime, timers
 from tests.app.conftest import complete, csrf_token_on, open_task, start_request, visible_text
 from tests.app.test_i18n import english_words
 

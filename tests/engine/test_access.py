@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select, update
 
 from engine import access, users
-from engine.desk import inbox, sla, tasks
+from engine.desk import case, inbox, sla, tasks
 from engine.errors import Forbidden, InvalidInput, TaskTaken
 from engine.process import definitions, runtime
 from engine.store.db import Database
@@ -235,7 +235,7 @@ def test_rows_the_old_defect_left_stay_private(mini: Database, left_with: str | 
     for change in (lambda s, who: runtime.complete_task(s, task_id=task_id, data=ANSWER, actor=who),
                    lambda s, who: runtime.claim_task(s, task_id=task_id, actor=who),
                    lambda s, who: runtime.release_task(s, task_id=task_id, actor=who),
-                   lambda s, who: runtime.chase_request(s, instance_id=flow.id, actor=who)):
+                   lambda s, who: case.chase_request(s, instance_id=flow.id, actor=who)):
         with pytest.raises(Forbidden), mini.transaction() as session:
             change(session, users.actor(session, "req2"))
     assert assignee_of(mini, task_id) == left_with

@@ -17,10 +17,11 @@ from flask import Flask
 from sqlalchemy import Table, delete, select, update
 
 from app import database
-from engine import users
+from engine import clock, users
 from engine.audit import verification as audit
 from engine.audit import views as audit_views
-from engine.process import clock, definitions, history, runtime, timers
+from engine.desk import case, sla
+from engine.process import definitions, history, runtime, timers
 from engine.store.db import Database
 from engine.store.models import AccessLog, HistoryEvent, ProcessInstance
 from tests.bpmn import helpers as h
@@ -149,9 +150,9 @@ def test_claims_assignments_and_chases_do_not_disturb_re_execution(bundled: Data
     with bundled.transaction() as session:
         runtime.assign_task(session, task_id=task_id, assignee=users.actor(session, "service_desk"),
                             actor=users.actor(session, "desk_lead"))
-    for _ in range(runtime.COMPLAINT_AFTER_CHASES):
+    for _ in range(case.COMPLAINT_AFTER_CHASES):
         with bundled.transaction() as session:
-            runtime.chase_request(session, instance_id=flow.id, actor=users.actor(session, "requester"))
+            case.chase_request(session, instance_id=flow.id, actor=users.actor(session, "requester"))
     assert flow.events("complaint_raised")
     assert verdict_of(bundled, flow.id).ok
     for step in REMOTE_FIX.steps[1:]:
@@ -311,8 +312,8 @@ def fire_due(db: Database) -> None:
 
 def change_level(db: Database, flow: Flow, level: str) -> None:
     with db.transaction() as session:
-        runtime.change_fault_level(session, instance_id=flow.id, level=level,
-                                   actor=users.actor(session, "service_desk"), reason="影响扩大")
+        sla.change_fault_level(session, instance_id=flow.id, level=level,
+                               actor=users.actor(session, "service_desk"), reason="影响扩大")
 
 
 def test_timers_fired_by_the_scheduler_replay(sla_db: Database) -> None:

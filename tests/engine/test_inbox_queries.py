@@ -9,10 +9,9 @@ from sqlalchemy import text
 from sqlalchemy.dialects import sqlite
 
 from bench import inbox as inbox_bench
-from engine import users
+from engine import clock, users
 from engine.desk import inbox
 from engine.errors import Forbidden, InvalidInput
-from engine.process import clock
 from engine.store.db import Database
 from tests.support.flows import Flow
 

@@ -221,8 +221,8 @@ def test_an_escalation_timer_mails_the_group_after_commit(monkeypatch: pytest.Mo
     import datetime as dt
     from pathlib import Path
 
-    from engine import users
-    from engine.process import clock, definitions, runtime, timers
+    from engine import clock, users
+    from engine.process import definitions, runtime, timers
     from engine.store.db import Database
     from tests.support.flows import Flow
 

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import users
-from engine.desk import tasks
+from engine.desk import case, tasks
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessFailed, TaskTaken
 from engine.process import definitions, runtime
 from engine.store.db import Database
-from engine.store.models import HistoryEvent, ProcessInstance, TaskRecord
+from engine.store.models import HistoryEvent, ProcessInstance, ServiceCase, TaskRecord
 from tests.support.flows import Flow
 
 MINI = (Path(__file__).parent / "diagrams" / "mini.bpmn").read_bytes()
@@ -200,15 +200,15 @@ def test_the_third_chase_makes_a_complaint(mini: Database) -> None:
     counts = []
     for _ in range(3):
         with mini.transaction() as session:
-            counts.append(runtime.chase_request(session, instance_id=flow.id, actor=users.actor(session, "requester"),
+            counts.append(case.chase_request(session, instance_id=flow.id, actor=users.actor(session, "requester"),
                                                 note="还没修好"))
     assert counts == [1, 2, 3]
     with pytest.raises(Forbidden), mini.transaction() as session:
-        runtime.chase_request(session, instance_id=flow.id, actor=users.actor(session, "other_requester"))
+        case.chase_request(session, instance_id=flow.id, actor=users.actor(session, "other_requester"))
     assert [e["payload"]["count"] for e in flow.events("request_chased")] == [1, 2, 3]
     assert len(flow.events("complaint_raised")) == 1
     with mini.transaction() as session:
-        instance = session.get(ProcessInstance, flow.id)
+        instance = session.get(ServiceCase, flow.id)
         assert (instance.chase_count, instance.is_complaint) == (3, True)
     flow.complete("remote_fix", FIXED, "eng")  # the workflow is untouched by chasing
     assert flow.open_elements() == ["satisfaction"]

@@ -5,10 +5,9 @@ import datetime as dt
 
 import pytest
 
-from engine import bootstrap
+from engine import bootstrap, clock
 from engine.desk import schedules
 from engine.errors import InvalidInput
-from engine.process import clock
 from engine.store.db import Database
 from tests.conftest import BPMN_DIR
 from tests.support.flows import Flow

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import users
-from engine.process import clock, definitions, runtime, timers
+from engine import clock, users
+from engine.desk import sla
+from engine.process import definitions, runtime, timers
 from engine.store.db import Database
-from engine.store.models import ProcessInstance, TaskRecord, Timer
+from engine.store.models import ServiceCase, TaskRecord, Timer
 from tests.support.flows import Flow
 
 SLA = (Path(__file__).parent / "diagrams" / "sla.bpmn").read_bytes()
@@ -57,7 +58,7 @@ def test_level_sets_deadlines_and_timers_fire_once_with_lateness(sla_db: Databas
             ("work_sla_warn", "pending", T0 + dt.timedelta(hours=19, minutes=12)),
         ]
         with sla_db.transaction() as session:
-            instance = session.get(ProcessInstance, flow.id)
+            instance = session.get(ServiceCase, flow.id)
             assert instance.resolve_due_at == T0 + 24 * HOUR
             assert instance.respond_due_at == T0 + dt.timedelta(minutes=30)
             work = session.scalars(select(TaskRecord).where(TaskRecord.element_id == "work")).one()
@@ -102,8 +103,8 @@ def test_changing_the_level_rearms_the_timers(sla_db: Database) -> None:
         assert dict((e, d) for e, _, d in timer_rows(sla_db, flow))["work_sla_escalate_1"] == T0 + 5 * 24 * HOUR
         advance(HOUR)
         with sla_db.transaction() as session:
-            runtime.change_fault_level(session, instance_id=flow.id, level="I", actor=users.actor(session, "desk"),
-                                       reason="全院业务中断")
+            sla.change_fault_level(session, instance_id=flow.id, level="I", actor=users.actor(session, "desk"),
+                                   reason="全院业务中断")
         rows = {e: (s, d) for e, s, d in timer_rows(sla_db, flow)}
         assert rows["work_sla_escalate_1"] == ("pending", T0 + 24 * HOUR)
         assert rows["work_sla_warn"] == ("pending", T0 + dt.timedelta(hours=19, minutes=12))
@@ -193,10 +194,10 @@ def test_regrading_replaces_every_deadline(sla_db: Database) -> None:
         flow = Flow(sla_db, "sla_test")
         flow.complete("classify", {"category": "fault", "fault_level": "I"}, "desk")
         with sla_db.transaction() as session:
-            assert session.get(ProcessInstance, flow.id).emergency_plan_due_at == T0 + 16 * HOUR
-            runtime.change_fault_level(session, instance_id=flow.id, level="II", actor=users.actor(session, "desk"))
+            assert session.get(ServiceCase, flow.id).emergency_plan_due_at == T0 + 16 * HOUR
+            sla.change_fault_level(session, instance_id=flow.id, level="II", actor=users.actor(session, "desk"))
         with sla_db.transaction() as session:
-            instance = session.get(ProcessInstance, flow.id)
+            instance = session.get(ServiceCase, flow.id)
             # Level II has no 12 h / 16 h emergency-plan rule: the old deadline must not linger.
             assert instance.emergency_plan_due_at is None
             assert instance.resolve_due_at == T0 + 3 * 24 * HOUR

@@ -23,8 +23,8 @@ from typing import IO, Any
 import pytest
 from sqlalchemy import select as sql_select
 
-from engine import users
-from engine.process import clock, definitions, persistence, runtime
+from engine import clock, users
+from engine.process import definitions, persistence, runtime
 from engine.store import schema
 from engine.store.db import Database
 from engine.store.models import HistoryEvent, TaskRecord, Timer

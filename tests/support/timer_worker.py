@@ -15,6 +15,7 @@ import sys
 import threading
 from types import FrameType
 
+from engine import desk
 from engine.process.scheduler import TimerScheduler
 from engine.store.db import Database
 
@@ -35,6 +36,7 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    desk.install()  # as the app and the CLI scheduler run
     database = Database(url)
     scheduler = TimerScheduler(database, name=name, poll_seconds=poll)
     scheduler.start()

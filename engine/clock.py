@@ -10,6 +10,8 @@ import datetime as _dt
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import wraps
+from typing import ParamSpec, TypeVar
 
 _local = threading.local()
 
@@ -54,3 +56,17 @@ def install() -> None:
     from SpiffWorkflow.bpmn.specs.event_definitions import timer
 
     timer.datetime = _EngineDatetime
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def one_instant(function: Callable[P, R]) -> Callable[P, R]:
+    """Run a whole state change at one instant of the engine clock, so every time it records —
+    event times, timer due times, lateness — is exactly reproducible on replay."""
+    @wraps(function)
+    def at_one_instant(*args: P.args, **kwargs: P.kwargs) -> R:
+        with frozen(now()):
+            return function(*args, **kwargs)
+    return at_one_instant

@@ -1,0 +1,139 @@
+"""The case record: one `service_case` row per instance, the service desk's view of a request.
+
+Written by the desk's receivers of the core's hooks (engine.process.hooks), in the same transaction as
+each change: receivers note values on the change's instance (`stage`), and `write` puts them in one
+statement right after the instance row — a new case is inserted when the instance starts, later
+changes update it. Chasing (督促) is a desk operation of its own; re-grading is in engine.desk.sla.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import String, Table, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from engine import access, clock
+from engine.errors import Conflict, InvalidInput, NotFound
+from engine.process import history, hooks, runtime
+from engine.store.direct import DirectStatement
+from engine.store.models import ServiceCase
+from engine.users import Actor
+
+# Seed 000 第二篇: the same request chased this many times becomes a complaint (投诉).
+COMPLAINT_AFTER_CHASES = 3
+# Form fields (by id, as every form names them) the case keeps for reports.
+ATTRIBUTES = ("category", "system", "device_type", "customer_type", "business_line", "zone")
+SATISFACTION_FORM = "satisfaction"
+
+_cases = cast(Table, ServiceCase.__table__)
+_LENGTHS = {name: cast(String, _cases.c[name].type).length for name in ATTRIBUTES}
+_NEW_CASE = {column.name: None for column in _cases.c} | {"chase_count": 0, "is_complaint": False}
+_INSERT = DirectStatement(insert(_cases))
+# Columns set only the first time (the first response, the first resolution), whatever comes later.
+_FIRST = ("responded_at", "resolved_at")
+_UPDATE = DirectStatement(update(_cases).where(_cases.c.instance_id == bindparam("case_of")).values(
+    {name: func.coalesce(_cases.c[name], bindparam(f"first_{name}", type_=_cases.c[name].type)) for name in _FIRST}))
+_SELECT = select(_cases).where(_cases.c.instance_id == bindparam("instance_id"))
+_PENDING = "case"
+
+
+@dataclass
+class _Staged:
+    new: bool = False
+    values: dict[str, Any] = field(default_factory=dict)
+    first: dict[str, Any] = field(default_factory=dict)
+
+
+def _staged(instance: runtime.InstanceState) -> _Staged:
+    staged: _Staged | None = instance.pending.get(_PENDING)
+    if staged is None:
+        staged = instance.pending[_PENDING] = _Staged()
+    return staged
+
+
+def stage(instance: runtime.InstanceState, **values: Any) -> None:
+    """Note case columns this change sets; they are written with the instance row."""
+    _staged(instance).values.update(values)
+
+
+def stage_first(instance: runtime.InstanceState, **values: Any) -> None:
+    """Note columns kept from their first time on (responded_at, resolved_at)."""
+    assert set(values) <= set(_FIRST), f"only {', '.join(_FIRST)} keep their first value"
+    _staged(instance).first.update(values)
+
+
+def get(session: Session, instance_id: int) -> Any:
+    """The case row of an instance (NotFound if it has none)."""
+    row = session.connection().execute(_SELECT, {"instance_id": instance_id}).one_or_none()
+    if row is None:
+        raise NotFound(f"request {instance_id} has no case record")
+    return row
+
+
+# --- hook receivers (connected by engine.desk.install) ---------------------------------------------
+
+def _attributes(data: dict[str, Any]) -> dict[str, Any]:
+    return {name: value[:_LENGTHS[name]] for name in ATTRIBUTES
+            if isinstance(value := data.get(name), str) and value}
+
+
+def open_case(start: hooks.Start) -> None:
+    """instance_started: the case opens with the request's attributes."""
+    instance = start.instance
+    staged = _staged(instance)
+    staged.new = True
+    stage(instance, opened_at=instance.started_at, fault_level=instance.fault_level, **_attributes(start.data))
+
+
+def record_completion(completion: hooks.Completion) -> None:
+    """task_completed: attributes and level the form recorded, the first resolution, the satisfaction score."""
+    data, instance = completion.data, completion.instance
+    values = _attributes(data)
+    if data.get("fault_level"):
+        values["fault_level"] = instance.fault_level  # as the instance mirrors it
+    if completion.form_key == SATISFACTION_FORM and isinstance(data.get("score"), int):
+        values["satisfaction"] = data["score"]
+    if values:
+        stage(instance, **values)
+    if data.get("resolved") is True:
+        stage_first(instance, resolved_at=clock.now())
+
+
+def close_case(ended: hooks.Moment) -> None:
+    """instance_ended: the case closes."""
+    stage(ended.instance, closed_at=clock.now())
+
+
+def write(saved: hooks.Moment) -> None:
+    """instance_saved: what this change staged, in one statement."""
+    staged: _Staged | None = saved.instance.pending.pop(_PENDING, None)
+    if staged is None:
+        return
+    if staged.new:
+        _INSERT.run(saved.session, {**_NEW_CASE, **staged.values, **staged.first, "instance_id": saved.instance.id})
+    else:
+        _UPDATE.run(saved.session, {**staged.values, "case_of": saved.instance.id,
+                                    **{f"first_{name}": staged.first.get(name) for name in _FIRST}})
+
+
+# --- chasing --------------------------------------------------------------------------------------
+
+@clock.one_instant
+def chase_request(session: Session, *, instance_id: int, actor: Actor, note: str | None = None) -> int:
+    """Record that the requester chased (督促) an open request; returns the chase count."""
+    instance = runtime.load_instance(session, instance_id)
+    access.require_chase(instance, actor)  # first: another customer learns nothing, not even the status
+    if instance.status != "running":
+        raise Conflict(f"request {instance_id} is already {instance.status}")
+    if note and len(note) > 2000:
+        raise InvalidInput("note longer than 2000 characters", field_errors={"note": ["at most 2000 characters"]})
+    # Read, then saved under the instance's version check: a racing chase conflicts instead of counting twice.
+    count = get(session, instance_id).chase_count + 1
+    events: list[tuple[str, dict[str, Any]]] = [(history.REQUEST_CHASED, {"count": count, "note": note})]
+    stage(instance, chase_count=count)
+    if count == COMPLAINT_AFTER_CHASES:
+        stage(instance, is_complaint=True)
+        events.append((history.COMPLAINT_RAISED, {"chases": count}))
+    runtime.record_events(session, instance=instance, actor=actor.username, events=events)
+    return count
