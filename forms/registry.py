@@ -1362,7 +1362,10 @@ def _index(definitions: Iterable[FormDefinition]) -> Mapping[str, FormDefinition
     return MappingProxyType(forms)
 
 
-FORMS: Final[Mapping[str, FormDefinition]] = _index(_DEFINITIONS)
+# The knowledge base's forms are declared by topic in forms/knowledge.py, which reuses the choices above.
+from forms.knowledge import KNOWLEDGE_FORMS  # noqa: E402
+
+FORMS: Final[Mapping[str, FormDefinition]] = _index((*_DEFINITIONS, *KNOWLEDGE_FORMS))
 
 
 def get_form(key: str) -> FormDefinition:

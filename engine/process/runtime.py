@@ -546,6 +546,9 @@ def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor
     _require_may_act(record, actor, "complete")
     cleaned = _validate_form(record.form_key, data, locale=locale)
     instance = InstanceState(*row[len(_tasks.c):])
+    from engine.desk import knowledge  # closure gate and review outcomes (seed 003); to move onto a hook
+    knowledge.before_complete(session, process_id=instance.process_id, instance_id=instance.id,
+                              element_id=record.element_id, form_key=record.form_key, data=cleaned, actor=actor)
     change = _open_change(session, instance, actor.username)
     task = change.workflow.get_task_from_id(UUID(record.spiff_task_id))
     # SpiffWorkflow runs whatever it is given; refuse anything but the exact ready user task.
@@ -826,3 +829,18 @@ def migrate_instance(session: Session, *, instance_id: int, to_version: int, act
     since = time.time()
     workflow.refresh_timers()
     return _finish(change, since)
+
+
+@_one_instant
+def record_case_event(session: Session, *, instance_id: int, kind: str, actor: Actor,
+                      payload: dict[str, Any]) -> None:
+    """Append an event about a running case that leaves its workflow alone (a knowledge-base link, a
+    manager's waiver): the instance version is bumped like any change, so racing changes conflict."""
+    instance = _load_state(session, instance_id)
+    if instance.status != "running":
+        raise Conflict(f"request {instance_id} is already {instance.status}")
+    recorder = history.Recorder(instance)
+    recorder.add(kind, actor=actor.username, payload=payload)
+    _save_instance(session, instance)
+    recorder.flush(session)
+    _keep_cached_workflow(session, instance)
