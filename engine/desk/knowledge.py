@@ -234,9 +234,11 @@ def check_closure(session: Session, *, process_id: str, instance_id: int, elemen
         reason = "it links no knowledge-base solution"
     else:
         reason = f"its solution no. {linked['id']} ({linked['title']}) is {linked['status']}, not approved"
-    raise Conflict(f"request {instance_id} cannot be closed yet: {reason}. Link an approved solution (or have the "
-                   "技术负责人 approve the linked one), or a manager records that there is no reusable solution",
-                   process_id=process_id, element_id=element_id, details={"knowledge": "closure_refused"})
+    # InvalidInput, not Conflict: nothing raced; the step is refused until the case meets the rule.
+    raise InvalidInput(f"request {instance_id} cannot be closed yet: {reason}. Link an approved solution (or have "
+                       "the 技术负责人 approve the linked one), or a manager records that there is no reusable "
+                       "solution", process_id=process_id, element_id=element_id,
+                       details={"knowledge": "closure_refused"})
 
 
 def closure_state(session: Session, instance_id: int) -> dict[str, Any]:
@@ -585,6 +587,13 @@ def review_queue(session: Session, *, actor: Actor) -> list[dict[str, Any]]:
                            _tasks.c.form_key == REVIEW_FORM))
         .where(_solutions.c.status == "in_review").order_by(_solutions.c.updated_at, _solutions.c.id))
     return [dict(row._mapping) for row in rows]
+
+
+def review_subject(session: Session, *, instance_id: int, actor: Actor) -> Solution | None:
+    """The solution a review instance is about (shown on its review and revision steps)."""
+    if not _may_read_all(actor):
+        return None
+    return session.scalars(select(Solution).where(Solution.review_instance_id == instance_id)).one_or_none()
 
 
 def incident_panel(session: Session, *, instance_id: int, actor: Actor, limit: int = 5) -> dict[str, Any]:

@@ -160,11 +160,11 @@ def test_authors_do_not_review_their_own_solutions_and_only_tech_leads_review(db
 
 def test_closing_is_refused_without_an_approved_solution_and_allowed_after_approval(db: Database) -> None:
     flow = resolved_case(db)
-    with pytest.raises(Conflict, match="links no knowledge-base solution"):
+    with pytest.raises(InvalidInput, match="links no knowledge-base solution"):
         flow.complete("satisfaction", helpers.satisfaction(remaining_problem=False), "requester")
     solution_id = write(db, HIS_TIMEOUT, incident=flow.id)
     review_id = submit(db, solution_id)
-    with pytest.raises(Conflict, match=f"solution no. {solution_id} .* is in_review, not approved"):
+    with pytest.raises(InvalidInput, match=f"solution no. {solution_id} .* is in_review, not approved"):
         flow.complete("satisfaction", helpers.satisfaction(remaining_problem=False), "requester")
     # A remaining problem does not close the case, so it is not gated.
     assert flow.status() == "running"
@@ -183,7 +183,7 @@ def test_a_remaining_problem_is_not_a_closing_step(db: Database) -> None:
 
 def test_third_party_close_is_gated_and_a_managers_waiver_is_recorded(db: Database) -> None:
     flow = resolved_case(db, "third_party")
-    with pytest.raises(Conflict, match="cannot be closed yet"):
+    with pytest.raises(InvalidInput, match="cannot be closed yet"):
         flow.complete("satisfaction", helpers.satisfaction(remaining_problem=False), "requester")
     with db.transaction() as session, pytest.raises(Forbidden, match="only managers"):
         knowledge.mark_no_reusable_solution(session, instance_id=flow.id, reason="一次性故障",
