@@ -107,7 +107,8 @@ def new() -> Any:
 @bp.post("/kb/new")
 def create() -> Any:
     # The page's own fields start with "_", so they are not taken for the solution's.
-    args = load_args(EditorArgs(), {"incident": request.form.get("_incident", ""), "next": request.form.get("_next", "")})
+    args = load_args(EditorArgs(), {"incident": request.form.get("_incident", ""),
+                                    "next": request.form.get("_next", "")})
     data = posted_form_data(request.form)
     try:
         with unit_of_work() as session:

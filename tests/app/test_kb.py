@@ -89,5 +89,7 @@ def test_managers_record_no_reusable_solution_from_the_task_page(
     done = manager.post("/kb/no-reusable-solution", data={"instance_id": case, "reason": "一次性故障",
                                                           "next": f"/portal/requests/{case}"})
     assert done.status_code == 302
-    complete(engineer, open_task(app, case, "remote_fix"), {"resolved": "true", "method": "remote", "actions": "重启"})
-    complete(client_for("requester"), open_task(app, case, "satisfaction"), {"score": "4", "remaining_problem": "false"})
+    complete(engineer, open_task(app, case, "remote_fix"),
+             {"resolved": "true", "method": "remote", "actions": "重启"})
+    complete(client_for("requester"), open_task(app, case, "satisfaction"),
+             {"score": "4", "remaining_problem": "false"})
