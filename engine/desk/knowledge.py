@@ -365,17 +365,24 @@ def mark_no_reusable_solution(session: Session, *, instance_id: int, reason: str
 
 # ------------------------------------------------------------------------------------------- search
 
-def _reindex(session: Session, solution: Solution) -> None:
-    """Write the solution's search words (both backends read solution_search; see the migration)."""
+def search_row(solution: Any, dialect: str) -> dict[str, Any]:
+    """The solution_search row of a solution (or anything with its fields): its words, and on PostgreSQL the
+    weighted tsvector in its input syntax (bench/kb.py writes rows in bulk with it)."""
     title = knowledge_search.tokens(" ".join(filter(None, (solution.title, solution.system))))
     body = knowledge_search.tokens(" ".join(filter(None, (solution.symptom, solution.cause, solution.fix,
                                                           solution.category))))
-    values: dict[str, Any] = {"solution_id": solution.id, "title_words": " ".join(title),
-                              "body_words": " ".join(body), "document": None}
+    return {"title_words": " ".join(title), "body_words": " ".join(body),
+            "document": _tsvector(title, body) if dialect == "postgresql" else None}
+
+
+def _reindex(session: Session, solution: Solution) -> None:
+    """Write the solution's search words (both backends read solution_search; see the migration)."""
+    dialect = session.get_bind().dialect.name
+    row = search_row(solution, dialect)
     session.execute(delete(_search).where(_search.c.solution_id == solution.id))
-    if session.get_bind().dialect.name == "postgresql":
-        values["document"] = func.cast(bindparam("document", _tsvector(title, body)), TSVECTOR)
-    session.execute(insert(_search).values(**values))
+    document = func.cast(bindparam("document", row["document"]), TSVECTOR) if dialect == "postgresql" else None
+    session.execute(insert(_search).values(solution_id=solution.id, title_words=row["title_words"],
+                                           body_words=row["body_words"], document=document))
 
 
 def _tsvector(title: list[str], body: list[str]) -> str:

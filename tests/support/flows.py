@@ -17,6 +17,15 @@ REQUEST = {
 }
 
 
+def allow_closing(db: Database, instance_id: int, manager: str = "service_manager") -> None:
+    """A case closes only with an approved solution or a manager's "no reusable solution" (seed 003,
+    engine.desk.knowledge); tests about other rules record the latter. The rule's own tests:
+    tests/engine/test_knowledge.py, tests/app/test_kb.py."""
+    with db.transaction() as session:
+        knowledge.mark_no_reusable_solution(session, instance_id=instance_id, reason="一次性故障，无可复用的解决方案",
+                                            actor=users.actor(session, manager))
+
+
 class Flow:
     """One instance: start it, complete its open tasks by element id, read its path and history."""
 
@@ -29,12 +38,7 @@ class Flow:
             self.id = instance.id
 
     def allow_closing(self, manager: str = "service_manager") -> None:
-        """A case closes only with an approved solution or a manager's "no reusable solution" (seed 003,
-        engine.desk.knowledge); tests about other rules record the latter. The rule's own tests:
-        tests/engine/test_knowledge.py."""
-        with self.db.transaction() as session:
-            knowledge.mark_no_reusable_solution(session, instance_id=self.id, reason="一次性故障，无可复用的解决方案",
-                                                actor=users.actor(session, manager))
+        allow_closing(self.db, self.id, manager)
 
     def open_tasks(self) -> list[dict[str, Any]]:
         with self.db.transaction() as session:
