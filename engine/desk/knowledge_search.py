@@ -45,8 +45,12 @@ def tokens(text: str) -> list[str]:
 
 
 def query_terms(text: str) -> list[str]:
-    """The distinct tokens of a search, in the order typed."""
-    return list(dict.fromkeys(tokens(text)))
+    """The distinct words of a search, in the order typed: jieba's accurate cut (数据库, not also 数据 and 据库),
+    which the index holds too; fewer words to match made searches faster and, measured, no worse."""
+    if not text:
+        return []
+    words = (w.strip().lower() for w in _segmenter().cut(text))
+    return list(dict.fromkeys(w for w in words if w and _WORD.search(w) and w not in STOPWORDS))
 
 
 def document(parts: Iterable[str | None]) -> str:
