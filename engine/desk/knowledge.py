@@ -9,6 +9,7 @@ outcome to the solution in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -470,31 +471,46 @@ def search(session: Session, *, actor: Actor, text: str = "", kind: str | None =
 # The best matches are ranked from the search index alone, then filtered by status and attributes; the
 # window widens when filters leave too few. Ranking across a join with solution cost 5x as much.
 _FIRST_WINDOW = 64
+# Solutions matching two or more of the search words come first: there are far fewer of them to rank than
+# solutions matching any one word (searches of 2..6 words; then any word fills the list).
+_PAIRED_UP_TO = 6
 
 
 def _ranked_ids(session: Session, terms: list[str], conditions: list[ColumnElement[bool]], limit: int,
                 offset: int) -> list[int]:
-    """Ids by relevance: any of the words may match, more and rarer words in the title rank higher
-    (bm25 on SQLite's FTS5, ts_rank on PostgreSQL's tsvector)."""
-    candidates = _candidates(session, terms)
-    window = max(_FIRST_WINDOW, 4 * (limit + offset))
-    while True:
-        ranked = list(session.scalars(candidates.limit(window)))
-        visible = set(session.scalars(select(_solutions.c.id).where(_solutions.c.id.in_(ranked), *conditions)))
-        kept = [solution_id for solution_id in ranked if solution_id in visible]
-        if len(kept) >= limit + offset or len(ranked) < window:
-            return kept[offset:offset + limit]
-        window *= 8
+    """Ids by relevance: more and rarer words, in the title above all, rank higher (bm25 on SQLite's FTS5,
+    ts_rank on PostgreSQL's tsvector)."""
+    wanted = limit + offset
+    kept: list[int] = []
+    for need in ((2, 1) if 2 <= len(terms) <= _PAIRED_UP_TO else (1,)):
+        candidates = _candidates(session, terms, need)
+        window = max(_FIRST_WINDOW, 4 * wanted)
+        while True:
+            ranked = list(session.scalars(candidates.limit(window)))
+            visible = set(session.scalars(select(_solutions.c.id).where(_solutions.c.id.in_(ranked), *conditions)))
+            found = [solution_id for solution_id in ranked if solution_id in visible]
+            if len(found) >= wanted or len(ranked) < window:
+                break
+            window *= 8
+        seen = set(kept)
+        kept += [solution_id for solution_id in found if solution_id not in seen]
+        if len(kept) >= wanted:
+            break
+    return kept[offset:wanted]
 
 
-def _candidates(session: Session, terms: list[str]) -> Any:
-    """Matching solution ids, best first (a statement still to be limited)."""
+def _candidates(session: Session, terms: list[str], need: int) -> Any:
+    """Solution ids matching at least `need` (1 or 2) of the words, best first (a statement still to be limited)."""
     if session.get_bind().dialect.name == "postgresql":
-        query_text = " | ".join(_quoted(term) for term in terms)
-        tsquery = func.cast(bindparam("tsquery", query_text), TSQUERY)
-        return (select(_search.c.solution_id).where(_search.c.document.op("@@")(tsquery))
-                .order_by(func.ts_rank(_search.c.document, tsquery).desc(), _search.c.solution_id.desc()))
-    match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+        quoted = [_quoted(term) for term in terms]
+        ranking = func.cast(bindparam("ranking", " | ".join(quoted)), TSQUERY)
+        matching = ranking if need == 1 else func.cast(bindparam("matching", " | ".join(
+            f"({a} & {b})" for a, b in itertools.combinations(quoted, 2))), TSQUERY)
+        return (select(_search.c.solution_id).where(_search.c.document.op("@@")(matching))
+                .order_by(func.ts_rank(_search.c.document, ranking).desc(), _search.c.solution_id.desc()))
+    phrases = ['"' + term.replace('"', '""') + '"' for term in terms]
+    match = " OR ".join(phrases) if need == 1 else \
+        " OR ".join(f"({a} AND {b})" for a, b in itertools.combinations(phrases, 2))
     fts = table(SQLITE_SEARCH_TABLE, column("rowid"))
     # FTS5 takes the table's name as a column for MATCH and bm25().
     whole: ColumnElement[Any] = literal_column(SQLITE_SEARCH_TABLE)

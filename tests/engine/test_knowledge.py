@@ -278,3 +278,19 @@ def test_suggestions_come_from_the_request(db: Database) -> None:
     with db.transaction() as session:
         panel = knowledge.incident_panel(session, instance_id=flow.id, actor=actor(db, "engineer"))
     assert panel["suggestions"][0].id == his and panel["solution"] is None and not panel["may_close"]
+
+
+def test_filters_widen_the_ranked_window_until_enough_solutions_are_visible(db: Database) -> None:
+    """Ranking reads the best matches from the index first and filters them afterwards: 70 drafts that
+    match better must not hide the one approved solution from a requester."""
+    published = approved(db, {**PRINTER_JAM, "title": "票据打印机故障", "symptom": "打印机偶尔卡纸"})
+    engineer, requester = actor(db, "engineer"), actor(db, "requester")
+    with db.transaction() as session:
+        for n in range(70):
+            knowledge.create_solution(session, actor=engineer,
+                                      data={**PRINTER_JAM, "title": f"网络打印机卡纸 {n}", "symptom": "卡纸卡纸"})
+    with db.transaction() as session:
+        as_requester = knowledge.search(session, actor=requester, text="打印机卡纸")
+        as_engineer = knowledge.search(session, actor=engineer, text="打印机卡纸", limit=80)
+    assert [h.id for h in as_requester.hits] == [published] and not as_requester.has_more
+    assert len(as_engineer.hits) == 71 and as_engineer.hits[-1].id == published
