@@ -38,6 +38,7 @@ REVIEW_PROCESS = "knowledge_review"
 REVIEW_FORM = "solution_review"
 REVISE_FORM = "solution_revise"
 EDIT_FORM = "solution"
+PROBLEM_REPLY_FORM = "problem_reply"
 STATUSES = ("draft", "in_review", "approved", "retired")
 KINDS = tuple(choice.value for choice in forms.get_form(EDIT_FORM).field("kind").choices)
 DECISIONS = ("approve", "send_back", "reject")
@@ -218,6 +219,22 @@ def before_complete(session: Session, *, process_id: str, instance_id: int, elem
         _apply_review(session, instance_id, data, actor)
     elif process_id == REVIEW_PROCESS and form_key == REVISE_FORM:
         _return_to_review(session, instance_id, actor)
+    elif form_key == PROBLEM_REPLY_FORM and data.get("change_record") and _is_agent(actor) and not actor.is_auditor:
+        _draft_from_change_record(session, instance_id, data, actor)
+
+
+def _draft_from_change_record(session: Session, instance_id: int, data: dict[str, Any], actor: Actor) -> None:
+    """Problem management's 变更记录 feeds the knowledge base: a draft change plan for its author to complete
+    and submit (seed 003: change, test and technical plans are knowledge made in the change process)."""
+    described = str(request_data(session, instance_id).get("description") or "")
+    now = clock.now()
+    solution = Solution(title=f"变更记录：{described[:60] or f'问题 {instance_id}'}", kind="change",
+                        symptom=f"{described}（问题管理第 {instance_id} 号）", cause=data.get("root_cause") or "",
+                        fix=data["change_record"], status="draft", version=1, author=actor.username,
+                        created_at=now, updated_at=now)
+    session.add(solution)
+    session.flush()
+    _reindex(session, solution)
 
 
 def check_closure(session: Session, *, process_id: str, instance_id: int, element_id: str,

@@ -294,3 +294,22 @@ def test_filters_widen_the_ranked_window_until_enough_solutions_are_visible(db: 
         as_engineer = knowledge.search(session, actor=engineer, text="打印机卡纸", limit=80)
     assert [h.id for h in as_requester.hits] == [published] and not as_requester.has_more
     assert len(as_engineer.hits) == 71 and as_engineer.hits[-1].id == published
+
+
+def test_a_change_record_of_problem_management_becomes_a_draft_change_plan(db: Database) -> None:
+    from tests.bpmn.test_problem_management import BRANCHES
+
+    kind, steps, _gateways, _end = BRANCHES["defect_technical"]
+    flow = Flow(db, "problem_management", helpers.problem_submit(kind))
+    for step in steps[:-1]:
+        flow.complete(step.element_id, step.data, step.user)
+    change = "报表合计改为按明细舍入后求和，版本 2.3.1"
+    flow.complete("problem_reply", {**helpers.problem_reply(), "change_record": change}, "service_manager")
+    manager = actor(db, "service_manager")
+    with db.transaction() as session:
+        found = knowledge.search(session, actor=manager, author="service_manager")
+        [hit] = found.hits
+        page = knowledge.solution_page(session, solution_id=hit.id, actor=manager)
+    s = page["solution"]
+    assert (s.kind, s.status, s.author, s.fix) == ("change", "draft", "service_manager", change)
+    assert s.cause == helpers.problem_reply()["root_cause"] and f"问题管理第 {flow.id} 号" in s.symptom
