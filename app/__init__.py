@@ -59,6 +59,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.audit import bp as audit_bp
     from app.auth import bp as auth_bp
     from app.inbox import bp as inbox_bp
+    from app.kb import bp as kb_bp
     from app.main import bp as main_bp
     from app.modeler import bp as modeler_bp
     from app.portal import bp as portal_bp
@@ -72,3 +73,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp, url_prefix="/audit")
     app.register_blueprint(sla_bp, url_prefix="/sla")
     app.register_blueprint(modeler_bp, url_prefix="/modeler")
+    app.register_blueprint(kb_bp)

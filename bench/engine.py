@@ -21,7 +21,7 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.util.task import TaskState
 
 from engine import bootstrap, users
-from engine.desk import sla
+from engine.desk import knowledge, sla
 from engine.process import runtime
 from engine.store import schema
 from engine.store.db import Database
@@ -106,6 +106,23 @@ class Opsflow:
             bootstrap.create_demo_users(session)
             bootstrap.deploy_directory(session, ROOT / "bpmn")
             self.actors = {name: users.actor(session, name) for name in users.GROUPS}
+        self.solution_id = self._approved_solution()
+
+    def _approved_solution(self) -> int:
+        """The knowledge-base solution every case links before it may close (seed 003)."""
+        with self.db.transaction() as session:
+            solution = knowledge.create_solution(session, actor=self.actors["engineer"], data={
+                "title": "HIS 登录超时", "kind": "solution", "symptom": "登录超时", "fix": "重启应用服务"})
+            review = knowledge.submit_for_review(session, solution_id=solution.id, actor=self.actors["engineer"])
+            task_id = review.new_tasks[0]["id"]
+            knowledge.review_solution(session, task_id=task_id, decision="approve", comment=None,
+                                      actor=self.actors["tech_lead"])
+            return solution.id
+
+    def link(self, instance: runtime.InstanceRef) -> None:
+        with self.db.transaction() as session:
+            knowledge.link_solution(session, instance_id=instance.id, solution_id=self.solution_id,
+                                    actor=self.actors["engineer"])
 
     def start(self) -> runtime.InstanceRef:
         with self.db.transaction() as session:
@@ -124,6 +141,7 @@ def persisted_seconds(opsflow: Opsflow, count: int) -> float:
     started = time.perf_counter()
     for _ in range(count):
         state = opsflow.start()
+        opsflow.link(state)  # the engineer links the approved solution; closing needs it
         for element_id, data, user in HAPPY_PATH:
             state = opsflow.step(state, element_id, data, user)
         assert state.status == "completed"

@@ -14,6 +14,7 @@ from typing import Final
 from forms.catalogue import (
     emergency,
     health_check,
+    knowledge,
     other_service,
     problem_management,
     service_desk,
@@ -33,6 +34,7 @@ _DEFINITIONS: Final = (
     *other_service.DEFINITIONS,
     *problem_management.DEFINITIONS,
     *software_adjustment.DEFINITIONS,
+    *knowledge.DEFINITIONS,
 )
 
 class UnknownFormKey(KeyError):

@@ -6,6 +6,7 @@ import os
 from alembic import context
 
 from engine.store.db import make_engine
+from engine.store.knowledge_models import modelled
 from engine.store.models import Base
 
 config = context.config
@@ -27,7 +28,7 @@ def run_migrations_online() -> None:
     engine = make_engine(_url())
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                          compare_type=True)
+                          compare_type=True, include_name=modelled)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -428,6 +428,26 @@ PROCESSES: tuple[Process, ...] = (
             otherwise("gw_verified", "implement", "未通过"),
         ],
     ),
+    # Seed 003 第2篇: every uploaded solution is reviewed by the 技术负责人 (engine.desk.knowledge).
+    process(
+        "knowledge_review", "知识库解决方案审核",
+        [Lane("engineer", "作者"), Lane("tech_lead", "技术负责人")],
+        [
+            start("start", "提交解决方案", "solution_submit", "engineer"),
+            task("review", "审核解决方案", "tech_lead", "solution_review"),
+            xor("gw_decision", "审核结论?", "tech_lead"),
+            end("end_approved", "已发布", "tech_lead"),
+            end("end_rejected", "已驳回", "tech_lead"),
+            task("revise", "修改解决方案", "engineer", "solution_revise", initiator=True),
+        ],
+        [
+            chain("start", "review", "gw_decision"),
+            when("gw_decision", "end_approved", "decision == 'approve'", "通过"),
+            when("gw_decision", "end_rejected", "decision == 'reject'", "驳回"),
+            otherwise("gw_decision", "revise", "退回修改"),
+            chain("revise", "review"),
+        ],
+    ),
 )
 
 

@@ -22,6 +22,8 @@ KIND_NAMES = {
     history.FAULT_LEVEL_CHANGED: lazy_gettext("Fault level changed"),
     history.REQUEST_CHASED: lazy_gettext("Request chased"),
     history.COMPLAINT_RAISED: lazy_gettext("Became a complaint"),
+    history.SOLUTION_LINKED: lazy_gettext("Solution linked"),
+    history.NO_REUSABLE_SOLUTION: lazy_gettext("No reusable solution recorded"),
     history.INSTANCE_MIGRATED: lazy_gettext("Moved to another version"),
     history.INSTANCE_ENDED: lazy_gettext("Request closed"),
     history.INSTANCE_FAILED: lazy_gettext("Request failed"),

@@ -23,6 +23,7 @@ PROCESS_NAMES = {
     "other_service": lazy_gettext("Other services"),
     "problem_management": lazy_gettext("Problem management"),
     "software_adjustment": lazy_gettext("Software adjustment"),
+    "knowledge_review": lazy_gettext("Knowledge-base solution review"),
 }
 FAULT_LEVEL_NAMES: dict[str, LazyString] = {
     FaultLevel.I: lazy_gettext("I · critical"),

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 def install() -> None:
     """Connect the desk's receivers to the core's hooks and register its periodic job (idempotent)."""
-    from engine.desk import case, notify, schedules, sla
+    from engine.desk import case, knowledge, notify, schedules, sla
     from engine.process import hooks
 
     hooks.instance_starting.connect(sla.deadlines_at_start)
     hooks.instance_started.connect(case.open_case)
     hooks.instance_started.connect(sla.record_deadlines)
+    hooks.task_completing.connect(knowledge.on_task_completing)  # gates first: a refusal costs nothing
     hooks.task_completing.connect(sla.deadlines_on_completion)
     hooks.task_completed.connect(case.record_completion)
     hooks.task_completed.connect(sla.record_deadlines)

@@ -33,6 +33,9 @@ REQUEST_CHASED = "request_chased"
 FAULT_LEVEL_CHANGED = "fault_level_changed"
 INSTANCE_MIGRATED = "instance_migrated"
 COMPLAINT_RAISED = "complaint_raised"
+# Knowledge base (engine.desk.knowledge): the case's solution, or a manager's "no reusable solution".
+SOLUTION_LINKED = "solution_linked"
+NO_REUSABLE_SOLUTION = "no_reusable_solution"
 
 
 _INSERT_EVENTS = DirectStatement(insert(cast(Table, HistoryEvent.__table__)))

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from engine.process.definitions import ParsedDefinition
     from engine.process.runtime import InstanceState
+    from engine.users import Actor
 
 C = TypeVar("C")
 R = TypeVar("R")
@@ -101,6 +102,7 @@ class Completion:
     task: SpiffTask
     form_key: str | None
     data: dict[str, Any]
+    actor: Actor
     engine_data: dict[str, Any] = field(default_factory=dict)  # set before task_completed
 
 

@@ -291,3 +291,7 @@ class Membership(Base):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
     group_id: Mapped[str] = mapped_column(ForeignKey("app_group.id", ondelete="CASCADE"), primary_key=True)
+
+
+# The knowledge base's tables live in their own module; importing it here puts them in Base.metadata.
+from engine.store import knowledge_models  # noqa: E402,F401

@@ -20,6 +20,7 @@ from engine import clock
 from engine.store.models import AccessLog, HistoryEvent
 from tests.app.conftest import complete, open_task, start_request, visible_text
 from tests.app.test_i18n import english_words
+from tests.support.flows import allow_closing
 
 T0 = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.UTC)  # 09:00 in Asia/Shanghai
 READERS = ["auditor", "process_owner", "service_manager", "resident_manager", "project_manager", "general_manager"]
@@ -40,6 +41,7 @@ def finished_request(app: Flask, client_for: Callable[[str], FlaskClient], *, la
         advance(dt.timedelta(hours=2))
         complete(engineer, open_task(app, instance_id, "remote_fix"),
                  {"resolved": "true", "method": "remote", "actions": "重置账号"})
+        allow_closing(database(app), instance_id)
         advance(dt.timedelta(hours=1))
         complete(requester, open_task(app, instance_id, "satisfaction"),
                  {"score": "5", "remaining_problem": "false", "comment": "很快"})

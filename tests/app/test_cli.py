@@ -9,8 +9,9 @@ import pytest
 from flask import Flask
 
 import config
+from app import database
 from tests.support.cli import cli_app, run, run_json
-from tests.support.flows import REQUEST
+from tests.support.flows import REQUEST, allow_closing
 from tests.support.locks import write_locked
 
 
@@ -56,6 +57,7 @@ def test_service_desk_request_through_the_cli(app: Flask) -> None:
         ("remote_fix", {"resolved": True, "method": "remote", "actions": "重置账号"}, "engineer"),
         ("satisfaction", {"score": 5, "remaining_problem": False}, "requester"),
     ]
+    allow_closing(database(app), instance_id)
     for element_id, data, user in steps:
         task_id = only_task(app, instance_id, element_id)
         done = run_json(app, "complete", str(task_id), "--data", json.dumps(data), "--user", user)

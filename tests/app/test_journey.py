@@ -38,6 +38,11 @@ def test_service_desk_request_from_portal_to_satisfaction_call(
     complete(engineer, remote_fix, {"resolved": "true", "method": "remote", "actions": "重置账号",
                                     "parts_used-0-part": "", "parts_used-0-quantity": ""})
 
+    # 服务经理: no reusable solution for this one (closing needs that or an approved solution, seed 003).
+    recorded = client_for("service_manager").post("/kb/no-reusable-solution",
+                                                  data={"instance_id": instance_id, "reason": "账号问题，无需入库"})
+    assert recorded.status_code == 302
+
     # 用户: the satisfaction call waits in the requester's own list, then the request is closed.
     mine = requester.get("/portal/")
     satisfaction = open_task(app, instance_id, "satisfaction")

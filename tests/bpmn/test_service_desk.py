@@ -56,6 +56,7 @@ BRANCHES = {
 @pytest.mark.parametrize(("steps", "gateways"), BRANCHES.values(), ids=BRANCHES.keys())
 def test_branch(bundled: Database, steps: list[Step], gateways: list[tuple[str, list[str]]]) -> None:
     flow = Flow(bundled, "service_desk", h.request(), user="requester")
+    flow.allow_closing()
     h.drive(flow, steps)
     assert flow.completed_path() == [s.element_id for s in steps]
     assert flow.gateways() == gateways
@@ -66,6 +67,7 @@ def test_branch(bundled: Database, steps: list[Step], gateways: list[tuple[str, 
 def test_satisfaction_belongs_to_whoever_raised_the_request(bundled: Database, make_user) -> None:
     make_user("another_requester", "requester")
     flow = Flow(bundled, "service_desk", h.request(), user="requester")
+    flow.allow_closing()
     steps = [*INTAKE, Step("remote_fix", h.resolution(resolved=True), "engineer")]
     h.drive(flow, steps)
     [callback] = flow.open_tasks()
@@ -88,6 +90,7 @@ def test_a_long_loop_is_compacted_and_still_runs_replays_and_verifies(bundled: D
     steps = [*INTAKE, Step("remote_fix", h.resolution(resolved=True), "engineer"),
              *([STILL_A_PROBLEM, *FOLLOW_UP] * turns), SATISFIED]
     flow = Flow(bundled, "service_desk", h.request(), user="requester")
+    flow.allow_closing()
     sizes = []
     for index, step in enumerate(steps):
         flow.complete(step.element_id, step.data, step.user)

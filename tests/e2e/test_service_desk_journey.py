@@ -51,6 +51,7 @@ def test_on_site_journey_with_four_users(browser: Any, server: str) -> None:
     desk = Person(browser, server, "service_desk")
     engineer = Person(browser, server, "engineer")
     auditor = Person(browser, server, "auditor")
+    lead = Person(browser, server, "tech_lead")
     try:
         # 用户: 提出服务需求 (a required field left empty first: the message, and the typed text, come back)
         page = requester.page
@@ -105,8 +106,19 @@ def test_on_site_journey_with_four_users(browser: Any, server: str) -> None:
         desk.page.fill("#f-address", "市公安局 3 号楼机房")
         desk.submit()
 
-        # 技术支持: 现场服务 with two spare parts (the second row added in the browser)
+        # 技术支持: 现场服务 — first the solution for the knowledge base, written from the step's page (seed 003)
         engineer.open_task("现场服务")
+        engineer.page.click(".kb-panel a:has-text('编写新解决方案')")
+        engineer.page.wait_for_url(re.compile(r"/kb/new\?"))
+        assert engineer.page.input_value("#f-title") == "3 号楼摄像头离线"  # taken from the request
+        engineer.page.fill("#f-cause", "交换机电源模块损坏，摄像头失去供电")
+        engineer.page.fill("#f-fix", "更换交换机电源，确认 12 路摄像头恢复在线")
+        engineer.shot("06a-solution-editor")
+        engineer.page.click("button[name=_submit]")
+        engineer.page.wait_for_url(re.compile(r"/tasks/\d+$"))
+        assert "已关联的解决方案" in engineer.page.inner_text(".kb-panel")
+
+        # ... then the step itself, with two spare parts (the second row added in the browser)
         engineer.page.check("input[name=resolved][value=true]")
         engineer.page.select_option("#f-method", "onsite")
         engineer.page.fill("#f-actions", "更换交换机电源")
@@ -119,6 +131,15 @@ def test_on_site_journey_with_four_users(browser: Any, server: str) -> None:
         engineer.page.check("input[name=customer_confirmed][value=true]")
         engineer.shot("06-onsite-fix")
         engineer.submit()
+
+        # 技术负责人: reviews the solution from the review queue and approves it, so the case may close
+        lead.page.goto(f"{server}/kb/review")
+        lead.page.click("table.list a:text-is('审核')")
+        assert "更换交换机电源" in lead.page.inner_text(".kb-panel")
+        lead.page.check("input[name=decision][value=approve]")
+        lead.page.fill("#f-comment", "内容与属性正确")
+        lead.shot("06b-review")
+        lead.submit()
 
         # 用户: 满意度回访 from the portal's "waiting for you"
         page.goto(f"{server}/portal/")
@@ -139,5 +160,5 @@ def test_on_site_journey_with_four_users(browser: Any, server: str) -> None:
         assert auditor.page.locator(".timeline li").count() == 6
         auditor.shot("09-auditor-request")
     finally:
-        for person in (requester, desk, engineer, auditor):
+        for person in (requester, desk, engineer, auditor, lead):
             person.close()

@@ -55,6 +55,7 @@ def test_a_request_keeps_its_case_from_start_to_close(bundled: Database) -> None
         assert resolved.fault_report_due_at == T0 + 75 * MINUTE + dt.timedelta(hours=24)
         assert resolved.closed_at is None
         advance(MINUTE)
+        flow.allow_closing()  # the closure rule of the knowledge base (tests/engine/test_knowledge.py)
         flow.complete("satisfaction", {"score": 4, "remaining_problem": False}, "requester")
     closed = case_of(bundled, flow)
     assert flow.status() == "completed"
@@ -76,6 +77,7 @@ def test_the_first_response_and_resolution_stay_when_the_case_loops(bundled: Dat
         advance(MINUTE)
         flow.complete("expert_support_followup", {**RESOLVED, "method": "onsite"}, "engineer")
         advance(MINUTE)
+        flow.allow_closing()
         flow.complete("satisfaction", {"score": 5, "remaining_problem": False}, "requester")
     closed = case_of(bundled, flow)
     assert (closed.resolved_at, closed.responded_at) == (T0 + MINUTE, T0)

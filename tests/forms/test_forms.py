@@ -98,6 +98,14 @@ CONVENTIONS: dict[str, str] = {
     "sla_warning": "acknowledged:bool! comment:text",
     "sla_escalation": "action_taken:text! comment:text",
     "emergency_plan": "plan:text! measures:text",
+    "solution": (
+        "title:string! kind:enum(policy/solution/change/test/technical/reference)! system:string "
+        "device_type:enum(host/power/storage/memory/dvr/camera/call_seat/mas_terminal/network/software/other) "
+        "category:string symptom:text! cause:text fix:text!"
+    ),
+    "solution_submit": "solution_id:int[1..]! version:int[1..]! title:string!",
+    "solution_review": "decision:enum(approve/send_back/reject)! comment:text",
+    "solution_revise": "changes:text!",
 }
 _SPEC_ITEM = re.compile(
     r"(?P<id>\w+):(?P<type>\w+)(?:\((?P<choices>[\w/]+)\))?"

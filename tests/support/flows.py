@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine import users
-from engine.desk import tasks
+from engine.desk import knowledge, tasks
 from engine.process import runtime
 from engine.store.db import Database
 from engine.store.models import TaskRecord
@@ -15,6 +15,15 @@ REQUEST = {
     "channel": "phone", "requester_name": "张三", "contact_phone": "13800000000", "organisation": "市医院信息科",
     "system": "HIS 服务器", "title": "HIS 无法登录", "description": "门诊 HIS 登录超时", "urgency": "high",
 }
+
+
+def allow_closing(db: Database, instance_id: int, manager: str = "service_manager") -> None:
+    """A case closes only with an approved solution or a manager's "no reusable solution" (seed 003,
+    engine.desk.knowledge); tests about other rules record the latter. The rule's own tests:
+    tests/engine/test_knowledge.py, tests/app/test_kb.py."""
+    with db.transaction() as session:
+        knowledge.mark_no_reusable_solution(session, instance_id=instance_id, reason="一次性故障，无可复用的解决方案",
+                                            actor=users.actor(session, manager))
 
 
 class Flow:
@@ -27,6 +36,9 @@ class Flow:
             instance = runtime.start_instance(session, process_id=process_id, data=data or dict(REQUEST),
                                               actor=users.actor(session, user))
             self.id = instance.id
+
+    def allow_closing(self, manager: str = "service_manager") -> None:
+        allow_closing(self.db, self.id, manager)
 
     def open_tasks(self) -> list[dict[str, Any]]:
         with self.db.transaction() as session:
