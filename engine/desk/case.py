@@ -7,6 +7,7 @@ changes update it. Chasing (督促) is a desk operation of its own; re-grading i
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -28,13 +29,15 @@ SATISFACTION_FORM = "satisfaction"
 
 _cases = cast(Table, ServiceCase.__table__)
 _LENGTHS = {name: cast(String, _cases.c[name].type).length for name in ATTRIBUTES}
-_NEW_CASE = {column.name: None for column in _cases.c} | {"chase_count": 0, "is_complaint": False}
+# Columns a new case sets whatever was staged; the others are NULL unless staged.
+_NEW_CASE = {"chase_count": 0, "is_complaint": False}
 _INSERT = DirectStatement(insert(_cases))
 # Columns set only the first time (the first response, the first resolution), whatever comes later.
 _FIRST = ("responded_at", "resolved_at")
 _UPDATE = DirectStatement(update(_cases).where(_cases.c.instance_id == bindparam("case_of")).values(
     {name: func.coalesce(_cases.c[name], bindparam(f"first_{name}", type_=_cases.c[name].type)) for name in _FIRST}))
 _SELECT = select(_cases).where(_cases.c.instance_id == bindparam("instance_id"))
+_SELECT_RESOLVED = select(_cases.c.resolved_at).where(_cases.c.instance_id == bindparam("instance_id"))
 _PENDING = "case"
 
 
@@ -69,6 +72,11 @@ def get(session: Session, instance_id: int) -> Any:
     if row is None:
         raise NotFound(f"request {instance_id} has no case record")
     return row
+
+
+def resolved_at(session: Session, instance_id: int) -> dt.datetime | None:
+    """When the request was first resolved (None: not yet, or no case record)."""
+    return session.connection().execute(_SELECT_RESOLVED, {"instance_id": instance_id}).scalar_one_or_none()
 
 
 # --- hook receivers (connected by engine.desk.install) ---------------------------------------------

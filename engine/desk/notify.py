@@ -37,6 +37,7 @@ DEFAULT_PORT = 25
 DEFAULT_SENDER = "opsflow@localhost"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 _TITLE_LIMIT = 80
+ESCALATION_FORM = "sla_escalation"  # the tasks whose group is mailed
 # One plain ASCII address (no display name, no comments, no line breaks): what a directory hands us.
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
@@ -175,9 +176,6 @@ def notify_escalation(recipients: Sequence[str], *, instance_id: int, title: str
     if refused:
         log.warning("escalation mail for request %s: the relay refused %s", instance_id, ", ".join(sorted(refused)))
     return True
-
-
-ESCALATION_FORM = "sla_escalation"
 
 
 def mail_escalations(opened: hooks.Opened) -> None:

@@ -308,7 +308,7 @@ def deadlines_on_completion(completion: hooks.Completion) -> dict[str, Any]:
     level = data.get("fault_level")
     if level and level != instance.fault_level:
         variables.update(deadline_variables(get_policy(session, level), instance.started_at))
-    if data.get("resolved") is True and case.get(session, instance.id).resolved_at is None:
+    if data.get("resolved") is True and case.resolved_at(session, instance.id) is None:
         variables.update(fault_report_variables(get_policy(session, level or instance.fault_level), clock.now()))
     return variables
 
@@ -351,7 +351,7 @@ def change_fault_level(session: Session, *, instance_id: int, level: str, actor:
     if level == instance.fault_level:
         raise InvalidInput(f"instance {instance_id} is already level {level}")
     engine_data = deadline_variables(policy, instance.started_at)
-    resolved_at = case.get(session, instance_id).resolved_at
+    resolved_at = case.resolved_at(session, instance_id)
     if resolved_at is not None:
         engine_data.update(fault_report_variables(policy, resolved_at))
     case.stage(instance, fault_level=level, **deadline_columns(engine_data))
