@@ -79,6 +79,7 @@ DETAILS: dict[str, LazyString] = {
     "password_one_kind": lazy_gettext("The password needs letters and also digits or other signs."),
     "last_user_admin": lazy_gettext("%(username)s is the last active user administrator: make someone else one "
                                     "first."),
+    "own_groups": lazy_gettext("%(username)s cannot change their own groups: another user administrator does."),
     "deactivate_self": lazy_gettext("You cannot deactivate yourself (%(username)s)."),
     "user_already_inactive": lazy_gettext("%(username)s is deactivated already."),
     "user_already_active": lazy_gettext("%(username)s is active already."),

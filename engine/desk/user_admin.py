@@ -2,9 +2,10 @@
 addresses and groups, reset passwords, deactivate and reactivate them, each in the caller's transaction
 and each written to the user administration log (never a password, only that one was set).
 
-The last active user administrator is never deactivated nor taken out of the group, and nobody
-deactivates themselves. A deactivated user cannot sign in; the tasks they had claimed go back to their
-groups through the runtime, so each instance's history records it.
+The last active user administrator is never deactivated nor taken out of the group; nobody deactivates
+themselves or changes their own groups (granting a role is another administrator's act). A deactivated
+user cannot sign in; the tasks they had claimed go back to their groups through the runtime, so each
+instance's history records it.
 """
 from __future__ import annotations
 
@@ -135,6 +136,11 @@ def change_user(session: Session, *, actor: Actor, username: str, display_name: 
     before: dict[str, Any] = {"display_name": user.display_name, "email": user.email,
                               "groups": sorted(g.id for g in user.groups)}
     after: dict[str, Any] = {"display_name": name, "email": address, "groups": group_ids}
+    if username == actor.username and group_ids != before["groups"]:
+        # Granting is a duty apart: an administrator never gives themselves a role; another one does.
+        raise InvalidInput(f"{username} cannot change their own groups: another user administrator does",
+                           field_errors={"groups": ["not your own"]}, reason="own_groups",
+                           params={"username": username})
     if access.USER_ADMINS in before["groups"] and access.USER_ADMINS not in group_ids and user.is_active:
         _keep_an_administrator(session, user)
     if after == before:

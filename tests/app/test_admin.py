@@ -152,14 +152,16 @@ def test_a_deactivated_user_is_signed_out_and_cannot_sign_in(app: Flask,
     assert sign_in(app.test_client(), "engineer").get("/inbox").status_code == 200
 
 
-def test_administrators_cannot_deactivate_themselves_nor_the_last_one(
+def test_administrators_cannot_deactivate_themselves_nor_change_their_own_groups(
         app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
     admin = client_for("user_admin")
     assert "/admin/users/user_admin/deactivate" in admin.get("/admin/users/user_admin/edit").text
     refused = admin.post("/admin/users/user_admin/deactivate", follow_redirects=True)
     assert "user_admin 未停用：不能停用自己" in visible_text(refused.text)
-    kept = admin.post("/admin/users/user_admin/edit", data={"display_name": "x", "groups": ["engineer"]})
-    assert kept.status_code == 422 and "最后一位" in kept.text
+    for groups in (["engineer"], ["user_admin", "process_owner"]):
+        kept = admin.post("/admin/users/user_admin/edit", data={"display_name": "x", "groups": groups})
+        assert kept.status_code == 422
+        assert "user_admin 不能修改自己所在的组" in visible_text(kept.text.split('id="e-groups"')[1].split("</p>")[0])
     with database(app).transaction() as session:
         assert users.actor(session, "user_admin").groups == {"user_admin"}
     assert _log_rows(app) == []

@@ -123,17 +123,26 @@ def test_nobody_deactivates_themselves_and_the_last_administrator_stays(sqlite_d
     with pytest.raises(InvalidInput) as refused, sqlite_db.transaction() as session:
         user_admin.deactivate_user(session, actor=admin, username="root")
     assert refused.value.reason == "deactivate_self"
-    with pytest.raises(InvalidInput) as refused, sqlite_db.transaction() as session:
-        user_admin.change_user(session, actor=admin, username="root", display_name="root", email=None,
-                               groups=["engineer"])
-    assert refused.value.reason == "last_user_admin"
+    for own_groups in (["engineer"], ["user_admin", "process_owner"]):  # neither giving up nor granting oneself
+        with pytest.raises(InvalidInput) as refused, sqlite_db.transaction() as session:
+            user_admin.change_user(session, actor=admin, username="root", display_name="root", email=None,
+                                   groups=own_groups)
+        assert refused.value.reason == "own_groups"
+    with sqlite_db.transaction() as session:  # one's own name and address are fine
+        user_admin.change_user(session, actor=admin, username="root", display_name="管理员", email=None,
+                               groups=["user_admin"])
     _make(sqlite_db, "root2", "user_admin")
     with sqlite_db.transaction() as session:  # another administrator remains: allowed
         user_admin.change_user(session, actor=admin, username="root2", display_name="root2", email=None,
                                groups=["engineer"])
     # root2 acting on what it was a moment ago (a request begun before the change): root is the last one.
+    stale = users.Actor("root2", frozenset({"user_admin"}))
     with pytest.raises(InvalidInput) as refused, sqlite_db.transaction() as session:
-        user_admin.deactivate_user(session, actor=users.Actor("root2", frozenset({"user_admin"})), username="root")
+        user_admin.deactivate_user(session, actor=stale, username="root")
+    assert refused.value.reason == "last_user_admin"
+    with pytest.raises(InvalidInput) as refused, sqlite_db.transaction() as session:
+        user_admin.change_user(session, actor=stale, username="root", display_name="root", email=None,
+                               groups=["engineer"])
     assert refused.value.reason == "last_user_admin"
     with sqlite_db.transaction() as session:
         assert users.get_user(session, "root").is_active
