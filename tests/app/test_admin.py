@@ -146,6 +146,8 @@ def test_a_deactivated_user_is_signed_out_and_cannot_sign_in(app: Flask,
     assert done.status_code == 302
     assert "engineer 已停用" in visible_text(admin.get(done.location).text)
     assert engineer.get("/inbox").status_code == 302  # the open session ends at its next request
+    groups = admin.get("/admin/users").text.split("<h2>用户")[0]
+    assert 'engineer</span> <span class="muted">(已停用)' in groups and 'engineer2</span></td>' in groups
     refused = app.test_client().post("/login", data={"username": "engineer", "password": PASSWORD})
     assert refused.status_code == 401
     assert admin.post("/admin/users/engineer/reactivate").status_code == 302
