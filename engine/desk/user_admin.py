@@ -51,6 +51,19 @@ def _log(session: Session, actor: Actor, action: str, username: str, detail: dic
     session.add(UserAdminLog(actor=actor.username, action=action, username=username, detail=detail))
 
 
+def _created(user: User) -> dict[str, Any]:
+    return {"after": {"display_name": user.display_name, "email": user.email,
+                      "groups": sorted(g.id for g in user.groups)}}
+
+
+def log_console_creation(session: Session, *, user: User, operator: str) -> None:
+    """A user the server's operator created with `flask opsflow create-user` (how the first user
+    administrator comes to be) is in the log too, the operator named as `console:<login>`."""
+    session.add(UserAdminLog(actor=f"console:{operator}"[:100], action=USER_CREATED, username=user.username,
+                             detail=_created(user)))
+    session.flush()
+
+
 def _user(session: Session, username: str) -> User:
     """The user whatever their state (get_user answers only for active ones)."""
     user = session.scalars(select(User).where(User.username == username)).first()
@@ -120,8 +133,7 @@ def create_user(session: Session, *, actor: Actor, username: str, password: str,
     _check_password(password, username)
     user = users.create_user(session, username=username, password=password, groups=[g.id for g in found],
                              display_name=name, email=address)
-    _log(session, actor, USER_CREATED, username, {"after": {"display_name": name, "email": address,
-                                                            "groups": [g.id for g in found]}})
+    _log(session, actor, USER_CREATED, username, _created(user))
     session.flush()
     return user
 
