@@ -29,6 +29,10 @@ REGRADERS = frozenset({SERVICE_DESK, "service_manager", "project_manager", "resi
 # Who oversees the whole: every instance's history (each look logged) and the users-and-groups directory.
 OVERSEERS = frozenset({AUDITORS, PROCESS_OWNERS}) | MANAGER_GROUPS
 DIAGRAM_READERS = frozenset({PROCESS_OWNERS, AUDITORS})
+# Who creates users, changes their groups, resets passwords and deactivates them: a group of its own, so
+# granting rights is a duty apart from running the processes (a process owner or manager who could add
+# themselves to any group would hold every right), and its last active member is never removed.
+USER_ADMINS = "user_admin"
 
 _tasks = cast(Table, TaskRecord.__table__)
 _instances = cast(Table, ProcessInstance.__table__)
@@ -178,13 +182,35 @@ def require_audit(actor: Actor) -> None:
 
 
 def may_list_users(actor: Actor) -> bool:
-    return bool(actor.groups & OVERSEERS)
+    return bool(actor.groups & OVERSEERS) or USER_ADMINS in actor.groups
 
 
 def require_list_users(actor: Actor) -> None:
     if not may_list_users(actor):
         raise Forbidden(f"{actor.username} may not list users", reason="directory_hidden",
                         params={"username": actor.username})
+
+
+def may_administer_users(actor: Actor) -> bool:
+    """Creating users, changing their names, addresses and groups, resetting passwords, (de)activating."""
+    return USER_ADMINS in actor.groups and not actor.is_auditor
+
+
+def require_administer_users(actor: Actor) -> None:
+    if not may_administer_users(actor):
+        raise Forbidden(f"{actor.username} may not administer users (members of group {USER_ADMINS} do)",
+                        reason="user_admins_only", params={"username": actor.username})
+
+
+def may_read_user_admin_log(actor: Actor) -> bool:
+    """The log of what user administrators did: they and the auditors."""
+    return USER_ADMINS in actor.groups or actor.is_auditor
+
+
+def require_read_user_admin_log(actor: Actor) -> None:
+    if not may_read_user_admin_log(actor):
+        raise Forbidden(f"{actor.username} may not read the user administration log (user administrators and "
+                        "auditors may)", reason="user_admin_log_hidden", params={"username": actor.username})
 
 
 # --- tasks ------------------------------------------------------------------------------------------

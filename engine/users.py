@@ -27,6 +27,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "quality_admin": ("质量管理员", "Quality administrator"),
     "process_owner": ("流程负责人", "Process owner"),
     "auditor": ("审计员", "Auditor"),
+    "user_admin": ("用户管理员", "User administrator"),
 }
 
 # werkzeug's default (scrypt); tests lower it, since they create many users and never brute-force them.
@@ -72,12 +73,32 @@ def create_user(session: Session, *, username: str, password: str, groups: list[
     unknown = sorted(set(groups) - {g.id for g in found})
     if unknown:
         raise InvalidInput(f"unknown groups: {', '.join(unknown)}", field_errors={"groups": unknown})
-    password_hash = generate_password_hash(password, method=PASSWORD_HASH_METHOD)
-    user = User(username=username, display_name=display_name or username, password_hash=password_hash,
-                locale=locale, groups=found, email=email)
+    user = User(username=username, display_name=display_name or username, locale=locale, groups=found, email=email)
+    set_password(user, password)
     session.add(user)
     session.flush()
     return user
+
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def password_problem(password: str, *, username: str) -> str | None:
+    """Why a password set by an administrator is too weak (None if it will do): at least
+    MIN_PASSWORD_LENGTH characters, letters and something else, and not containing the user name."""
+    if not password.strip():
+        return "password_empty"
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return "password_short"
+    if username and username.lower() in password.lower():
+        return "password_has_username"
+    if not any(c.isalpha() for c in password) or all(c.isalpha() for c in password):
+        return "password_one_kind"
+    return None
+
+
+def set_password(user: User, password: str) -> None:
+    user.password_hash = generate_password_hash(password, method=PASSWORD_HASH_METHOD)
 
 
 def get_user(session: Session, username: str) -> User:

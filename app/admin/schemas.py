@@ -9,3 +9,11 @@ class DirectoryArgs(Schema):
         unknown = EXCLUDE
 
     group = fields.String(load_default=None, validate=validate.Length(max=100))
+
+
+class LogArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    user = fields.String(load_default=None, validate=validate.Length(max=100))
+    before = fields.Integer(load_default=None, validate=validate.Range(min=1))

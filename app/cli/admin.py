@@ -1,12 +1,15 @@
 """`flask opsflow migrate | setup | create-user`: the database, the bundled diagrams and users."""
 from __future__ import annotations
 
+import getpass
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from app.cli.common import _db, _fail_cleanly
 from engine import bootstrap, users
+from engine.desk import user_admin
 from engine.store import schema
 
 
@@ -48,6 +51,7 @@ def create_user_command(username: str, groups: tuple[str, ...], password: str, d
     """Create a user in one or more groups."""
     with _db().transaction() as session:
         users.ensure_groups(session)
-        users.create_user(session, username=username, password=password, groups=list(groups),
-                          display_name=display_name)
+        user = users.create_user(session, username=username, password=password, groups=list(groups),
+                                 display_name=display_name)
+        user_admin.log_console_creation(session, user=user, operator=getpass.getuser())
     click.echo(f"user {username} created in {', '.join(groups)}")

@@ -61,6 +61,28 @@ DETAILS: dict[str, LazyString] = {
     "modeler_forbidden": lazy_gettext("%(username)s may not use the modeler: it is for process owners "
                                       "(and auditors, to read)."),
     "draft_create_forbidden": lazy_gettext("%(username)s may not create diagrams (process owners do)."),
+    "user_admins_only": lazy_gettext("%(username)s may not administer users: members of the user "
+                                     "administrators group do."),
+    "user_admin_log_hidden": lazy_gettext("%(username)s may not read the user administration log: user "
+                                          "administrators and auditors may."),
+    "user_unknown": lazy_gettext("There is no user %(username)s."),
+    "username_invalid": lazy_gettext("A user name is 1–100 letters, digits, '.', '_' or '-', starting with a "
+                                     "letter or digit."),
+    "username_taken": lazy_gettext("The user name %(username)s is taken already."),
+    "groups_empty": lazy_gettext("Choose at least one group."),
+    "groups_unknown": lazy_gettext("There is no group %(groups)s."),
+    "display_name_long": lazy_gettext("The display name is longer than 200 characters."),
+    "email_invalid": lazy_gettext("%(email)s is not an e-mail address."),
+    "password_empty": lazy_gettext("Enter a password."),
+    "password_short": lazy_gettext("The password is too short: at least %(minimum)s characters."),
+    "password_has_username": lazy_gettext("The password must not contain the user name."),
+    "password_one_kind": lazy_gettext("The password needs letters and also digits or other signs."),
+    "last_user_admin": lazy_gettext("%(username)s is the last active user administrator: make someone else one "
+                                    "first."),
+    "own_groups": lazy_gettext("%(username)s cannot change their own groups: another user administrator does."),
+    "deactivate_self": lazy_gettext("You cannot deactivate yourself (%(username)s)."),
+    "user_already_inactive": lazy_gettext("%(username)s is deactivated already."),
+    "user_already_active": lazy_gettext("%(username)s is active already."),
     "viewer_missing": lazy_gettext("The diagram viewer is not installed (run scripts/install)."),
 }
 

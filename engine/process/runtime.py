@@ -484,6 +484,21 @@ def release_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
 
 
 @_one_instant
+def release_from_deactivated(session: Session, *, task_id: int, holder: Actor, actor: Actor) -> bool:
+    """A user administrator deactivating `holder` gives a task they claimed back to its group, recorded as
+    their release (the history names the administrator). False, nothing changed, for a task that never
+    goes to a group (the requester's own): it stays with them."""
+    access.require_administer_users(actor)
+    record, instance, facts = _open_task(session, task_id, holder, "release")
+    if not access.may_release(facts, holder,
+                              bound_to_initiator=_bound_to_initiator(session, instance, record.element_id)):
+        return False
+    _reassign(session, record, instance, None, history.TASK_RELEASED, actor.username,
+              {"previous_assignee": record.assignee, "reason": "user_deactivated"})
+    return True
+
+
+@_one_instant
 def assign_task(session: Session, *, task_id: int, assignee: Actor, actor: Actor) -> TaskRecord:
     """A manager hands a task to a member of its group."""
     record, instance, facts = _open_task(session, task_id, actor, "assign")

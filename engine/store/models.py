@@ -261,6 +261,21 @@ class AccessLog(Base):
     at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
 
+class UserAdminLog(Base):
+    """What user administrators did: who, when, which action on whom, and the values before and after
+    (engine.desk.user_admin writes it; a password never enters it, only that one was set)."""
+
+    __tablename__ = "user_admin_log"
+    __table_args__ = (Index("ix_user_admin_log_username", "username"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))  # engine.desk.user_admin.ACTIONS
+    username: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+
+
 class User(Base):
     __tablename__ = "app_user"
 

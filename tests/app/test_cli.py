@@ -1,6 +1,7 @@
 """The `flask opsflow` CLI: one service-desk request end to end, --json output, clean errors."""
 from __future__ import annotations
 
+import getpass
 import json
 import time
 from pathlib import Path
@@ -10,6 +11,8 @@ from flask import Flask
 
 import config
 from app import database
+from engine import users
+from engine.desk import user_admin
 from tests.support.cli import cli_app, run, run_json
 from tests.support.flows import REQUEST, allow_closing
 from tests.support.locks import write_locked
@@ -196,3 +199,17 @@ def test_only_process_owners_set_the_sla_policy_and_the_engine_says_so(app: Flas
     done = run(app, "sla", "set", "II", "--respond-minutes", "45", "--user", "process_owner")
     assert done.exit_code == 0, done.stderr
     assert [p["respond_minutes"] for p in run_json(app, "sla", "policy") if p["fault_level"] == "II"] == [45]
+
+
+def test_create_user_makes_the_first_user_administrator_and_logs_it(app: Flask) -> None:
+    """A new install's first user administrator comes from the console; the log names the operator."""
+    assert run(app, "setup", "--no-demo").exit_code == 0
+    made = run(app, "create-user", "admin", "--group", "user_admin", "--password", "Admin-2026!")
+    assert made.exit_code == 0, made.stderr
+    with database(app).transaction() as session:
+        admin = users.actor(session, "admin")
+        assert admin.groups == {"user_admin"}
+        [entry] = user_admin.log_entries(session, actor=admin)
+        assert (entry.actor, entry.action, entry.username) == (f"console:{getpass.getuser()}", "user_created",
+                                                               "admin")
+        assert entry.detail == {"after": {"display_name": "admin", "email": None, "groups": ["user_admin"]}}

@@ -91,7 +91,9 @@ WHO_MAY = {
     "read_diagrams": {"process_owner", "auditor"},
     "change_diagrams": {"process_owner"},
     "audit": MANAGERS | {"process_owner", "auditor"},
-    "list_users": MANAGERS | {"process_owner", "auditor"},
+    "list_users": MANAGERS | {"process_owner", "auditor", "user_admin"},
+    "administer_users": {"user_admin"},
+    "read_user_admin_log": {"user_admin", "auditor"},
 }
 
 
@@ -101,7 +103,7 @@ def test_who_may_do_what_by_group(action: str) -> None:
     allowed = {group for group in users.GROUPS if rule(users.Actor(group, frozenset({group})))}
     assert allowed == WHO_MAY[action]
     # An auditor reads, and never changes anything, whatever other groups it is also in.
-    if action in ("start", "change_fault_level", "edit_sla_policy", "change_diagrams"):
+    if action in ("start", "change_fault_level", "edit_sla_policy", "change_diagrams", "administer_users"):
         assert not rule(users.Actor("a", frozenset({"auditor", *WHO_MAY[action]})))
 
 
