@@ -248,6 +248,9 @@ PROCESSES: tuple[Process, ...] = (
             task("project_manager_handle", "项目经理处理", "project_manager", "resolution"),
             xor("gw_project_manager_resolved", "项目经理解决?", "project_manager"),
             task("general_manager_report", "报告总经理", "general_manager", "general_manager_report"),
+            # The engineers resolve it as the general manager directs; the case is never recorded unresolved.
+            task("resolve_as_directed", "按总经理指示解决故障", "engineer", "resolution"),
+            xor("gw_directed_resolved", "故障解决?", "engineer"),
             task("record_in_backoffice", "录入后台数据库", "service_desk", "record_in_backoffice"),
             task("fault_report", "提供故障技术报告", "project_manager", "fault_report"),
             end("end_done", "服务结束", "project_manager"),
@@ -265,7 +268,10 @@ PROCESSES: tuple[Process, ...] = (
             chain("project_manager_handle", "gw_project_manager_resolved"),
             when("gw_project_manager_resolved", "record_in_backoffice", "resolved == True", "解决"),
             otherwise("gw_project_manager_resolved", "general_manager_report", "未解决"),
-            chain("general_manager_report", "record_in_backoffice", "fault_report", "end_done"),
+            chain("general_manager_report", "resolve_as_directed", "gw_directed_resolved"),
+            when("gw_directed_resolved", "record_in_backoffice", "resolved == True", "解决"),
+            otherwise("gw_directed_resolved", "general_manager_report", "未解决"),
+            chain("record_in_backoffice", "fault_report", "end_done"),
         ],
         slas=[
             Sla("analyse_fault", "respond", EMERGENCY_CHAIN),
