@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from engine.desk import case
 from engine.store.db import Database
 from tests.bpmn import helpers as h
 from tests.bpmn.helpers import Step
@@ -76,5 +75,4 @@ def test_resolved_at(bundled: Database, handling: list[Step], gateways: list[tup
     assert flow.status() == "completed"
     h.assert_history(flow, steps, end_event="end_done")
     # Whichever rung resolved it, the case was recorded with a resolution time (the fault report's deadline follows it).
-    with bundled.transaction() as session:
-        assert case.get(session, flow.id).resolved_at is not None
+    h.assert_resolved(flow)
