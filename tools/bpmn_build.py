@@ -138,6 +138,11 @@ def otherwise(source: str, target: str, name: str) -> Flow:
     return Flow(source, target, name, is_default=True)
 
 
+def resolved_or(gateway: str, resolved: str, unresolved: str) -> list[Flow]:
+    """The answer to 是否解决 (the `resolved` field every resolution form has): 解决 or 未解决."""
+    return [when(gateway, resolved, "resolved == True", "解决"), otherwise(gateway, unresolved, "未解决")]
+
+
 ESCALATION_EVENT_NAMES = ("超时升级", "超时二级升级", "超时三级升级")
 
 
@@ -206,23 +211,27 @@ PROCESSES: tuple[Process, ...] = (
             xor("gw_onsite_resolved", "现场解决?", "engineer"),
             task("escalate", "服务升级", "service_manager", "escalate"),
             task("expert_support", "服务支持", "engineer", "resolution"),
+            xor("gw_expert_resolved", "服务支持解决?", "engineer"),
             task("satisfaction", "满意度回访", "requester", "satisfaction", initiator=True),
             xor("gw_remaining_problem", "遗留问题?", "requester"),
             task("root_cause", "原因调查及诊断", "service_manager", "root_cause"),
             task("expert_support_followup", "服务支持", "engineer", "resolution"),
+            xor("gw_followup_resolved", "遗留问题解决?", "engineer"),
             end("end_done", "服务结束", "requester"),
         ],
         [
             chain("start", "accept", "classify", "remote_fix", "gw_remote_resolved"),
-            when("gw_remote_resolved", "satisfaction", "resolved == True", "解决"),
-            otherwise("gw_remote_resolved", "dispatch_onsite", "未解决"),
+            resolved_or("gw_remote_resolved", "satisfaction", "dispatch_onsite"),
             chain("dispatch_onsite", "onsite_fix", "gw_onsite_resolved"),
-            when("gw_onsite_resolved", "satisfaction", "resolved == True", "解决"),
-            otherwise("gw_onsite_resolved", "escalate", "未解决"),
-            chain("escalate", "expert_support", "satisfaction", "gw_remaining_problem"),
+            resolved_or("gw_onsite_resolved", "satisfaction", "escalate"),
+            # Unresolved is never closed as resolved: support that did not solve it goes back up.
+            chain("escalate", "expert_support", "gw_expert_resolved"),
+            resolved_or("gw_expert_resolved", "satisfaction", "escalate"),
+            chain("satisfaction", "gw_remaining_problem"),
             when("gw_remaining_problem", "root_cause", "remaining_problem == True", "有"),
             otherwise("gw_remaining_problem", "end_done", "无"),
-            chain("root_cause", "expert_support_followup", "satisfaction"),
+            chain("root_cause", "expert_support_followup", "gw_followup_resolved"),
+            resolved_or("gw_followup_resolved", "satisfaction", "root_cause"),
         ],
         slas=[
             Sla("accept", "respond", SERVICE_DESK_CHAIN),
@@ -248,24 +257,25 @@ PROCESSES: tuple[Process, ...] = (
             task("project_manager_handle", "项目经理处理", "project_manager", "resolution"),
             xor("gw_project_manager_resolved", "项目经理解决?", "project_manager"),
             task("general_manager_report", "报告总经理", "general_manager", "general_manager_report"),
+            # The engineers resolve it as the general manager directs; the case is never recorded unresolved.
+            task("resolve_as_directed", "按总经理指示解决故障", "engineer", "resolution"),
+            xor("gw_directed_resolved", "故障解决?", "engineer"),
             task("record_in_backoffice", "录入后台数据库", "service_desk", "record_in_backoffice"),
             task("fault_report", "提供故障技术报告", "project_manager", "fault_report"),
             end("end_done", "服务结束", "project_manager"),
         ],
         [
             chain("start", "accept", "analyse_fault", "remote_handle", "gw_remote_resolved"),
-            when("gw_remote_resolved", "record_in_backoffice", "resolved == True", "解决"),
-            otherwise("gw_remote_resolved", "onsite_with_parts", "未解决"),
+            resolved_or("gw_remote_resolved", "record_in_backoffice", "onsite_with_parts"),
             chain("onsite_with_parts", "gw_onsite_resolved"),
-            when("gw_onsite_resolved", "record_in_backoffice", "resolved == True", "解决"),
-            otherwise("gw_onsite_resolved", "resident_manager_report", "未解决"),
+            resolved_or("gw_onsite_resolved", "record_in_backoffice", "resident_manager_report"),
             chain("resident_manager_report", "gw_resident_manager_resolved"),
-            when("gw_resident_manager_resolved", "record_in_backoffice", "resolved == True", "解决"),
-            otherwise("gw_resident_manager_resolved", "project_manager_handle", "未解决"),
+            resolved_or("gw_resident_manager_resolved", "record_in_backoffice", "project_manager_handle"),
             chain("project_manager_handle", "gw_project_manager_resolved"),
-            when("gw_project_manager_resolved", "record_in_backoffice", "resolved == True", "解决"),
-            otherwise("gw_project_manager_resolved", "general_manager_report", "未解决"),
-            chain("general_manager_report", "record_in_backoffice", "fault_report", "end_done"),
+            resolved_or("gw_project_manager_resolved", "record_in_backoffice", "general_manager_report"),
+            chain("general_manager_report", "resolve_as_directed", "gw_directed_resolved"),
+            resolved_or("gw_directed_resolved", "record_in_backoffice", "general_manager_report"),
+            chain("record_in_backoffice", "fault_report", "end_done"),
         ],
         slas=[
             Sla("analyse_fault", "respond", EMERGENCY_CHAIN),
@@ -314,8 +324,12 @@ PROCESSES: tuple[Process, ...] = (
             task("vendor_onsite", "第三方工程师现场处理", "vendor", "resolution"),
             xor("gw_vendor_resolved", "第三方解决?", "vendor"),
             task("vendor_support", "厂商技术支持提供解决方案", "vendor", "vendor_support"),
+            task("verify_vendor_solution", "实施并验证厂商方案", "engineer", "verify_vendor_solution"),
+            xor("gw_vendor_solution_resolved", "厂商方案解决?", "engineer"),
             task("engineer_onsite", "工程师现场修复", "engineer", "onsite_resolution"),
+            xor("gw_engineer_resolved", "工程师解决?", "engineer"),
             task("satisfaction", "满意度回访", "requester", "satisfaction", initiator=True),
+            xor("gw_remaining_problem", "遗留问题?", "requester"),
             end("end_done", "服务结束", "requester"),
         ],
         [
@@ -323,10 +337,17 @@ PROCESSES: tuple[Process, ...] = (
             when("gw_needs_third_party", "contact_vendor", "needs_third_party == True", "是"),
             otherwise("gw_needs_third_party", "engineer_onsite", "否"),
             chain("contact_vendor", "vendor_onsite", "gw_vendor_resolved"),
-            when("gw_vendor_resolved", "satisfaction", "resolved == True", "解决"),
-            otherwise("gw_vendor_resolved", "vendor_support", "未解决"),
-            chain("vendor_support", "satisfaction"),
-            chain("engineer_onsite", "satisfaction", "end_done"),
+            resolved_or("gw_vendor_resolved", "satisfaction", "vendor_support"),
+            # The vendor's solution counts only once our engineer applied it and saw it work.
+            chain("vendor_support", "verify_vendor_solution", "gw_vendor_solution_resolved"),
+            resolved_or("gw_vendor_solution_resolved", "satisfaction", "vendor_support"),
+            # What our engineer cannot repair goes to the vendor.
+            chain("engineer_onsite", "gw_engineer_resolved"),
+            resolved_or("gw_engineer_resolved", "satisfaction", "contact_vendor"),
+            # A problem left at the callback is handled again, starting with our engineer.
+            chain("satisfaction", "gw_remaining_problem"),
+            when("gw_remaining_problem", "engineer_onsite", "remaining_problem == True", "有"),
+            otherwise("gw_remaining_problem", "end_done", "无"),
         ],
     ),
     process(
@@ -342,6 +363,7 @@ PROCESSES: tuple[Process, ...] = (
                  initiator=True),
             xor("gw_permitted", "用户允许?", "requester"),
             task("execute_plan", "执行方案", "engineer", "resolution"),
+            xor("gw_executed_resolved", "处理结果?", "engineer"),
             end("end_refused", "用户未允许", "requester"),
             task("record_in_backoffice", "录入公司后台数据库", "service_desk", "record_in_backoffice"),
             end("end_done", "服务结束", "service_desk"),
@@ -351,7 +373,10 @@ PROCESSES: tuple[Process, ...] = (
                   "customer_permission", "gw_permitted"),
             when("gw_permitted", "execute_plan", "permitted == True", "允许"),
             otherwise("gw_permitted", "end_refused", "不允许"),
-            chain("execute_plan", "record_in_backoffice", "end_done"),
+            # Not solved by the plan: a revised plan, asked for permission again, never recorded as done.
+            chain("execute_plan", "gw_executed_resolved"),
+            resolved_or("gw_executed_resolved", "record_in_backoffice", "feasible_plan"),
+            chain("record_in_backoffice", "end_done"),
         ],
     ),
     process(

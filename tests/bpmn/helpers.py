@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from engine.desk import case
 from tests.support.flows import Flow
 
 Data = dict[str, Any]
@@ -140,6 +141,11 @@ def vendor_support() -> Data:
     return {"solution": "升级录像机固件至 V4.3 后恢复"}
 
 
+def verify_vendor_solution(*, resolved: bool) -> Data:
+    verification = "录像回放正常，用户确认" if resolved else "升级后仍频繁掉线"
+    return {"resolved": resolved, "actions": "按厂商方案升级录像机固件", "verification": verification}
+
+
 # --- other services -------------------------------------------------------------------------------
 
 def record_analyse() -> Data:
@@ -238,3 +244,9 @@ def assert_history(flow: Flow, steps: Sequence[Step], *, end_event: str | None) 
     else:
         assert not open_ids
         assert events[-1]["kind"] == "instance_ended" and events[-1]["element_id"] == end_event
+
+
+def assert_resolved(flow: Flow) -> None:
+    """The case record has a resolution time: nothing was closed as resolved without one."""
+    with flow.db.transaction() as session:
+        assert case.get(session, flow.id).resolved_at is not None

@@ -20,6 +20,14 @@ REMOTE_FAILED = Step("remote_handle", h.resolution(resolved=False), "engineer")
 ONSITE_FAILED = Step("onsite_with_parts", h.onsite_resolution(resolved=False), "engineer")
 RESIDENT_FAILED = Step("resident_manager_report", h.resident_manager_report(resolved=False), "resident_manager")
 PROJECT_FAILED = Step("project_manager_handle", h.resolution(resolved=False, method="onsite"), "project_manager")
+GENERAL_MANAGER = Step("general_manager_report", h.general_manager_report(), "general_manager")
+UP_TO_GENERAL_MANAGER = [REMOTE_FAILED, ONSITE_FAILED, RESIDENT_FAILED, PROJECT_FAILED, GENERAL_MANAGER]
+GATEWAYS_TO_GENERAL_MANAGER = [
+    ("gw_remote_resolved", ["onsite_with_parts"]), ("gw_onsite_resolved", ["resident_manager_report"]),
+    ("gw_resident_manager_resolved", ["project_manager_handle"]),
+    ("gw_project_manager_resolved", ["general_manager_report"])]
+DIRECTED_FIXED = Step("resolve_as_directed", h.resolution(resolved=True, method="onsite"), "engineer")
+DIRECTED_FAILED = Step("resolve_as_directed", h.resolution(resolved=False, method="onsite"), "engineer")
 
 BRANCHES = {
     "remote_handle": (
@@ -43,12 +51,16 @@ BRANCHES = {
          ("gw_resident_manager_resolved", ["project_manager_handle"]),
          ("gw_project_manager_resolved", ["record_in_backoffice"])],
     ),
+    # After the general manager's instructions the engineers still have to resolve it before it is recorded.
     "general_manager_report": (
-        [REMOTE_FAILED, ONSITE_FAILED, RESIDENT_FAILED, PROJECT_FAILED,
-         Step("general_manager_report", h.general_manager_report(), "general_manager")],
-        [("gw_remote_resolved", ["onsite_with_parts"]), ("gw_onsite_resolved", ["resident_manager_report"]),
-         ("gw_resident_manager_resolved", ["project_manager_handle"]),
-         ("gw_project_manager_resolved", ["general_manager_report"])],
+        [*UP_TO_GENERAL_MANAGER, DIRECTED_FIXED],
+        [*GATEWAYS_TO_GENERAL_MANAGER, ("gw_directed_resolved", ["record_in_backoffice"])],
+    ),
+    # Still unresolved: back to the general manager for new instructions, never recorded unresolved.
+    "general_manager_report_twice": (
+        [*UP_TO_GENERAL_MANAGER, DIRECTED_FAILED, GENERAL_MANAGER, DIRECTED_FIXED],
+        [*GATEWAYS_TO_GENERAL_MANAGER, ("gw_directed_resolved", ["general_manager_report"]),
+         ("gw_directed_resolved", ["record_in_backoffice"])],
     ),
 }
 
@@ -62,3 +74,5 @@ def test_resolved_at(bundled: Database, handling: list[Step], gateways: list[tup
     assert flow.gateways() == gateways
     assert flow.status() == "completed"
     h.assert_history(flow, steps, end_event="end_done")
+    # Whichever rung resolved it, the case was recorded with a resolution time (the fault report's deadline follows it).
+    h.assert_resolved(flow)

@@ -14,13 +14,24 @@ UP_TO_PERMISSION = [
     Step("feasible_plan", h.feasible_plan(), "engineer"),
     Step("ask_permission", h.ask_permission(), "project_manager"),
 ]
+PERMITTED = Step("customer_permission", h.customer_permission(permitted=True), "requester")
+EXECUTED = Step("execute_plan", h.resolution(resolved=True, method="onsite"), "engineer")
+RECORDED = Step("record_in_backoffice", h.record_in_backoffice(), "service_desk")
 
 BRANCHES = {
     "permitted": (
-        [Step("customer_permission", h.customer_permission(permitted=True), "requester"),
-         Step("execute_plan", h.resolution(resolved=True, method="onsite"), "engineer"),
-         Step("record_in_backoffice", h.record_in_backoffice(), "service_desk")],
-        [("gw_permitted", ["execute_plan"])],
+        [PERMITTED, EXECUTED, RECORDED],
+        [("gw_permitted", ["execute_plan"]), ("gw_executed_resolved", ["record_in_backoffice"])],
+        "end_done",
+    ),
+    # 执行方案 answered 未解决: a revised plan, permission asked again, then executed; never recorded unresolved.
+    "not_resolved_then_revised": (
+        [PERMITTED, Step("execute_plan", h.resolution(resolved=False, method="onsite"), "engineer"),
+         Step("feasible_plan", h.feasible_plan(), "engineer"),
+         Step("ask_permission", h.ask_permission(), "project_manager"),
+         PERMITTED, EXECUTED, RECORDED],
+        [("gw_permitted", ["execute_plan"]), ("gw_executed_resolved", ["feasible_plan"]),
+         ("gw_permitted", ["execute_plan"]), ("gw_executed_resolved", ["record_in_backoffice"])],
         "end_done",
     ),
     "refused": (
@@ -41,3 +52,5 @@ def test_branch(bundled: Database, decision: list[Step], gateways: list[tuple[st
     assert flow.gateways() == gateways
     assert flow.status() == "completed"
     h.assert_history(flow, steps, end_event=end_event)
+    if end_event == "end_done":
+        h.assert_resolved(flow)

@@ -80,6 +80,7 @@ CONVENTIONS: dict[str, str] = {
     "hc_summary": "findings:text! risks:text recommendations:text",
     "contact_vendor": "vendor:string! ticket_no:string",
     "vendor_support": "solution:text!",
+    "verify_vendor_solution": "resolved:bool! actions:text! verification:text!",
     "record_analyse": "need:text! analysis:text!",
     "onsite_check": "findings:text!",
     "feasible_plan": "plan:text! risks:text rollback:text",
