@@ -63,18 +63,6 @@ def test_only_engine_imports_spiffworkflow() -> None:
     assert users == []
 
 
-def _modules(path: Path) -> set[str]:
-    """Every module a file imports, by full name (`from a.b import c` counts a.b and a.b.c)."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
-
-
 def test_the_step_path_has_no_database_and_the_audit_steps_through_it_not_the_runtime() -> None:
     step = _modules(ROOT / "engine" / "process" / "step.py")
     assert {m for m in step if m.split(".")[0] == "sqlalchemy" or m.startswith("engine.store")} == set()

@@ -114,6 +114,15 @@ FAULT_LEVEL: Final = Field(
     help_zh="按 SLA 表确定的故障级别，I 级最严重。",
     help_en="Severity from the SLA table; level I is the most severe.",
 )
+DEVICE_TYPE: Final = Field(
+    "device_type",
+    "enum",
+    choices=DEVICE_TYPE_CHOICES,
+    label_zh="设备类型",
+    label_en="Device type",
+    help_zh="系统/设备所属的设备类型。",
+    help_en="The kind of device involved.",
+)
 RESOLVED: Final = Field(
     "resolved",
     "bool",

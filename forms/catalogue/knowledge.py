@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from forms.catalogue.common import DEVICE_TYPE_CHOICES
+from forms.catalogue.common import DEVICE_TYPE
 from forms.definition import FormDefinition
 from forms.model import Choice, Field
 
@@ -67,15 +67,7 @@ DEFINITIONS: Final = (
                 help_zh="适用的系统或设备。",
                 help_en="The system or device it applies to.",
             ),
-            Field(
-                "device_type",
-                "enum",
-                choices=DEVICE_TYPE_CHOICES,
-                label_zh="设备类型",
-                label_en="Device type",
-                help_zh="系统/设备所属的设备类型。",
-                help_en="The kind of device involved.",
-            ),
+            DEVICE_TYPE,
             Field(
                 "category",
                 "string",
