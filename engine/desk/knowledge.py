@@ -683,12 +683,32 @@ def review_subject(session: Session, *, instance_id: int, actor: Actor) -> Solut
     return session.scalars(select(Solution).where(Solution.review_instance_id == instance_id)).one_or_none()
 
 
+# The emergency flow also shows the emergency strategies (seed 003: rules such as 《网络应急维修管理程序》 and
+# technical plans) that match the request: solutions of these kinds.
+EMERGENCY_PROCESS = "emergency"
+STRATEGY_KINDS = ("policy", "technical")
+
+
+def emergency_strategies(session: Session, *, instance_id: int, actor: Actor, limit: int = 5) -> list[Any]:
+    """Approved rules, then technical plans, matching an emergency request's title, system and description
+    (each kind best first)."""
+    data = request_data(session, instance_id)
+    text = " ".join(str(data.get(name) or "") for name in ("title", "system", "description"))
+    hits = [hit for kind in STRATEGY_KINDS
+            for hit in search(session, actor=actor, text=text, kind=kind, status="approved", limit=limit).hits]
+    return hits[:limit]
+
+
 def incident_panel(session: Session, *, instance_id: int, actor: Actor, limit: int = 5) -> dict[str, Any]:
-    """What a resolution step's page shows: the linked solution, the waiver, suggestions to link."""
+    """What a resolution step's page shows: the linked solution, the waiver, suggestions to link, and on
+    the emergency flow the matching emergency strategies."""
     state = closure_state(session, instance_id)
     found = suggestions(session, instance_id=instance_id, actor=actor, limit=limit)
-    return {**state, "suggestions": found.hits, "terms": found.terms, "may_waive": actor.is_manager,
-            "may_link": _is_agent(actor) and not actor.is_auditor}
+    process_id = session.scalar(select(_instances.c.process_id).where(_instances.c.id == instance_id))
+    strategies = (emergency_strategies(session, instance_id=instance_id, actor=actor, limit=limit)
+                  if process_id == EMERGENCY_PROCESS else [])
+    return {**state, "suggestions": found.hits, "terms": found.terms, "strategies": strategies,
+            "may_waive": actor.is_manager, "may_link": _is_agent(actor) and not actor.is_auditor}
 
 
 def status_counts(session: Session) -> dict[str, int]:

@@ -280,6 +280,28 @@ def test_suggestions_come_from_the_request(db: Database) -> None:
     assert panel["suggestions"][0].id == his and panel["solution"] is None and not panel["may_close"]
 
 
+EMERGENCY_RULE = {"title": "HIS 系统应急维修管理程序", "kind": "policy", "system": "门诊 HIS 系统",
+                  "device_type": "software", "category": "应急",
+                  "symptom": "HIS 登录超时或中断影响挂号时的应急处置",
+                  "cause": "", "fix": "启用手工挂号预案，通知驻厂经理，按程序恢复数据库服务"}
+
+
+def test_the_emergency_flow_shows_matching_emergency_strategies(db: Database) -> None:
+    rule = approved(db, EMERGENCY_RULE)
+    his = approved(db, HIS_TIMEOUT)
+    write(db, {**EMERGENCY_RULE, "title": "HIS 应急预案（草稿）"})  # not approved: never a strategy
+    approved(db, {**PRINTER_JAM, "kind": "policy"})  # a rule, but not about this request
+    emergency = Flow(db, "emergency", helpers.request())
+    desk = resolved_case(db)
+    engineer = actor(db, "engineer")
+    with db.transaction() as session:
+        on_emergency = knowledge.incident_panel(session, instance_id=emergency.id, actor=engineer)
+        on_desk = knowledge.incident_panel(session, instance_id=desk.id, actor=engineer)
+    assert [hit.id for hit in on_emergency["strategies"]] == [rule]  # rules and plans only, approved, matching
+    assert his in [hit.id for hit in on_emergency["suggestions"]]  # the ordinary suggestions stay
+    assert on_desk["strategies"] == []  # only the emergency flow shows strategies
+
+
 def test_filters_widen_the_ranked_window_until_enough_solutions_are_visible(db: Database) -> None:
     """Ranking reads the best matches from the index first and filters them afterwards: 70 drafts that
     match better must not hide the one approved solution from a requester."""
