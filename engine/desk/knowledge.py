@@ -612,11 +612,10 @@ def snippet(text: str, terms: Iterable[str], width: int = 90) -> str:
     return ("…" if begin else "") + piece + ("…" if begin + width < len(text) else "")
 
 
-def suggestions(session: Session, *, instance_id: int, actor: Actor, limit: int = 5) -> SearchResult:
-    """Solutions for an incident, found from its request's title, description and system."""
+def request_text(session: Session, instance_id: int) -> str:
+    """What suggestions search for: the request's title, system and description."""
     data = request_data(session, instance_id)
-    text = " ".join(str(data.get(name) or "") for name in ("title", "system", "description"))
-    return search(session, actor=actor, text=text, limit=limit)
+    return " ".join(str(data.get(name) or "") for name in ("title", "system", "description"))
 
 
 def request_data(session: Session, instance_id: int) -> dict[str, Any]:
@@ -689,11 +688,9 @@ EMERGENCY_PROCESS = "emergency"
 STRATEGY_KINDS = ("policy", "technical")
 
 
-def emergency_strategies(session: Session, *, instance_id: int, actor: Actor, limit: int = 5) -> list[Any]:
-    """Approved rules, then technical plans, matching an emergency request's title, system and description
-    (each kind best first)."""
-    data = request_data(session, instance_id)
-    text = " ".join(str(data.get(name) or "") for name in ("title", "system", "description"))
+def emergency_strategies(session: Session, *, text: str, actor: Actor, limit: int = 5) -> list[Any]:
+    """Approved rules, then technical plans, matching an emergency request's `request_text` (each kind best
+    first)."""
     hits = [hit for kind in STRATEGY_KINDS
             for hit in search(session, actor=actor, text=text, kind=kind, status="approved", limit=limit).hits]
     return hits[:limit]
@@ -703,9 +700,10 @@ def incident_panel(session: Session, *, instance_id: int, actor: Actor, limit: i
     """What a resolution step's page shows: the linked solution, the waiver, suggestions to link, and on
     the emergency flow the matching emergency strategies."""
     state = closure_state(session, instance_id)
-    found = suggestions(session, instance_id=instance_id, actor=actor, limit=limit)
+    text = request_text(session, instance_id)  # read once for both lists
+    found = search(session, actor=actor, text=text, limit=limit)
     process_id = session.scalar(select(_instances.c.process_id).where(_instances.c.id == instance_id))
-    strategies = (emergency_strategies(session, instance_id=instance_id, actor=actor, limit=limit)
+    strategies = (emergency_strategies(session, text=text, actor=actor, limit=limit)
                   if process_id == EMERGENCY_PROCESS else [])
     return {**state, "suggestions": found.hits, "terms": found.terms, "strategies": strategies,
             "may_waive": actor.is_manager, "may_link": _is_agent(actor) and not actor.is_auditor}
