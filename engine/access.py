@@ -108,6 +108,16 @@ def require_view_request(request: RequestFacts, actor: Actor) -> None:
                         params={"instance_id": request.id})
 
 
+def may_write_knowledge(actor: Actor) -> bool:
+    """Writing, linking and submitting knowledge-base solutions: the agents (auditors only read them)."""
+    return may_use_inbox(actor) and not actor.is_auditor
+
+
+def require_write_knowledge(actor: Actor, what: str = "write knowledge-base solutions") -> None:
+    if not may_write_knowledge(actor):
+        raise Forbidden(f"{actor.username} may not {what}")
+
+
 def may_chase(request: RequestFacts, actor: Actor) -> bool:
     """Chasing (督促) a request: its requester, or the service desk on a customer's behalf."""
     return not actor.is_auditor and (request.started_by == actor.username or SERVICE_DESK in actor.groups)

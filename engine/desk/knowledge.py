@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 import forms
-from engine import clock
+from engine import access, clock
 from engine.desk import knowledge_search
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.process import history, hooks, runtime
@@ -64,20 +64,6 @@ _events = cast(Table, HistoryEvent.__table__)
 _tasks = cast(Table, TaskRecord.__table__)
 
 
-def _is_agent(actor: Actor) -> bool:
-    """Works cases (not a requester only, not an auditor)."""
-    return bool(actor.groups - {"requester", "auditor"})
-
-
-def _may_read_all(actor: Actor) -> bool:
-    return _is_agent(actor) or actor.is_auditor
-
-
-def _require_writer(actor: Actor) -> None:
-    if not _is_agent(actor) or actor.is_auditor:
-        raise Forbidden(f"{actor.username} may not write knowledge-base solutions")
-
-
 def _get(session: Session, solution_id: int, *, for_update: bool = False) -> Solution:
     query = select(Solution).where(Solution.id == solution_id)
     if for_update:
@@ -100,7 +86,7 @@ def _validate(data: dict[str, Any], locale: str) -> dict[str, Any]:
 def create_solution(session: Session, *, data: dict[str, Any], actor: Actor, incident_id: int | None = None,
                     locale: str = "en") -> Solution:
     """A new draft by `actor`; linked to the incident it was written for, if any."""
-    _require_writer(actor)
+    access.require_write_knowledge(actor)
     cleaned = _validate(data, locale)
     now = clock.now()
     solution = Solution(**_content(cleaned), status="draft", version=1, author=actor.username, created_at=now,
@@ -230,7 +216,7 @@ def before_complete(session: Session, *, process_id: str, instance_id: int, elem
         _apply_review(session, instance_id, data, actor)
     elif process_id == REVIEW_PROCESS and form_key == REVISE_FORM:
         _return_to_review(session, instance_id, actor)
-    elif form_key == PROBLEM_REPLY_FORM and data.get("change_record") and _is_agent(actor) and not actor.is_auditor:
+    elif form_key == PROBLEM_REPLY_FORM and data.get("change_record") and access.may_write_knowledge(actor):
         _draft_from_change_record(session, instance_id, data, actor)
 
 
@@ -362,8 +348,7 @@ def review_solution(session: Session, *, task_id: int, decision: str, comment: s
 
 def link_solution(session: Session, *, instance_id: int, solution_id: int, actor: Actor) -> None:
     """Link the incident to a solution (replacing an earlier link); recorded in the incident's history."""
-    if not _is_agent(actor) or actor.is_auditor:
-        raise Forbidden(f"{actor.username} may not link solutions to requests")
+    access.require_write_knowledge(actor, "link solutions to requests")
     solution = _get(session, solution_id)
     if solution.status == "retired":
         raise Conflict(f"solution {solution_id} is retired; link a current one")
@@ -465,7 +450,7 @@ class SearchResult:
 
 
 def _visible(actor: Actor, status: str | None) -> tuple[str, ...]:
-    if not _may_read_all(actor):
+    if not access.may_use_inbox(actor):
         return _PUBLIC
     if status:
         return (status,)
@@ -632,7 +617,7 @@ def request_data(session: Session, instance_id: int) -> dict[str, Any]:
 def solution_page(session: Session, *, solution_id: int, actor: Actor) -> dict[str, Any]:
     """One solution with its earlier versions, review steps and the incidents it serves."""
     solution = _get(session, solution_id)
-    if solution.status not in _visible(actor, solution.status if _may_read_all(actor) else None):
+    if solution.status not in _visible(actor, solution.status if access.may_use_inbox(actor) else None):
         raise NotFound(f"solution {solution_id} does not exist")  # requesters: not published, so not there
     versions = list(session.scalars(select(SolutionVersion).where(SolutionVersion.solution_id == solution_id)
                                     .order_by(SolutionVersion.version.desc())))
@@ -641,18 +626,18 @@ def solution_page(session: Session, *, solution_id: int, actor: Actor) -> dict[s
                _links.c.linked_by, _links.c.linked_at)
         .join(_links, _links.c.instance_id == _instances.c.id)
         .where(_links.c.solution_id == solution_id).order_by(_links.c.linked_at.desc()))] \
-        if _may_read_all(actor) else []
+        if access.may_use_inbox(actor) else []
     reviews = [history.event_to_dict(event) for event in session.scalars(
         select(HistoryEvent).join(ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
         .where(ProcessInstance.process_id == REVIEW_PROCESS, HistoryEvent.kind == history.TASK_COMPLETED,
                HistoryEvent.instance_id.in_(_review_instances(solution_id)))
-        .order_by(HistoryEvent.at, HistoryEvent.id))] if _may_read_all(actor) else []
+        .order_by(HistoryEvent.at, HistoryEvent.id))] if access.may_use_inbox(actor) else []
     return {"solution": solution, "versions": versions, "incidents": incidents, "reviews": reviews,
             "may_edit": may_edit(solution, actor), "may_retire": REVIEWERS in actor.groups
             and solution.status in ("draft", "approved"),
             "may_submit": solution.status == "draft" and not actor.is_auditor
             and (solution.author == actor.username or REVIEWERS in actor.groups),
-            "review_task_id": open_review_task(session, solution) if _may_read_all(actor) else None}
+            "review_task_id": open_review_task(session, solution) if access.may_use_inbox(actor) else None}
 
 
 def _review_instances(solution_id: int) -> Any:
@@ -677,7 +662,7 @@ def review_queue(session: Session, *, actor: Actor) -> list[dict[str, Any]]:
 
 def review_subject(session: Session, *, instance_id: int, actor: Actor) -> Solution | None:
     """The solution a review instance is about (shown on its review and revision steps)."""
-    if not _may_read_all(actor):
+    if not access.may_use_inbox(actor):
         return None
     return session.scalars(select(Solution).where(Solution.review_instance_id == instance_id)).one_or_none()
 
@@ -706,7 +691,7 @@ def incident_panel(session: Session, *, instance_id: int, actor: Actor, limit: i
     strategies = (emergency_strategies(session, text=text, actor=actor, limit=limit)
                   if process_id == EMERGENCY_PROCESS else [])
     return {**state, "suggestions": found.hits, "terms": found.terms, "strategies": strategies,
-            "may_waive": actor.is_manager, "may_link": _is_agent(actor) and not actor.is_auditor}
+            "may_waive": actor.is_manager, "may_link": access.may_write_knowledge(actor)}
 
 
 def status_counts(session: Session) -> dict[str, int]:

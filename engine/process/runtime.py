@@ -509,9 +509,6 @@ def assign_task(session: Session, *, task_id: int, assignee: Actor, actor: Actor
     return record
 
 
-# Seed 000 第二篇: the same request chased this many times becomes a complaint (投诉).
-COMPLAINT_AFTER_CHASES = 3
-
 
 def load_instance(session: Session, instance_id: int) -> InstanceState:
     """The instance as a change sees it (NotFound if there is none); for changes made elsewhere (engine.desk)."""
