@@ -82,6 +82,8 @@ def duration_seconds(value: dt.timedelta | int | str) -> int:
         return int(value.total_seconds())
     if isinstance(value, int):
         return value * 60
+    if not isinstance(value, str):  # e.g. 1.5 or [1] from a JSON client
+        raise ValueError(f"{value!r} is not a duration: give whole minutes (90) or seconds (90s)")
     match = _DURATION.fullmatch(value.strip().lower())
     if match is None:
         raise ValueError(f"{value!r} is not a duration: give whole minutes (90) or seconds (90s)")

@@ -396,3 +396,9 @@ def test_a_completed_task_shows_whether_it_was_done_in_time_not_time_left(
         assert due is not None, pages[task_id]
         assert due[1] == css and "2026-11-23 09:30" in due[2] and words in due[2]
         assert "剩余" not in due[2] and "已超时" not in due[2]
+
+
+@pytest.mark.parametrize("typed", [1.5, [1], None])
+def test_a_duration_that_is_no_text_or_whole_number_is_refused_not_a_crash(app: Flask, typed: object) -> None:
+    with database(app).transaction() as session, pytest.raises(InvalidInput):
+        sla.set_policy(session, "II", actor=OWNER, resolve_minutes=typed)
