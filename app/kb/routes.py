@@ -92,9 +92,7 @@ def new() -> Any:
     values: dict[str, Any] = {"kind": "solution"}
     if args["incident"]:
         with unit_of_work() as session:  # start from what the request said
-            data = knowledge.request_data(session, args["incident"])
-        values.update(title=data.get("title"), system=data.get("system"), device_type=data.get("device_type"),
-                      symptom=data.get("description"))
+            values.update(knowledge.draft_from_request(session, instance_id=args["incident"], actor=actor()))
     return _editor(values, {}, incident=args["incident"], next_url=args["next"])
 
 

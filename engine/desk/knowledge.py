@@ -42,7 +42,6 @@ EDIT_FORM = "solution"
 PROBLEM_REPLY_FORM = "problem_reply"
 STATUSES = ("draft", "in_review", "approved", "retired")
 KINDS = tuple(choice.value for choice in forms.get_form(EDIT_FORM).field("kind").choices)
-DECISIONS = ("approve", "send_back", "reject")
 # The steps that close an incident (seed 003: the user verified it, so it ends): 满意度回访 leads to 服务结束
 # in 服务台 unless a problem remains, and always in 第三方服务. Keyed by (process, element).
 CLOSING_STEPS: dict[tuple[str, str], str] = {
@@ -601,6 +600,15 @@ def request_text(session: Session, instance_id: int) -> str:
     """What suggestions search for: the request's title, system and description."""
     data = request_data(session, instance_id)
     return " ".join(str(data.get(name) or "") for name in ("title", "system", "description"))
+
+
+def draft_from_request(session: Session, *, instance_id: int, actor: Actor) -> dict[str, Any]:
+    """A new solution's fields as the request said them (the editor opened from a task page); only
+    those who write solutions may read a request this way."""
+    access.require_write_knowledge(actor)
+    data = request_data(session, instance_id)
+    return {"title": data.get("title"), "system": data.get("system"), "device_type": data.get("device_type"),
+            "symptom": data.get("description")}
 
 
 def request_data(session: Session, instance_id: int) -> dict[str, Any]:

@@ -93,3 +93,11 @@ def test_managers_record_no_reusable_solution_from_the_task_page(
              {"resolved": "true", "method": "remote", "actions": "重启"})
     complete(client_for("requester"), open_task(app, case, "satisfaction"),
              {"score": "4", "remaining_problem": "false"})
+
+
+def test_only_those_who_write_solutions_start_one_from_a_request(
+        app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
+    case, engineer = _resolved(app, client_for)
+    assert "门诊 HIS 登录超时" in engineer.get(f"/kb/new?incident={case}").text  # pre-filled from the request
+    refused = client_for("requester").get(f"/kb/new?incident={case}")
+    assert refused.status_code == 403 and "门诊 HIS 登录超时" not in refused.text
