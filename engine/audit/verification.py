@@ -24,10 +24,8 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.errors import InvalidInput, NotFound, OpsflowError, ProcessFailed
-from engine.process import definitions, history, persistence, spiff_fixes, step
+from engine.process import definitions, history, persistence, step
 from engine.store.models import AccessLog, HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord
-
-spiff_fixes.apply()  # re-execution needs SpiffWorkflow's timers on the engine clock
 
 _events = cast(Table, HistoryEvent.__table__)
 _instances = cast(Table, ProcessInstance.__table__)
@@ -268,7 +266,7 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 
 # A duration timer's due time is "now + duration" at the moment it starts waiting. Every change runs at
-# one instant of the engine clock (runtime._one_instant), the time its events record, so re-execution
+# one instant of the engine clock (clock.one_instant), the time its events record, so re-execution
 # reproduces due times and lateness exactly (a test holds it to zero); histories written before that read
 # the clock a little after the event's `at`, and may differ by this much, no more.
 TIMER_TOLERANCE = dt.timedelta(seconds=5)
@@ -420,9 +418,15 @@ class _Replay:
         found = self._timer_recorded(event, due)
         if found is not None:
             return found
-        divergence = self._run(event, lambda: step.fire_timer(workflow, timer, self._context()))
-        # step.fire_timer ran nothing (a cycle that fired keeps waiting, with a later due time)
-        if divergence is None and timer.state == TaskState.WAITING and step.due_time(timer) == due:
+        ran: list[bool] = []
+
+        def fire() -> step.Outcome | None:
+            outcome = step.fire_timer(workflow, timer, self._context())
+            ran.append(outcome is not None)  # None: by step's own rule the timer was not due
+            return outcome
+
+        divergence = self._run(event, fire)
+        if divergence is None and not ran[0]:
             return self._divergence(event, {"element_id": event.element_id, "due_at": _iso(due)},
                                     {"element_id": event.element_id, "fired_at": event.at.isoformat()},
                                     "the timer is not due at the time the history says it fired")

@@ -33,7 +33,6 @@ from engine.users import Actor
 
 # Instance columns mirrored from workflow data, so lists can show them without the workflow.
 _MIRRORED_FIELDS = ("title", "fault_level")
-INITIATOR = step.INITIATOR
 
 _instances = cast(Table, ProcessInstance.__table__)
 _tasks = cast(Table, TaskRecord.__table__)
@@ -60,9 +59,6 @@ _SAVE_INSTANCE_ROW = (update(_instances)
                           ended_at=func.coalesce(bindparam("new_ended_at"), _instances.c.ended_at),
                           workflow_state=func.coalesce(bindparam("new_state"), _instances.c.workflow_state)))
 _CONFLICT = "someone else changed this instance at the same time; nothing was saved, reload and try again"
-
-
-_one_instant = clock.one_instant
 
 
 @dataclass
@@ -284,7 +280,7 @@ def _open_change(session: Session, instance: InstanceState, actor: str | None) -
     return _Change(session, instance, live, parsed, history.Recorder(instance), actor)
 
 
-@_one_instant
+@clock.one_instant
 def start_instance(session: Session, *, process_id: str, data: dict[str, Any], actor: Actor,
                    version: int | None = None, locale: str = "en") -> InstanceRef:
     """Start the newest (or given) version of a process with its start-form data (errors in `locale`)."""
@@ -345,7 +341,7 @@ def _bound_to_initiator(session: Session, instance: InstanceState, element_id: s
     return definitions.assigns_initiator(parsed, element_id)
 
 
-@_one_instant
+@clock.one_instant
 def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor: Actor,
                   locale: str = "en") -> InstanceRef:
     """Complete a ready user task with form data and run the instance until it waits again."""
@@ -389,7 +385,7 @@ def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor
 SYSTEM_ACTOR = "system"
 
 
-@_one_instant
+@clock.one_instant
 def fire_timer(session: Session, *, timer_id: int, fired_by: str) -> InstanceRef | None:
     """Fire one due timer: claim its row, let the workflow react, record how late it was.
 
@@ -461,7 +457,7 @@ def _open_task(session: Session, task_id: int, actor: Actor,
     return record, instance, facts
 
 
-@_one_instant
+@clock.one_instant
 def claim_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
     """Take a group task for oneself, so no colleague works on it at the same time."""
     record, instance, facts = _open_task(session, task_id, actor, "claim")
@@ -473,7 +469,7 @@ def claim_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
     return record
 
 
-@_one_instant
+@clock.one_instant
 def release_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
     """Give a claimed task back to its group (never the requester's own: see engine.access.never_to_a_group)."""
     record, instance, facts = _open_task(session, task_id, actor, "release")
@@ -483,7 +479,7 @@ def release_task(session: Session, *, task_id: int, actor: Actor) -> TaskRecord:
     return record
 
 
-@_one_instant
+@clock.one_instant
 def release_from_deactivated(session: Session, *, task_id: int, holder: Actor, actor: Actor) -> bool:
     """A user administrator deactivating `holder` gives a task they claimed back to its group, recorded as
     their release (the history names the administrator). False, nothing changed, for a task that never
@@ -498,7 +494,7 @@ def release_from_deactivated(session: Session, *, task_id: int, holder: Actor, a
     return True
 
 
-@_one_instant
+@clock.one_instant
 def assign_task(session: Session, *, task_id: int, assignee: Actor, actor: Actor) -> TaskRecord:
     """A manager hands a task to a member of its group."""
     record, instance, facts = _open_task(session, task_id, actor, "assign")
@@ -515,7 +511,7 @@ def load_instance(session: Session, instance_id: int) -> InstanceState:
     return _load_state(session, instance_id)
 
 
-@_one_instant
+@clock.one_instant
 def record_events(session: Session, *, instance: InstanceState, actor: str,
                   events: list[tuple[str, dict[str, Any]]]) -> None:
     """A change that leaves the workflow alone: save the instance row (version checked) and append
@@ -528,7 +524,7 @@ def record_events(session: Session, *, instance: InstanceState, actor: str,
     _keep_cached_workflow(session, instance)
 
 
-@_one_instant
+@clock.one_instant
 def change_variables(session: Session, *, instance: InstanceState, variables: dict[str, Any], actor: str,
                      kind: str, payload: dict[str, Any]) -> InstanceRef:
     """Set instance variables of a running instance (waiting timers re-armed, open tasks' due times
@@ -554,7 +550,7 @@ def _refresh_open_due_times(session: Session, change: _Change) -> None:
                                          .values(due_at=_task_due(task, form_key)))
 
 
-@_one_instant
+@clock.one_instant
 def change_version(session: Session, *, instance_id: int, target: ProcessDefinition, actor: str,
                    payload: dict[str, Any]) -> InstanceRef:
     """Move the instance's workflow onto another deployed version (engine.process.migration decides

@@ -30,10 +30,10 @@ from engine import clock
 from engine.errors import ExpressionRefused, ProcessFailed
 from engine.process import persistence, spiff_fixes
 from engine.process.definitions import ParsedDefinition
+from engine.process.validation import INITIATOR
 
 spiff_fixes.apply()
 
-INITIATOR = "${initiator}"
 _GATEWAY_KINDS = ("ExclusiveGateway", "InclusiveGateway", "ParallelGateway", "EventBasedGateway")
 
 

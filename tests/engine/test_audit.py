@@ -386,7 +386,7 @@ def test_a_timer_fired_before_it_was_due_is_found(sla_db: Database) -> None:
 
 def test_each_change_runs_at_one_instant_of_a_clock_that_ticks_on_every_read(
         sla_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    """runtime._one_instant holds the engine clock for a whole change, so re-execution at the recorded
+    """clock.one_instant holds the engine clock for a whole change, so re-execution at the recorded
     time reproduces timer due times and lateness exactly, even with no tolerance at all."""
     monkeypatch.setattr(audit, "TIMER_TOLERANCE", dt.timedelta(0))
     with clock.frozen(T0) as advance:
