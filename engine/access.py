@@ -425,3 +425,39 @@ def task_conditions(actor: Actor, *, state: str = "ready") -> TaskConditions:
                       _tasks.c.assignee != me),) if groups else (),
     )
 
+
+
+# --- REST API (app/api) and monitoring intake (engine.desk.alerts) ------------------------------------
+
+def may_view_instance(request: RequestFacts, actor: Actor) -> bool:
+    """An instance with its history through the API: whoever may follow it as a request, and the overseers
+    who read every history (may_audit)."""
+    return may_view_request(request, actor) or may_audit(actor)
+
+
+def require_view_instance(request: RequestFacts, actor: Actor) -> None:
+    if not may_view_instance(request, actor):
+        require_view_request(request, actor)  # the same refusal as the portal's
+
+
+def may_take_alerts(actor: Actor) -> bool:
+    """Opening requests from monitoring alerts (a token with the `alerts` scope): the service desk, which
+    takes every request and may set its fault level."""
+    return SERVICE_DESK in actor.groups and not actor.is_auditor
+
+
+def require_take_alerts(actor: Actor) -> None:
+    if not may_take_alerts(actor):
+        raise Forbidden(f"{actor.username} may not open requests from monitoring alerts (the service desk does)",
+                        reason="alerts_forbidden", params={"username": actor.username})
+
+
+def may_edit_alert_levels(actor: Actor) -> bool:
+    """Which process and fault level each alert severity opens: set like the SLA policy, by process owners."""
+    return may_edit_sla_policy(actor)
+
+
+def require_edit_alert_levels(actor: Actor) -> None:
+    if not may_edit_alert_levels(actor):
+        raise Forbidden(f"{actor.username} may not change the alert level mapping (process owners do)",
+                        reason="alert_levels_forbidden", params={"username": actor.username})

@@ -158,3 +158,10 @@ class ProcessFailed(OpsflowError):
 
     code = "process_failed"
     status = 422
+
+
+class VersionMismatch(OpsflowError):
+    """The caller changed an instance on the strength of a version (an HTTP If-Match) it no longer has."""
+
+    code = "version_mismatch"
+    status = 412

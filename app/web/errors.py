@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from app.api import problems
 from app.web.error_details import describe, describe_csrf, describe_http
 from app.web.form_display import labelled, posted_form_data
 from app.web.requests import wants_json
@@ -58,12 +59,16 @@ def render_error(status: int, detail: str | None, *, code: str | None = None,
 def register_errors(app: Flask) -> None:
     @app.errorhandler(OpsflowError)
     def _domain_error(error: OpsflowError) -> Any:
+        if problems.is_api_request():
+            return problems.from_domain(error)
         if wants_json():
             return jsonify(error.to_dict()), error.status
         return render_error(error.status, describe(error), code=error.code)
 
     @app.errorhandler(DatabaseBusy)
     def _busy(error: DatabaseBusy) -> Any:
+        if problems.is_api_request():
+            return problems.from_domain(error)
         # Loading the signed-in user needs the database too: answer as to someone signed out, so
         # rendering the page does not wait for the lock (and fail) a second time.
         login_manager._update_request_context_with_user()
@@ -79,6 +84,8 @@ def register_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Any:
         status = error.code or 500
+        if problems.is_api_request():
+            return problems.from_http(error)
         if wants_json():
             return jsonify(code=error.name.lower().replace(" ", "_"), message=error.description), status
         detail = describe_http(error) or (Markup('<span lang="en">{}</span>').format(error.description)
@@ -92,6 +99,8 @@ def register_errors(app: Flask) -> None:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if app.config.get("TESTING") and app.config.get("PROPAGATE_EXCEPTIONS") is not False:
             raise error
+        if problems.is_api_request():
+            return problems.unexpected()
         if wants_json():
             return jsonify(code="internal_error", message="internal error"), 500
         return render_error(500, None, code="internal_error")

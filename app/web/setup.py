@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext
 from flask_wtf.csrf import CSRFProtect
 
 import config as config_module
+from app import api
 from app.web.display import (
     FAULT_LEVEL_NAMES,
     INBOX_STATE_NAMES,
@@ -46,6 +47,7 @@ def init_app(app: Flask) -> None:
         fault_level_names=FAULT_LEVEL_NAMES, status_names=STATUS_NAMES, inbox_state_names=INBOX_STATE_NAMES,
         display_value=display_value, unplaced_errors=unplaced_errors, data=data, may=may)
     app.add_url_rule("/vendor/bpmn-js/<path:filename>", "bpmn_js", _bpmn_js)
+    api.register(app, csrf)  # /api/v1 (app/api): token auth, exempt from CSRF
 
 
 def _bpmn_js(filename: str) -> Any:

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import access
-from engine.errors import NotFound
+from engine.errors import InvalidInput, NotFound
 from engine.process import history
 from engine.status import TaskState
-from engine.store.models import ProcessInstance, TaskRecord
+from engine.store.models import HistoryEvent, ProcessInstance, TaskRecord
 from engine.users import Actor
 
 
@@ -56,7 +56,11 @@ def get_instance(session: Session, instance_id: int) -> ProcessInstance:
 
 def instance_view(session: Session, instance_id: int) -> dict[str, Any]:
     """State, open tasks and full history of an instance, as plain data (the CLI's `show --json`)."""
-    instance = get_instance(session, instance_id)
+    return {**_instance_summary(session, get_instance(session, instance_id)),
+            "history": [history.event_to_dict(e) for e in history.events_of(session, instance_id)]}
+
+
+def _instance_summary(session: Session, instance: ProcessInstance) -> dict[str, Any]:
     open_tasks = session.scalars(select(TaskRecord).where(TaskRecord.instance_id == instance.id,
                                                           TaskRecord.state == TaskState.READY).order_by(TaskRecord.id))
     return {
@@ -66,5 +70,63 @@ def instance_view(session: Session, instance_id: int) -> dict[str, Any]:
         "ended_at": instance.ended_at.isoformat() if instance.ended_at else None,
         "lock_version": instance.lock_version,
         "open_tasks": [task_to_dict(t) for t in open_tasks],
-        "history": [history.event_to_dict(e) for e in history.events_of(session, instance.id)],
     }
+
+
+# --- the REST API's read side (app/api) -------------------------------------------------------------
+
+# Which of the actor's tasks a list shows: those they may work (held or open to their groups), those they
+# hold, or every task they may see (colleagues' claims too; auditors see all).
+TASK_SCOPES = ("workable", "mine", "visible")
+
+
+def tasks_page(session: Session, *, actor: Actor, scope: str = "workable", state: str = TaskState.READY,
+               process_id: str | None = None, fault_level: str | None = None, limit: int = 50,
+               offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """One page of tasks (oldest first) by engine.access's task rules in SQL, and how many there are."""
+    if scope not in TASK_SCOPES:
+        raise InvalidInput(f"scope must be one of {', '.join(TASK_SCOPES)}", field_errors={"scope": list(TASK_SCOPES)})
+    conditions = access.task_conditions(actor, state=state)
+    condition = {"workable": conditions.workable, "mine": conditions.holding, "visible": conditions.visible}[scope]()
+    query = (select(TaskRecord, ProcessInstance).join(ProcessInstance, ProcessInstance.id == TaskRecord.instance_id)
+             .where(TaskRecord.state == state, condition))
+    if process_id:
+        query = query.where(ProcessInstance.process_id == process_id)
+    if fault_level:
+        query = query.where(ProcessInstance.fault_level == fault_level)
+    total = session.scalar(select(func.count()).select_from(query.with_only_columns(TaskRecord.id).subquery()))
+    rows = session.execute(query.order_by(TaskRecord.id).limit(limit).offset(offset))
+    return [task_to_dict(record, instance) | {"instance_version": instance.lock_version}
+            for record, instance in rows], int(total or 0)
+
+
+def _facts(record: TaskRecord, instance: ProcessInstance) -> access.Task:
+    return access.Task(record.id, record.instance_id, record.name, record.element_id, record.candidate_group,
+                       record.assignee, instance.started_by)
+
+
+def visible_task(session: Session, *, task_id: int, actor: Actor, verb: str = "see") -> dict[str, Any]:
+    """One task the actor may see, with its instance's version (what an API client's If-Match names)."""
+    record = session.get(TaskRecord, task_id)
+    if record is None:
+        raise NotFound(f"task {task_id} does not exist", reason="task_missing", params={"task_id": task_id})
+    instance = get_instance(session, record.instance_id)
+    access.require_see_task(_facts(record, instance), actor, verb)
+    return task_to_dict(record, instance) | {"instance_version": instance.lock_version}
+
+
+def visible_instance(session: Session, *, instance_id: int, actor: Actor) -> dict[str, Any]:
+    """An instance with its open tasks (no history) for whoever may follow it or oversee every history."""
+    instance = get_instance(session, instance_id)
+    access.require_view_instance(instance, actor)
+    return _instance_summary(session, instance)
+
+
+def visible_history(session: Session, *, instance_id: int, actor: Actor, limit: int, offset: int
+                    ) -> tuple[list[dict[str, Any]], int]:
+    """A page of an instance's history (in order) and its length, for those who may see the instance."""
+    instance = get_instance(session, instance_id)
+    access.require_view_instance(instance, actor)
+    events = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id)
+                             .order_by(HistoryEvent.seq).limit(limit).offset(offset))
+    return [history.event_to_dict(e) for e in events], instance.last_event_seq

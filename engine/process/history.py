@@ -36,6 +36,9 @@ COMPLAINT_RAISED = "complaint_raised"
 # Knowledge base (engine.desk.knowledge): the case's solution, or a manager's "no reusable solution".
 SOLUTION_LINKED = "solution_linked"
 NO_REUSABLE_SOLUTION = "no_reusable_solution"
+# Monitoring intake (engine.desk.alerts): the alert fired again, or monitoring says it is resolved.
+ALERT_REPEATED = "alert_repeated"
+ALERT_RESOLVED = "alert_resolved"
 
 
 _INSERT_EVENTS = DirectStatement(insert(cast(Table, HistoryEvent.__table__)))

@@ -22,7 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 import forms
 from engine import access, clock
-from engine.errors import Conflict, InvalidInput, NotFound
+from engine.errors import Conflict, InvalidInput, NotFound, VersionMismatch
 from engine.process import definitions, history, hooks, persistence, step, timers
 from engine.process.persistence import LiveInstance, OpenTask
 from engine.process.step import task_group
@@ -572,3 +572,17 @@ def change_version(session: Session, *, instance_id: int, target: ProcessDefinit
                 name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, candidate_group=group, form_key=form_key,
                 lane=task.task_spec.lane))
     return _finish(change, outcome)
+
+
+def require_version(session: Session, *, instance_id: int, expected: int) -> None:
+    """Refuse a change made on the strength of an older version of the instance (an HTTP If-Match): the
+    row is locked first (PostgreSQL; SQLite's writers are serialized already), so the change that follows
+    in this transaction runs on exactly the version checked."""
+    found = session.execute(select(_instances.c.lock_version).where(_instances.c.id == instance_id)
+                            .with_for_update()).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"instance {instance_id} does not exist")
+    if found != expected:
+        raise VersionMismatch(f"instance {instance_id} is at version {found}, not {expected}: someone changed it "
+                              "since you read it; nothing was saved, read it again", reason="version_mismatch",
+                              params={"instance_id": instance_id, "version": found, "expected": expected})

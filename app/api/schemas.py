@@ -1,0 +1,235 @@
+"""Input (`*Args`) and output (`*Schema`) of /api/v1. The web's own schemas are reused where they say the
+same thing: the task filters (app/inbox), the SLA rows (app/sla) and the knowledge search (app/kb)."""
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from app.inbox.schemas import AssignArgs, InboxArgs
+from app.kb.schemas import SearchArgs
+from app.sla.schemas import AtRiskSchema, PolicySchema
+from engine import tokens
+from engine.desk import alerts
+from engine.desk.levels import FAULT_LEVELS
+from engine.desk.tasks import TASK_SCOPES
+
+__all__ = ["AssignArgs", "AtRiskSchema", "PolicySchema"]
+
+_TIME = {"format": "date-time"}
+
+
+class TaskListArgs(InboxArgs):
+    """The inbox's filters (process, level); `scope` instead of the inbox's states, pages instead of a cursor."""
+
+    class Meta:
+        unknown = EXCLUDE
+        exclude = ("state", "after", "limit")
+
+    scope = fields.String(load_default="workable", validate=validate.OneOf(TASK_SCOPES),
+                          metadata={"description": "workable: mine and open to my groups; mine: held by me; "
+                                                   "visible: every task I may see"})
+
+
+class KnowledgeArgs(SearchArgs):
+    class Meta:
+        unknown = EXCLUDE
+        exclude = ("incident", "offset")
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
+    page_size = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50))
+
+
+class StartArgs(Schema):
+    data = fields.Dict(required=True, metadata={"description": "the process's start form (GET the process)"})
+    version = fields.Integer(load_default=None, validate=validate.Range(min=1),
+                             metadata={"description": "a deployed version; the newest without it"})
+
+
+class CompleteArgs(Schema):
+    data = fields.Dict(load_default=dict, metadata={"description": "the task's form (form_key)"})
+
+
+class TaskSchema(Schema):
+    id = fields.Integer(required=True)
+    instance_id = fields.Integer(required=True)
+    element_id = fields.String(required=True)
+    name = fields.String(required=True)
+    group = fields.String(allow_none=True)
+    form_key = fields.String(allow_none=True)
+    state = fields.String(required=True)
+    assignee = fields.String(allow_none=True)
+    due_at = fields.String(allow_none=True, metadata=_TIME)
+    created_at = fields.String(required=True, metadata=_TIME)
+    completed_at = fields.String(allow_none=True, metadata=_TIME)
+    completed_by = fields.String(allow_none=True)
+    process_id = fields.String()
+    title = fields.String(allow_none=True)
+    fault_level = fields.String(allow_none=True)
+    instance_version = fields.Integer(metadata={"description": "the instance's lock version (its ETag)"})
+
+
+class InstanceSchema(Schema):
+    id = fields.Integer(required=True)
+    process_id = fields.String(required=True)
+    version = fields.Integer(required=True)
+    status = fields.String(required=True)
+    title = fields.String(allow_none=True)
+    fault_level = fields.String(allow_none=True)
+    started_by = fields.String(allow_none=True)
+    started_at = fields.String(required=True, metadata=_TIME)
+    ended_at = fields.String(allow_none=True, metadata=_TIME)
+    lock_version = fields.Integer(required=True)
+    open_tasks = fields.List(fields.Nested(TaskSchema), required=True)
+
+
+class HistoryEventSchema(Schema):
+    seq = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    at = fields.String(required=True, metadata=_TIME)
+    actor = fields.String(allow_none=True)
+    element_id = fields.String(allow_none=True)
+    task_id = fields.Integer(allow_none=True)
+    payload = fields.Dict(required=True)
+    hash = fields.String(required=True)
+
+
+class ProcessSchema(Schema):
+    process_id = fields.String(required=True)
+    newest_version = fields.Integer(required=True)
+
+
+class ChoiceSchema(Schema):
+    value = fields.String(required=True)
+    label_zh = fields.String(required=True)
+    label_en = fields.String(required=True)
+
+
+class FormFieldSchema(Schema):
+    id = fields.String(required=True)
+    type = fields.String(required=True)
+    required = fields.Boolean(required=True)
+    label_zh = fields.String(required=True)
+    label_en = fields.String(required=True)
+    choices = fields.List(fields.Nested(ChoiceSchema), required=True)
+
+
+class ProcessDetailSchema(Schema):
+    process_id = fields.String(required=True)
+    name = fields.String(required=True)
+    version = fields.Integer(required=True)
+    start_form_key = fields.String(allow_none=True)
+    deployed_at = fields.DateTime(required=True)
+    start_form = fields.List(fields.Nested(FormFieldSchema), required=True)
+
+
+class HitSchema(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    kind = fields.String(required=True)
+    status = fields.String(required=True)
+    system = fields.String(allow_none=True)
+    device_type = fields.String(allow_none=True)
+    category = fields.String(allow_none=True)
+    version = fields.Integer(required=True)
+    author = fields.String(required=True)
+    updated_at = fields.DateTime(required=True)
+    snippet = fields.Function(lambda hit: "".join(text for text, _ in hit.snippet), required=True)
+
+
+class KnowledgeSchema(Schema):
+    hits = fields.List(fields.Nested(HitSchema), required=True)
+    has_more = fields.Boolean(required=True)
+    terms = fields.List(fields.String(), required=True)
+
+
+# --- tokens and alerts ------------------------------------------------------------------------------
+
+class TokenArgs(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=tokens.MAX_NAME))
+    scopes = fields.List(fields.String(validate=validate.OneOf(tokens.SCOPES)), load_default=lambda: ["api"],
+                         validate=validate.Length(min=1))
+
+
+class TokenSchema(Schema):
+    id = fields.Integer(required=True)
+    username = fields.String(required=True)
+    name = fields.String(required=True)
+    scopes = fields.List(fields.String(), required=True)
+    created_at = fields.DateTime(required=True)
+    last_used_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    revoked_by = fields.String(allow_none=True)
+
+
+class NewTokenSchema(TokenSchema):
+    secret = fields.String(required=True, metadata={"description": "shown this once; only its SHA-256 is kept"})
+
+
+class _Loose(Schema):
+    """Monitoring payloads carry more than we read: extra keys are kept (and part of the notice's digest)."""
+
+    class Meta:
+        unknown = "include"
+
+
+class AlertmanagerAlertArgs(_Loose):
+    status = fields.String(required=True, validate=validate.OneOf(("firing", "resolved")))
+    labels = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    annotations = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    startsAt = fields.String(load_default=None)
+    endsAt = fields.String(load_default=None)
+    generatorURL = fields.String(load_default=None)
+    fingerprint = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+
+
+class AlertmanagerArgs(_Loose):
+    """Prometheus Alertmanager's webhook payload, version 4."""
+
+    version = fields.String(required=True, validate=validate.Equal("4"))
+    status = fields.String(validate=validate.OneOf(("firing", "resolved")))
+    receiver = fields.String()
+    groupKey = fields.String()
+    groupLabels = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    commonLabels = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    commonAnnotations = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    externalURL = fields.String()
+    alerts = fields.List(fields.Nested(AlertmanagerAlertArgs), required=True,
+                         validate=validate.Length(min=1, max=200))
+
+
+class ZabbixArgs(_Loose):
+    """A Zabbix-style event (a media type's webhook script sends it; see docs/api.md)."""
+
+    event_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    status = fields.String(required=True, validate=validate.OneOf(("PROBLEM", "RESOLVED", "problem", "resolved")))
+    host = fields.String(required=True, validate=validate.Length(min=1, max=150))
+    trigger = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    trigger_id = fields.String(load_default=None, validate=validate.Length(max=40))
+    severity = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    message = fields.String(load_default=None, validate=validate.Length(max=5000))
+    system = fields.String(load_default=None, validate=validate.Length(max=200))
+    organisation = fields.String(load_default=None, validate=validate.Length(max=200))
+    value = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+class AlertResultSchema(Schema):
+    fingerprint = fields.String(required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(("opened", "noted", "resolved", "ignored")))
+    request_id = fields.Integer(allow_none=True, required=True)
+
+
+class AlertResultsSchema(Schema):
+    results = fields.List(fields.Nested(AlertResultSchema), required=True)
+
+
+class AlertLevelArgs(Schema):
+    process_id = fields.String(required=True, validate=validate.OneOf(alerts.PROCESSES))
+    fault_level = fields.String(required=True, validate=validate.OneOf(FAULT_LEVELS))
+
+
+class AlertLevelSchema(Schema):
+    source = fields.String(required=True)
+    severity = fields.String(required=True)
+    process_id = fields.String(required=True)
+    fault_level = fields.String(required=True)
+    updated_by = fields.String(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True)
