@@ -62,8 +62,8 @@ def postgres_url(postgres_server: pg.PostgresServer) -> str:
 
 
 def _truncate_all(database: Database) -> None:
-    # sla_policy holds the defaults the migration seeded; tests that edit it restore it.
-    kept = {"alembic_version", "sla_policy"}
+    # sla_policy and alert_level hold the defaults the migrations seeded; tests that edit them restore them.
+    kept = {"alembic_version", "sla_policy", "alert_level"}
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name not in kept)
     with database.transaction() as session:
         session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
