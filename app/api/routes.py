@@ -42,6 +42,8 @@ def documented_errors(blp: Blueprint, *statuses: int) -> Any:
     return decorate
 
 
+# Ids in paths are <int(max=…)>: the columns are 32-bit integers, and a larger id is simply not found (404)
+# rather than an error of the database driver.
 IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
             "description": 'The ETag of the task\'s instance ("<instance id>.<lock version>"); 428 without it, '
                            "412 when the instance changed since"}
@@ -105,7 +107,7 @@ def start_instance(args: dict[str, Any], process_id: str) -> Any:
 
 # --- instances --------------------------------------------------------------------------------------
 
-@instances.get("/<int:instance_id>")
+@instances.get("/<int(max=2147483647):instance_id>")
 @instances.response(200, InstanceSchema, headers={"ETag": {"schema": {"type": "string"}}})
 @documented_errors(instances, 404)
 def get_instance(instance_id: int) -> Any:
@@ -115,7 +117,7 @@ def get_instance(instance_id: int) -> Any:
     return found, 200, {"ETag": etag(instance_id, found["lock_version"])}
 
 
-@instances.get("/<int:instance_id>/history")
+@instances.get("/<int(max=2147483647):instance_id>/history")
 @instances.response(200, HistoryEventSchema(many=True))
 @instances.paginate(page_size=50, max_page_size=500)
 @documented_errors(instances, 404)
@@ -146,7 +148,7 @@ def list_tasks(args: dict[str, Any], pagination_parameters: Any) -> Any:
     return rows
 
 
-@task_api.get("/<int:task_id>")
+@task_api.get("/<int(max=2147483647):task_id>")
 @task_api.response(200, TaskSchema, headers={"ETag": {"schema": {"type": "string"}}})
 @documented_errors(task_api, 404)
 def get_task(task_id: int) -> Any:
@@ -170,7 +172,7 @@ def _change_task(task_id: int, verb: str, change: Any) -> Any:
     return found, 200, {"ETag": etag(found["instance_id"], found["instance_version"])}
 
 
-@task_api.post("/<int:task_id>/claim")
+@task_api.post("/<int(max=2147483647):task_id>/claim")
 @task_api.response(200, TaskSchema)
 @task_api.doc(parameters=[IF_MATCH])
 @documented_errors(task_api, 404, 409, 412, 428)
@@ -180,7 +182,7 @@ def claim(task_id: int) -> Any:
                         lambda session, who: runtime.claim_task(session, task_id=task_id, actor=who))
 
 
-@task_api.post("/<int:task_id>/release")
+@task_api.post("/<int(max=2147483647):task_id>/release")
 @task_api.response(200, TaskSchema)
 @task_api.doc(parameters=[IF_MATCH])
 @documented_errors(task_api, 404, 409, 412, 428)
@@ -190,7 +192,7 @@ def release(task_id: int) -> Any:
                         lambda session, who: runtime.release_task(session, task_id=task_id, actor=who))
 
 
-@task_api.post("/<int:task_id>/assign")
+@task_api.post("/<int(max=2147483647):task_id>/assign")
 @task_api.arguments(AssignArgs(only=("assignee",)))
 @task_api.response(200, TaskSchema)
 @task_api.doc(parameters=[IF_MATCH])
@@ -201,7 +203,7 @@ def assign(args: dict[str, Any], task_id: int) -> Any:
         session, task_id=task_id, assignee=users.actor(session, args["assignee"]), actor=who))
 
 
-@task_api.post("/<int:task_id>/complete")
+@task_api.post("/<int(max=2147483647):task_id>/complete")
 @task_api.arguments(CompleteArgs)
 @task_api.response(200, TaskSchema)
 @task_api.doc(parameters=[IF_MATCH])
