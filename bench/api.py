@@ -8,13 +8,17 @@ repeats, for one request: POST /processes/service_desk/instances (requester), PO
 start's ETag as If-Match (desk), GET the instance for its open task and ETag, complete 事件分类 (desk),
 GET, complete 远程解决 (engineer): six HTTP requests. The request then waits at 满意度回访, which would close
 it only past the knowledge gate (engine.desk.knowledge), so the benchmark stops there. Each client stops
-after --per-client requests or --seconds, whichever comes first; every HTTP request is timed. Errors are
+after --per-client requests or --seconds, whichever comes first, and pauses --pause seconds after each HTTP
+request (as bench/web.py's agents do: an integration reacting to answers, not a flood; with no pause, 20
+clients on two workers measure queueing: each waits for the other nineteen). Every HTTP request is timed,
+from sending it to its last byte. Errors are
 any unexpected status (a 409 too: no two clients share a task) and connection failures.
 
 The baseline runs the same steps for --baseline requests in this process through engine/ (no HTTP, no
 token, no JSON), one at a time, on the same database: what the engine costs, for comparison.
 
-Run: .venv/bin/python -m bench.api [--clients 20] [--seconds 30] [--per-client 40] [--workers 2] [--quick]
+Run: .venv/bin/python -m bench.api [--clients 20] [--seconds 30] [--per-client 40] [--pause 0.2] [--workers 2]
+     [--quick]
 Last line: RESULT requests_per_s=<HTTP requests per second> p95_ms=<p95 of one HTTP request> errors=<n>
 """
 from __future__ import annotations
@@ -56,10 +60,10 @@ class Client(threading.Thread):
     """One API client: its own requester, desk agent and engineer tokens, one request at a time."""
 
     def __init__(self, base: str, secrets: dict[str, str], stats: Stats, *, per_client: int, deadline: float,
-                 start: threading.Barrier):
+                 start: threading.Barrier, pause: float = 0.0):
         super().__init__(daemon=True)
-        self.secrets, self.stats, self.per_client, self.deadline, self.start_barrier = \
-            secrets, stats, per_client, deadline, start
+        self.secrets, self.stats, self.per_client, self.deadline, self.start_barrier, self.pause = \
+            secrets, stats, per_client, deadline, start, pause
         self.connection = http.client.HTTPConnection(base, timeout=TIMEOUT)
 
     def call(self, role: str, method: str, path: str, body: Any = None,
@@ -80,6 +84,7 @@ class Client(threading.Thread):
             raise RuntimeError(f"{method} {path}: {error!r}") from error
         with self.stats.lock:
             self.stats.latencies.append((time.perf_counter() - began) * 1000)
+        time.sleep(self.pause)
         return response.status, json.loads(data) if data else None, response.getheader("ETag")
 
     def expect(self, got: tuple[int, Any, str | None], status: int, what: str) -> tuple[Any, str]:
@@ -164,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="at most this long")
     parser.add_argument("--per-client", type=int, default=40, help="at most this many requests per client")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (sync)")
+    parser.add_argument("--pause", type=float, default=0.2, help="seconds a client waits after each answer")
     parser.add_argument("--baseline", type=int, default=50, help="requests of the in-process baseline")
     parser.add_argument("--quick", action="store_true", help="smoke test: 4 clients, 3 requests each, 1 worker")
     args = parser.parse_args(argv)
@@ -194,8 +200,8 @@ def main(argv: list[str] | None = None) -> int:
             stats = Stats()
             barrier = threading.Barrier(args.clients)
             deadline = time.perf_counter() + args.seconds
-            clients = [Client(server.base, s, stats, per_client=args.per_client, deadline=deadline, start=barrier)
-                       for s in secrets]
+            clients = [Client(server.base, s, stats, per_client=args.per_client, deadline=deadline, start=barrier,
+                              pause=args.pause) for s in secrets]
             began = time.perf_counter()
             for client in clients:
                 client.start()
@@ -211,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
                 pg.stop()
     samples = stats.latencies
     rate = len(samples) / elapsed if elapsed else 0.0
-    log(f"{args.clients} clients, {args.workers} gunicorn workers: {len(samples)} HTTP requests in {elapsed:.1f} s "
+    log(f"{args.clients} clients pausing {args.pause} s, {args.workers} gunicorn workers: {len(samples)} HTTP requests "
+        f"in {elapsed:.1f} s "
         f"({rate:.0f}/s); {stats.requests_done} service-desk requests raised and worked to 满意度回访 "
         f"({stats.requests_done / elapsed:.1f}/s); p50 {percentile(samples, 0.5):.1f} ms, "
         f"p95 {percentile(samples, 0.95):.1f} ms, max {max(samples, default=0):.1f} ms")

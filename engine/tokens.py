@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine import access, clock, users
+from engine import access, clock
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.store.api_models import ApiToken
+from engine.store.models import Membership, User
 from engine.users import Actor
 
 SCOPES = ("api", "alerts")
@@ -86,21 +87,26 @@ def revoke_token(session: Session, *, token_id: int, actor: Actor) -> ApiToken:
     return token
 
 
+_PRESENTED = (select(ApiToken.id, ApiToken.username, ApiToken.scopes, ApiToken.last_used_at, Membership.group_id)
+              .join(User, User.username == ApiToken.username)
+              .outerjoin(Membership, Membership.user_id == User.id)
+              .where(ApiToken.revoked_at.is_(None), User.is_active.is_(True)))
+
+
 def authenticate(session: Session, secret: str) -> Authenticated | None:
-    """The user a presented secret acts as, or None (unknown, revoked, or its user deactivated)."""
+    """The user a presented secret acts as, or None (unknown, revoked, or its user deactivated). One query:
+    every API call asks."""
     if not secret.startswith(PREFIX):
         return None
-    token = session.scalars(select(ApiToken).where(ApiToken.secret_sha256 == digest(secret))).first()
-    if token is None or token.revoked_at is not None:
+    rows = session.execute(_PRESENTED.where(ApiToken.secret_sha256 == digest(secret))).all()
+    if not rows:
         return None
-    try:
-        actor = users.actor(session, token.username)
-    except NotFound:
-        return None
+    token = rows[0]
     now = clock.now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
         session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
-    return Authenticated(actor, token.id, frozenset(token.scopes.split()))
+    groups = frozenset(row.group_id for row in rows if row.group_id is not None)
+    return Authenticated(Actor(token.username, groups), token.id, frozenset(token.scopes.split()))
 
 
 def require_scope(found: Authenticated, scope: str) -> None:

@@ -167,7 +167,6 @@ def _change_task(task_id: int, verb: str, change: Any) -> Any:
         if expected is not None:
             runtime.require_version(session, instance_id=found["instance_id"], expected=expected)
         change(session, who)
-        session.expire_all()  # the change wrote with direct statements: read the task and instance again
         found = tasks.visible_task(session, task_id=task_id, actor=who)
     return found, 200, {"ETag": etag(found["instance_id"], found["instance_version"])}
 

@@ -24,6 +24,8 @@ KIND_NAMES = {
     history.COMPLAINT_RAISED: lazy_gettext("Became a complaint"),
     history.SOLUTION_LINKED: lazy_gettext("Solution linked"),
     history.NO_REUSABLE_SOLUTION: lazy_gettext("No reusable solution recorded"),
+    history.ALERT_REPEATED: lazy_gettext("Alert repeated"),
+    history.ALERT_RESOLVED: lazy_gettext("Alert resolved"),
     history.INSTANCE_MIGRATED: lazy_gettext("Moved to another version"),
     history.INSTANCE_ENDED: lazy_gettext("Request closed"),
     history.INSTANCE_FAILED: lazy_gettext("Request failed"),

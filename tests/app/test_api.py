@@ -110,6 +110,26 @@ def test_revoked_token_stops_working_and_last_use_is_recorded(app: Flask, api: C
     assert_problem(call("GET", "/processes"), 401)
 
 
+def test_a_deactivated_users_tokens_stop_working(app: Flask, api: Callable[[str], Call]) -> None:
+    call = api("engineer2")
+    assert call("GET", "/tasks").status_code == 200
+    from engine.store.models import User
+    with database(app).transaction() as session:
+        users.get_user(session, "engineer2")
+        session.query(User).filter(User.username == "engineer2").update({"is_active": False})
+    assert_problem(call("GET", "/tasks"), 401)
+
+
+def test_a_token_acts_with_its_users_groups_as_they_are_now(app: Flask, api: Callable[[str], Call]) -> None:
+    call = api("engineer")
+    assert_problem(call("GET", "/sla/policies"), 403)
+    from engine.store.models import Group, User
+    with database(app).transaction() as session:
+        user = session.query(User).filter(User.username == "engineer").one()
+        user.groups.append(session.get(Group, "service_desk"))
+    assert call("GET", "/sla/policies").status_code == 200
+
+
 def test_tokens_are_stored_hashed_and_shown_once(app: Flask, api: Callable[[str], Call]) -> None:
     made = api("engineer")("POST", "/tokens", json={"name": "ci"})
     assert made.status_code == 201 and made.json["secret"].startswith("ofw_")
