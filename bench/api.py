@@ -24,6 +24,7 @@ Last line: RESULT requests_per_s=<HTTP requests per second> p95_ms=<p95 of one H
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import tempfile
@@ -39,11 +40,11 @@ from engine import bootstrap, tokens, users
 from engine.process import runtime
 from engine.store import schema
 from engine.store.db import Database
-from tests.support.pg import PostgresServer, start_postgres
+from tests.support.pg import start_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 30.0
-STEPS = [("accept", {"request_confirmed": True, "notes": "API 受理"}, "desk"),
+STEPS: list[tuple[str, dict[str, Any], str]] = [("accept", {"request_confirmed": True, "notes": "API 受理"}, "desk"),
          ("classify", {"category": "fault", "fault_level": "III"}, "desk"),
          ("remote_fix", {"resolved": True, "method": "remote", "actions": "远程重启服务，已恢复"}, "engineer")]
 
@@ -176,45 +177,39 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.clients, args.per_client, args.seconds, args.workers, args.baseline = 4, 3, 20.0, 1, 5
 
-    pg: PostgresServer | None = None
-    server: Gunicorn | None = None
-    database: Database | None = None
-    with tempfile.TemporaryDirectory(prefix="opsflow-bench-api-") as tmp:
-        try:
-            pg = start_postgres()
-            url = pg.create_database("opsflow_bench_api")
-            schema.upgrade(url)
-            database = Database(url)
-            secrets = setup(database, args.clients)
-            per_s, base_p95 = baseline(database, args.baseline)
-            log(f"baseline through engine/ (no HTTP): {per_s:.0f} changes/s, p95 {base_p95:.1f} ms per change "
-                f"({args.baseline} requests, 4 changes each)")
-            server = Gunicorn(url, workers=args.workers, threads=1, log_path=Path(tmp) / "gunicorn.log")
-            server.wait_ready()
-            # Warm each worker (first requests parse diagrams and build schemas), unmeasured.
-            warm = Stats()
-            Client(server.base, secrets[0], warm, per_client=2 * args.workers, deadline=time.perf_counter() + 60,
-                   start=threading.Barrier(1)).run()
-            if warm.errors:
-                raise RuntimeError(f"warm-up failed: {warm.errors[:3]}")
-            stats = Stats()
-            barrier = threading.Barrier(args.clients)
-            deadline = time.perf_counter() + args.seconds
-            clients = [Client(server.base, s, stats, per_client=args.per_client, deadline=deadline, start=barrier,
-                              pause=args.pause) for s in secrets]
-            began = time.perf_counter()
-            for client in clients:
-                client.start()
-            for client in clients:
-                client.join(args.seconds + TIMEOUT + 10)
-            elapsed = time.perf_counter() - began
-        finally:
-            if server is not None:
-                server.stop()
-            if database is not None:
-                database.dispose()
-            if pg is not None:
-                pg.stop()
+    with tempfile.TemporaryDirectory(prefix="opsflow-bench-api-") as tmp, contextlib.ExitStack() as cleanup:
+        pg = start_postgres()
+        cleanup.callback(pg.stop)  # callbacks run last first: gunicorn, the database, then PostgreSQL
+        url = pg.create_database("opsflow_bench_api")
+        schema.upgrade(url)
+        database = Database(url)
+        cleanup.callback(database.dispose)
+        secrets = setup(database, args.clients)
+        per_s, base_p95 = baseline(database, args.baseline)
+        log(f"baseline through engine/ (no HTTP): {per_s:.0f} changes/s, p95 {base_p95:.1f} ms per change "
+            f"({args.baseline} requests, 4 changes each)")
+        server = Gunicorn(url, workers=args.workers, threads=1, log_path=Path(tmp) / "gunicorn.log")
+        cleanup.callback(server.stop)
+        server.wait_ready()
+        # Warm each worker (first requests parse diagrams and build schemas), unmeasured.
+        warm = Stats()
+        Client(server.base, secrets[0], warm, per_client=2 * args.workers, deadline=time.perf_counter() + 60,
+               start=threading.Barrier(1)).run()
+        if warm.errors:
+            raise RuntimeError(f"warm-up failed: {warm.errors[:3]}")
+        stats = Stats()
+        barrier = threading.Barrier(args.clients)
+        deadline = time.perf_counter() + args.seconds
+        clients = [Client(server.base, s, stats, per_client=args.per_client, deadline=deadline, start=barrier,
+                          pause=args.pause) for s in secrets]
+        began = time.perf_counter()
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join(args.seconds + TIMEOUT + 10)
+        elapsed = time.perf_counter() - began
+        if stats.errors:
+            log(f"--- gunicorn log tail ---\n{server.log_tail()}")
     samples = stats.latencies
     rate = len(samples) / elapsed if elapsed else 0.0
     log(f"{args.clients} clients pausing {args.pause} s, {args.workers} gunicorn workers: {len(samples)} HTTP requests "

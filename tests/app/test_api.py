@@ -211,6 +211,14 @@ def test_start_form_errors_are_422_naming_the_field(api: Callable[[str], Call]) 
     assert_problem(api("requester")("POST", "/processes/service_desk/instances", json={"nodata": 1}), 422)
 
 
+def test_malformed_bodies_and_wrong_methods_are_problems_too(api: Callable[[str], Call]) -> None:
+    call = api("requester")
+    assert_problem(call("POST", "/processes/service_desk/instances", data="{not json",
+                        headers={"Content-Type": "application/json"}), 400)
+    assert_problem(call("DELETE", "/processes"), 405)
+    assert_problem(call("GET", "/no/such/thing"), 404)
+
+
 def test_auditors_cannot_start(api: Callable[[str], Call]) -> None:
     assert_problem(api("auditor")("POST", "/processes/service_desk/instances", json={"data": REQUEST}), 403)
 
