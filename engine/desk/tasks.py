@@ -1,6 +1,7 @@
 """Read side of tasks and instances: inbox queries and instance views, from plain columns only."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -10,11 +11,12 @@ from engine import access
 from engine.errors import InvalidInput, NotFound
 from engine.process import history
 from engine.status import TaskState
-from engine.store.models import HistoryEvent, ProcessInstance, TaskRecord
+from engine.store.models import HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord
 from engine.users import Actor
 
 
-def task_to_dict(record: TaskRecord, instance: ProcessInstance | None = None) -> dict[str, Any]:
+def task_to_dict(record: Any, instance: ProcessInstance | None = None) -> dict[str, Any]:
+    """A task record (ORM object or row of its columns) as plain data, with its instance's columns if given."""
     row = {
         "id": record.id, "instance_id": record.instance_id, "element_id": record.element_id, "name": record.name,
         "group": record.candidate_group, "form_key": record.form_key, "state": record.state,
@@ -56,19 +58,28 @@ def get_instance(session: Session, instance_id: int) -> ProcessInstance:
 
 def instance_view(session: Session, instance_id: int) -> dict[str, Any]:
     """State, open tasks and full history of an instance, as plain data (the CLI's `show --json`)."""
-    return {**_instance_summary(session, get_instance(session, instance_id)),
+    return {**_instance_summary(session, instance_id),
             "history": [history.event_to_dict(e) for e in history.events_of(session, instance_id)]}
 
 
-def _instance_summary(session: Session, instance: ProcessInstance) -> dict[str, Any]:
-    open_tasks = session.scalars(select(TaskRecord).where(TaskRecord.instance_id == instance.id,
-                                                          TaskRecord.state == TaskState.READY).order_by(TaskRecord.id))
+_SUMMARY = (select(ProcessInstance.id, ProcessInstance.process_id, ProcessDefinition.version, ProcessInstance.status,
+                   ProcessInstance.title, ProcessInstance.fault_level, ProcessInstance.started_by,
+                   ProcessInstance.started_at, ProcessInstance.ended_at, ProcessInstance.lock_version)
+            .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id))
+_OPEN_TASKS = select(*TaskRecord.__table__.columns).where(TaskRecord.state == TaskState.READY).order_by(TaskRecord.id)
+
+
+def _instance_summary(session: Session, instance_id: int) -> dict[str, Any]:
+    """The instance's columns (never its workflow state, the bulk of the row) and its open tasks."""
+    row = session.execute(_SUMMARY.where(ProcessInstance.id == instance_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"instance {instance_id} does not exist", reason="instance_missing",
+                       params={"instance_id": instance_id})
+    open_tasks = session.execute(_OPEN_TASKS.where(TaskRecord.instance_id == instance_id))
     return {
-        "id": instance.id, "process_id": instance.process_id, "version": instance.definition.version,
-        "status": instance.status, "title": instance.title, "fault_level": instance.fault_level,
-        "started_by": instance.started_by, "started_at": instance.started_at.isoformat(),
-        "ended_at": instance.ended_at.isoformat() if instance.ended_at else None,
-        "lock_version": instance.lock_version,
+        "id": row.id, "process_id": row.process_id, "version": row.version, "status": row.status, "title": row.title,
+        "fault_level": row.fault_level, "started_by": row.started_by, "started_at": row.started_at.isoformat(),
+        "ended_at": row.ended_at.isoformat() if row.ended_at else None, "lock_version": row.lock_version,
         "open_tasks": [task_to_dict(t) for t in open_tasks],
     }
 
@@ -126,9 +137,17 @@ def visible_task(session: Session, *, task_id: int, actor: Actor, verb: str = "s
 
 def visible_instance(session: Session, *, instance_id: int, actor: Actor) -> dict[str, Any]:
     """An instance with its open tasks (no history) for whoever may follow it or oversee every history."""
-    instance = get_instance(session, instance_id)
-    access.require_view_instance(instance, actor)
-    return _instance_summary(session, instance)
+    found = _instance_summary(session, instance_id)
+    access.require_view_instance(_Request(instance_id, found["started_by"]), actor)
+    return found
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What engine.access's request rules read."""
+
+    id: int
+    started_by: str | None
 
 
 def visible_history(session: Session, *, instance_id: int, actor: Actor, limit: int, offset: int
