@@ -70,5 +70,5 @@ def register(app: Flask, csrf: CSRFProtect) -> None:
 
 def _swagger_ui(filename: str) -> Any:
     if not Path(SWAGGER_UI_DIST).is_dir():
-        raise NotFound("Swagger UI is not installed (run scripts/install)", reason="viewer_missing")
+        raise NotFound("Swagger UI is not installed (run scripts/install)", reason="swagger_ui_missing")
     return send_from_directory(SWAGGER_UI_DIST, filename, max_age=24 * 3600)

@@ -84,6 +84,14 @@ DETAILS: dict[str, LazyString] = {
     "user_already_inactive": lazy_gettext("%(username)s is deactivated already."),
     "user_already_active": lazy_gettext("%(username)s is active already."),
     "viewer_missing": lazy_gettext("The diagram viewer is not installed (run scripts/install)."),
+    "token_missing": lazy_gettext("There is no API token %(token_id)s of yours."),
+    "token_scope": lazy_gettext("This API token is not for %(scope)s."),
+    "version_mismatch": lazy_gettext("Request no. %(instance_id)s changed meanwhile (version %(version)s, you had "
+                                     "%(expected)s): nothing was saved; load it again."),
+    "alerts_forbidden": lazy_gettext("%(username)s may not open requests from monitoring alerts: the service desk "
+                                     "does."),
+    "alert_levels_forbidden": lazy_gettext("%(username)s may not change the alert level mapping: process owners do."),
+    "swagger_ui_missing": lazy_gettext("The API documentation viewer is not installed (run scripts/install)."),
 }
 
 # flask-wtf names a CSRF failure only by an English sentence; these are all it sends.

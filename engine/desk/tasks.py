@@ -48,11 +48,15 @@ def list_tasks(session: Session, *, group: str | None = None, user: str | None =
     return [task_to_dict(record, instance) for record, instance in session.execute(query)]
 
 
+def _missing(instance_id: int) -> NotFound:
+    return NotFound(f"instance {instance_id} does not exist", reason="instance_missing",
+                    params={"instance_id": instance_id})
+
+
 def get_instance(session: Session, instance_id: int) -> ProcessInstance:
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
-        raise NotFound(f"instance {instance_id} does not exist", reason="instance_missing",
-                       params={"instance_id": instance_id})
+        raise _missing(instance_id)
     return instance
 
 
@@ -73,8 +77,7 @@ def _instance_summary(session: Session, instance_id: int) -> dict[str, Any]:
     """The instance's columns (never its workflow state, the bulk of the row) and its open tasks."""
     row = session.execute(_SUMMARY.where(ProcessInstance.id == instance_id)).one_or_none()
     if row is None:
-        raise NotFound(f"instance {instance_id} does not exist", reason="instance_missing",
-                       params={"instance_id": instance_id})
+        raise _missing(instance_id)
     open_tasks = session.execute(_OPEN_TASKS.where(TaskRecord.instance_id == instance_id))
     return {
         "id": row.id, "process_id": row.process_id, "version": row.version, "status": row.status, "title": row.title,
@@ -153,7 +156,10 @@ class _Request:
 def visible_history(session: Session, *, instance_id: int, actor: Actor, limit: int, offset: int
                     ) -> tuple[list[dict[str, Any]], int]:
     """A page of an instance's history (in order) and its length, for those who may see the instance."""
-    instance = get_instance(session, instance_id)
+    instance = session.execute(select(ProcessInstance.id, ProcessInstance.started_by, ProcessInstance.last_event_seq)
+                               .where(ProcessInstance.id == instance_id)).one_or_none()
+    if instance is None:
+        raise _missing(instance_id)
     access.require_view_instance(instance, actor)
     events = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id)
                              .order_by(HistoryEvent.seq).limit(limit).offset(offset))
