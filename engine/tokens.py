@@ -94,17 +94,17 @@ _PRESENTED = (select(ApiToken.id, ApiToken.username, ApiToken.scopes, ApiToken.l
 
 
 def authenticate(session: Session, secret: str) -> Authenticated | None:
-    """The user a presented secret acts as, or None (unknown, revoked, or its user deactivated). One query:
-    every API call asks."""
+    """The user a presented secret acts as, or None (unknown, revoked, or its user deactivated). One Core
+    query (the ORM's bookkeeping cost more than the query): every API call asks."""
     if not secret.startswith(PREFIX):
         return None
-    rows = session.execute(_PRESENTED.where(ApiToken.secret_sha256 == digest(secret))).all()
+    rows = session.connection().execute(_PRESENTED.where(ApiToken.secret_sha256 == digest(secret))).all()
     if not rows:
         return None
     token = rows[0]
     now = clock.now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
-        session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+        session.connection().execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
     groups = frozenset(row.group_id for row in rows if row.group_id is not None)
     return Authenticated(Actor(token.username, groups), token.id, frozenset(token.scopes.split()))
 

@@ -75,10 +75,10 @@ _OPEN_TASKS = select(*TaskRecord.__table__.columns).where(TaskRecord.state == Ta
 
 def _instance_summary(session: Session, instance_id: int) -> dict[str, Any]:
     """The instance's columns (never its workflow state, the bulk of the row) and its open tasks."""
-    row = session.execute(_SUMMARY.where(ProcessInstance.id == instance_id)).one_or_none()
+    row = session.connection().execute(_SUMMARY.where(ProcessInstance.id == instance_id)).one_or_none()
     if row is None:
         raise _missing(instance_id)
-    open_tasks = session.execute(_OPEN_TASKS.where(TaskRecord.instance_id == instance_id))
+    open_tasks = session.connection().execute(_OPEN_TASKS.where(TaskRecord.instance_id == instance_id))
     return {
         "id": row.id, "process_id": row.process_id, "version": row.version, "status": row.status, "title": row.title,
         "fault_level": row.fault_level, "started_by": row.started_by, "started_at": row.started_at.isoformat(),
@@ -125,7 +125,7 @@ _VISIBLE_TASK = (select(TaskRecord.id, TaskRecord.instance_id, TaskRecord.elemen
 def visible_task(session: Session, *, task_id: int, actor: Actor, verb: str = "see") -> dict[str, Any]:
     """One task the actor may see, with its instance's version (what an API client's If-Match names); one
     query, as API calls read it before and after every change."""
-    row = session.execute(_VISIBLE_TASK.where(TaskRecord.id == task_id)).one_or_none()
+    row = session.connection().execute(_VISIBLE_TASK.where(TaskRecord.id == task_id)).one_or_none()
     if row is None:
         raise NotFound(f"task {task_id} does not exist", reason="task_missing", params={"task_id": task_id})
     access.require_see_task(access.Task(row.id, row.instance_id, row.name, row.element_id, row.candidate_group,
@@ -156,8 +156,8 @@ class _Request:
 def visible_history(session: Session, *, instance_id: int, actor: Actor, limit: int, offset: int
                     ) -> tuple[list[dict[str, Any]], int]:
     """A page of an instance's history (in order) and its length, for those who may see the instance."""
-    instance = session.execute(select(ProcessInstance.id, ProcessInstance.started_by, ProcessInstance.last_event_seq)
-                               .where(ProcessInstance.id == instance_id)).one_or_none()
+    facts = select(ProcessInstance.id, ProcessInstance.started_by, ProcessInstance.last_event_seq)
+    instance = session.connection().execute(facts.where(ProcessInstance.id == instance_id)).one_or_none()
     if instance is None:
         raise _missing(instance_id)
     access.require_view_instance(instance, actor)
