@@ -4,7 +4,8 @@ is also why the API's blueprints are exempt from Flask-WTF's CSRF check.
 
 ETags: an instance's (and its tasks') ETag is its lock version, `"<instance id>.<version>"`. Every call that
 changes an existing instance — task claim, release, assign, complete — must send it as If-Match: 428 when
-missing, 412 when the instance moved on since (engine.process.runtime.require_version). Starting an
+missing, 412 when the instance moved on since (engine.process.runtime.require_version, asked before
+the change and again after it, in its transaction). Starting an
 instance needs none (nothing exists yet); nor does the alert intake (a monitoring system cannot know it).
 """
 from __future__ import annotations

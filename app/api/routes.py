@@ -167,6 +167,8 @@ def _change_task(task_id: int, verb: str, change: Any) -> Any:
         if expected is not None:
             runtime.require_version(session, instance_id=found["instance_id"], expected=expected)
         change(session, who)
+        if expected is not None:
+            runtime.require_version(session, instance_id=found["instance_id"], expected=expected, after_change=True)
         found = tasks.visible_task(session, task_id=task_id, actor=who)
     return found, 200, {"ETag": etag(found["instance_id"], found["instance_version"])}
 

@@ -574,15 +574,18 @@ def change_version(session: Session, *, instance_id: int, target: ProcessDefinit
     return _finish(change, outcome)
 
 
-def require_version(session: Session, *, instance_id: int, expected: int) -> None:
-    """Refuse a change made on the strength of an older version of the instance (an HTTP If-Match): the
-    row is locked first (PostgreSQL; SQLite's writers are serialized already), so the change that follows
-    in this transaction runs on exactly the version checked."""
-    found = session.execute(select(_instances.c.lock_version).where(_instances.c.id == instance_id)
-                            .with_for_update()).scalar_one_or_none()
+def require_version(session: Session, *, instance_id: int, expected: int, after_change: bool = False) -> None:
+    """Refuse a change made on the strength of an older version of the instance (an HTTP If-Match).
+
+    Asked before the change (a stale version is refused at once) and again after it, in the same
+    transaction (`after_change`): the change saved the version it read plus one, so anything but `expected`
+    or `expected + 1` means another change came in between, and raising rolls this one back. No row lock
+    is taken: locking the instance before the task row would deadlock with a change that locks them the
+    other way round."""
+    found = session.connection().scalar(select(_instances.c.lock_version).where(_instances.c.id == instance_id))
     if found is None:
         raise NotFound(f"instance {instance_id} does not exist")
-    if found != expected:
+    if found != expected and not (after_change and found == expected + 1):
         raise VersionMismatch(f"instance {instance_id} is at version {found}, not {expected}: someone changed it "
                               "since you read it; nothing was saved, read it again", reason="version_mismatch",
                               params={"instance_id": instance_id, "version": found, "expected": expected})

@@ -257,6 +257,27 @@ def test_claim_needs_if_match_and_refuses_a_stale_one(api: Callable[[str], Call]
     assert desk("POST", f"/tasks/{task['id']}/claim", headers={"If-Match": "*"}).status_code == 200
 
 
+def test_a_change_that_slips_in_after_the_check_is_412_and_nothing_is_saved(
+        app: Flask, api: Callable[[str], Call], monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.desk import case
+    from engine.process import runtime
+    instance_id = start(api("requester")).json["id"]
+    desk = api("service_desk")
+    task = open_task(desk, instance_id, "accept")
+    claim_task = runtime.claim_task
+
+    def chased_first(session: Any, **kwargs: Any) -> Any:  # the requester chases between check and claim
+        case.chase_request(session, instance_id=instance_id, actor=users.actor(session, "requester"))
+        return claim_task(session, **kwargs)
+
+    monkeypatch.setattr(runtime, "claim_task", chased_first)
+    tag = task_etag(desk, task["id"])
+    assert_problem(desk("POST", f"/tasks/{task['id']}/claim", headers={"If-Match": tag}), 412, "version_mismatch")
+    monkeypatch.undo()
+    assert task_etag(desk, task["id"]) == tag  # neither the chase nor the claim was saved
+    assert open_task(desk, instance_id, "accept")["assignee"] is None
+
+
 def test_a_task_a_colleague_took_is_409_naming_them(app: Flask, api: Callable[[str], Call]) -> None:
     with database(app).transaction() as session:
         users.create_user(session, username="desk2", password="pw-12345678", groups=["service_desk"])
