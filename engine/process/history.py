@@ -36,6 +36,9 @@ COMPLAINT_RAISED = "complaint_raised"
 # Knowledge base (engine.desk.knowledge): the case's solution, or a manager's "no reusable solution".
 SOLUTION_LINKED = "solution_linked"
 NO_REUSABLE_SOLUTION = "no_reusable_solution"
+# Zones (engine.desk.zones): the service desk corrected a request's zone; the payload's engine_data is
+# the routing the instance takes from then on (the replay's input).
+ZONE_CORRECTED = "zone_corrected"
 
 
 _INSERT_EVENTS = DirectStatement(insert(cast(Table, HistoryEvent.__table__)))
