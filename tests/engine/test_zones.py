@@ -6,21 +6,24 @@ health-check cycle per contract, and the audit re-executing every routing decisi
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, inspect, select, text
 
 from engine import users
 from engine.audit import verification as audit
 from engine.desk import case, customers, sla, zones
 from engine.errors import Forbidden, InvalidInput
 from engine.process import history
+from engine.store import schema
 from engine.store.db import Database
 from engine.store.models import HealthCheckSchedule
 from tests.bpmn import helpers as h
 from tests.bpmn import test_other_service, test_service_desk
 from tests.engine.test_audit import payload_at, rehash, seq_of, set_payload
+from tests.support import pg
 from tests.support.flows import Flow
 
 SD = test_service_desk
@@ -322,3 +325,39 @@ def test_a_customers_need_owner_must_be_a_user(zoned: Database) -> None:
             customers.save_customer(session, actor=_desk(session), name="x", need_owner="nobody")
         with pytest.raises(InvalidInput, match="VIP tier"):
             customers.save_customer(session, actor=_desk(session), name="x", vip_tier="gold")
+
+
+# --- the migration ------------------------------------------------------------------------------------------
+
+ZONE_TABLES = {"service_station", "maintenance_group", "zone", "zone_mapping", "customer", "customer_contact",
+               "customer_user", "contract"}
+
+
+def _migrates_up_and_down(url: str) -> None:
+    schema.upgrade(url, "20261123_0009")
+    engine = create_engine(url)
+    try:
+        assert not ZONE_TABLES & set(inspect(engine).get_table_names())
+        schema.upgrade(url, "zones_0001")
+        assert ZONE_TABLES <= set(inspect(engine).get_table_names())
+        assert "customer_id" in {c["name"] for c in inspect(engine).get_columns("service_case")}
+        assert {"ix_service_case_zone", "ix_service_case_customer"} <= {
+            i["name"] for i in inspect(engine).get_indexes("service_case")}
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO customer (name, vip_tier) VALUES ('县医院', 'vip')"))
+        schema.downgrade(url, "20261123_0009")
+        inspect(engine).clear_cache()
+        assert not ZONE_TABLES & set(inspect(engine).get_table_names())
+        assert "customer_id" not in {c["name"] for c in inspect(engine).get_columns("service_case")}
+        assert "ix_service_case_zone" not in {i["name"] for i in inspect(engine).get_indexes("service_case")}
+        schema.upgrade(url, "zones_0001")  # and up again, from what the downgrade left
+    finally:
+        engine.dispose()
+
+
+def test_the_zone_and_customer_tables_migrate_up_and_down_on_sqlite(tmp_path: Path) -> None:
+    _migrates_up_and_down(f"sqlite:///{tmp_path / 'm.db'}")
+
+
+def test_the_zone_and_customer_tables_migrate_up_and_down_on_postgresql(postgres_server: pg.PostgresServer) -> None:
+    _migrates_up_and_down(postgres_server.create_database("opsflow_zones_migration"))
