@@ -26,7 +26,7 @@ from engine.desk.levels import FAULT_LEVELS
 from engine.errors import InvalidInput, NotFound
 from engine.process import hooks
 from engine.store.customer_models import Contract, Customer, CustomerContact, CustomerUser
-from engine.store.models import HealthCheckSchedule, User
+from engine.store.models import HealthCheckSchedule, ProcessInstance, TaskRecord, User
 from engine.users import Actor
 
 VIP_TIERS = ("standard", "vip", "key")  # 普通, VIP, 重点客户
@@ -276,6 +276,16 @@ def customer_for(session: Session, *, username: str | None, organisation: Any) -
 def customer_by_id(session: Session, customer_id: int | None) -> dict[str, Any] | None:
     customer = session.get(Customer, customer_id) if customer_id is not None else None
     return _facts(customer, "case") if customer is not None else None
+
+
+def decisions_waiting(session: Session, *, actor: Actor) -> list[Any]:
+    """Steps routed to the actor by name on requests others raised (a need owner's permission steps)."""
+    return list(session.execute(
+        select(TaskRecord.id, TaskRecord.name, TaskRecord.instance_id, ProcessInstance.title)
+        .join(ProcessInstance, ProcessInstance.id == TaskRecord.instance_id)
+        .where(TaskRecord.assignee == actor.username, TaskRecord.state == "ready", TaskRecord.candidate_group.is_(None),
+               ProcessInstance.started_by != actor.username)
+        .order_by(TaskRecord.id)))
 
 
 def contract_sla_at_start(start: hooks.Start) -> dict[str, Any]:
