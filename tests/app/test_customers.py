@@ -12,6 +12,7 @@ from engine.desk import case
 from engine.store.customer_models import Contract, Customer
 from engine.store.models import HealthCheckSchedule
 from tests.app.conftest import complete, open_task, start_request, visible_text
+from tests.app.test_i18n import english_words
 from tests.bpmn import helpers as h
 
 Clients = Callable[[str], FlaskClient]
@@ -126,3 +127,25 @@ def test_the_need_owner_finds_and_grants_the_permission_step(app: Flask, client_
     assert f"/tasks/{task_id}" not in client_for("requester").get("/portal/").text
     response = owner.post(f"/tasks/{task_id}", data={"permitted": "true", "conditions": ""})
     assert response.status_code == 302 and response.location == "/portal/"
+
+
+def test_the_customer_contract_and_zone_pages_in_zh_cn_have_no_untranslated_english(
+        app: Flask, client_for: Clients) -> None:
+    desk = client_for("service_desk")
+    _zones(desk)
+    desk.post("/customers/", data={"name": "市医院信息科", "vip_tier": "vip", "need_owner": "requester2"})
+    with database(app).transaction() as session:
+        customer_id = session.scalars(select(Customer.id)).one()
+    desk.post(f"/customers/{customer_id}/contacts", data={"name": "赵工", "role": "科长", "phone": "123"})
+    desk.post(f"/customers/{customer_id}/contracts", data={"code": "HT-9", "title": "运维合同",
+                                                             "accepted_on": "2026-03-01", "sla_level": "II"})
+    with database(app).transaction() as session:
+        contract_id = session.scalars(select(Contract.id)).one()
+    desk.post(f"/contracts/{contract_id}/health-check", data={"cycle": "P1M", "active": "on"})
+    desk.get("/zones/")  # shows the confirmations of the changes above (they name codes)
+    pages = {path: desk.get(path) for path in ("/customers/", f"/customers/{customer_id}", "/contracts/",
+                                               f"/contracts/{contract_id}", "/zones/")}
+    pages["engineer's view"] = client_for("engineer").get(f"/customers/{customer_id}")
+    assert all(response.status_code == 200 for response in pages.values())
+    found = {name: english_words(response.text) for name, response in pages.items()}
+    assert {name: words for name, words in found.items() if words} == {}
