@@ -33,7 +33,8 @@ VIP_TIERS = ("standard", "vip", "key")  # 普通, VIP, 重点客户
 DEFAULT_WARRANTY_YEARS = 3  # seed 001 §5: 质量保证期为3年，以验收合格证书签署之日起计算
 
 
-def _text(value: Any, name: str, *, limit: int, required: bool = False) -> str | None:
+def text_field(value: Any, name: str, *, limit: int, required: bool = False) -> str | None:
+    """A text input, stripped (None when empty), refused when required and empty or longer than `limit`."""
     text = value.strip() if isinstance(value, str) else ""
     if not text:
         if required:
@@ -44,8 +45,9 @@ def _text(value: Any, name: str, *, limit: int, required: bool = False) -> str |
     return text
 
 
-def _user(session: Session, value: Any, name: str) -> User | None:
-    username = _text(value, name, limit=100)
+def active_user(session: Session, value: Any, name: str) -> User | None:
+    """The active user a field names (None when empty); an unknown or deactivated name is refused."""
+    username = text_field(value, name, limit=100)
     if username is None:
         return None
     user = session.scalars(select(User).where(User.username == username)).first()
@@ -66,20 +68,20 @@ def save_customer(session: Session, *, actor: Actor, customer_id: int | None = N
                   need_owner: Any = None, service_specialist: Any = None) -> Customer:
     """Create (customer_id None) or change a customer."""
     access.require_keep_customers(actor)
-    name_ = str(_text(name, "name", limit=200, required=True))
+    name_ = str(text_field(name, "name", limit=200, required=True))
     if vip_tier not in VIP_TIERS:
         raise InvalidInput(f"VIP tier must be one of {', '.join(VIP_TIERS)}",
                            field_errors={"vip_tier": list(VIP_TIERS)})
     same_name = session.scalars(select(Customer).where(Customer.name == name_)).first()
     if same_name is not None and same_name.id != customer_id:
         raise InvalidInput(f"there is already a customer {name_!r}", field_errors={"name": ["already exists"]})
-    owner, specialist = _user(session, need_owner, "need_owner"), _user(session, service_specialist,
+    owner, specialist = active_user(session, need_owner, "need_owner"), active_user(session, service_specialist,
                                                                         "service_specialist")
     customer = get_customer(session, customer_id) if customer_id is not None else Customer(name=name_)
     customer.name, customer.vip_tier = name_, str(vip_tier)
-    customer.address = _text(address, "address", limit=300)
-    customer.customer_type = _text(customer_type, "customer_type", limit=40)
-    customer.interface_person = _text(interface_person, "interface_person", limit=200)
+    customer.address = text_field(address, "address", limit=300)
+    customer.customer_type = text_field(customer_type, "customer_type", limit=40)
+    customer.interface_person = text_field(interface_person, "interface_person", limit=200)
     customer.need_owner = owner.username if owner else None
     customer.service_specialist = specialist.username if specialist else None
     if customer_id is None:
@@ -92,9 +94,9 @@ def add_contact(session: Session, *, actor: Actor, customer_id: int, name: Any, 
                 email: Any = None) -> CustomerContact:
     access.require_keep_customers(actor)
     get_customer(session, customer_id)
-    contact = CustomerContact(customer_id=customer_id, name=_text(name, "name", limit=200, required=True),
-                              role=_text(role, "role", limit=100), phone=_text(phone, "phone", limit=40),
-                              email=_text(email, "email", limit=200))
+    contact = CustomerContact(customer_id=customer_id, name=text_field(name, "name", limit=200, required=True),
+                              role=text_field(role, "role", limit=100), phone=text_field(phone, "phone", limit=40),
+                              email=text_field(email, "email", limit=200))
     session.add(contact)
     session.flush()
     return contact
@@ -113,7 +115,7 @@ def link_user(session: Session, *, actor: Actor, customer_id: int, username: Any
     """The user belongs to the customer from now on (a user belongs to one customer)."""
     access.require_keep_customers(actor)
     get_customer(session, customer_id)
-    user = _user(session, username, "username")
+    user = active_user(session, username, "username")
     if user is None:
         raise InvalidInput("username is required", field_errors={"username": ["required"]})
     link = session.get(CustomerUser, user.id)
@@ -163,8 +165,8 @@ def save_contract(session: Session, *, actor: Actor, code: Any, customer_id: int
     """Create or change a contract (by code); the warranty ends DEFAULT_WARRANTY_YEARS after acceptance
     unless `warranty_until` says otherwise."""
     access.require_keep_customers(actor)
-    code_ = str(_text(code, "code", limit=100, required=True))
-    title_ = str(_text(title, "title", limit=200, required=True))
+    code_ = str(text_field(code, "code", limit=100, required=True))
+    title_ = str(text_field(title, "title", limit=200, required=True))
     get_customer(session, customer_id)
     accepted = _date(accepted_on, "accepted_on", required=True)
     assert accepted is not None
@@ -172,7 +174,7 @@ def save_contract(session: Session, *, actor: Actor, code: Any, customer_id: int
     if until < accepted:
         raise InvalidInput("the warranty cannot end before acceptance",
                            field_errors={"warranty_until": ["≥ accepted_on"]})
-    level = _text(sla_level, "sla_level", limit=10)
+    level = text_field(sla_level, "sla_level", limit=10)
     if level is not None and level not in FAULT_LEVELS:
         raise InvalidInput(f"SLA level must be one of {', '.join(FAULT_LEVELS)}",
                            field_errors={"sla_level": list(FAULT_LEVELS)})
@@ -199,7 +201,7 @@ def set_health_check_cycle(session: Session, *, actor: Actor, contract_id: int, 
     access.require_keep_customers(actor, "change a contract's health-check cycle")
     contract = get_contract(session, contract_id)
     customer = get_customer(session, contract.customer_id)
-    text = _text(cycle, "cycle", limit=100, required=True)
+    text = text_field(cycle, "cycle", limit=100, required=True)
     return schedules.set_schedule(session, contract=contract.code, organisation=customer.name, cycle=str(text),
                                   active=active)
 

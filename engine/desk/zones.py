@@ -42,26 +42,13 @@ MAX_ZONES_PER_GROUP = 5  # seed 003: 每3~5片区建立一个维护工作小组
 MIN_ZONES_PER_GROUP = 3
 
 
-def _text(value: Any, name: str, *, limit: int, required: bool = True) -> str | None:
-    text = value.strip() if isinstance(value, str) else ""
-    if not text:
-        if required:
-            raise InvalidInput(f"{name} is required", field_errors={name: ["required"]})
-        return None
-    if len(text) > limit:
-        raise InvalidInput(f"{name} longer than {limit} characters", field_errors={name: [f"at most {limit}"]})
-    return text
+def _text(value: Any, name: str, *, limit: int) -> str:
+    return str(customers.text_field(value, name, limit=limit, required=True))
 
 
 def _username(session: Session, value: Any, name: str) -> str | None:
-    """An existing active user's name, or None when not given."""
-    username = _text(value, name, limit=100, required=False)
-    if username is None:
-        return None
-    user = session.scalars(select(User).where(User.username == username)).first()
-    if user is None or not user.is_active:
-        raise InvalidInput(f"{name}: there is no active user {username!r}", field_errors={name: ["unknown user"]})
-    return username
+    user = customers.active_user(session, value, name)
+    return user.username if user is not None else None
 
 
 def _join_group(session: Session, username: str | None, group_id: str) -> None:
@@ -82,7 +69,7 @@ def save_station(session: Session, *, actor: Actor, code: Any, name: Any) -> Ser
     if station is None:
         station = ServiceStation(code=code_, name=name_)
         session.add(station)
-    station.name = str(name_)
+    station.name = name_
     session.flush()
     return station
 
@@ -91,7 +78,7 @@ def save_group(session: Session, *, actor: Actor, code: Any, name: Any, station:
                leader: Any = None) -> MaintenanceGroup:
     """A maintenance group and the app group its members form (id `zone_<code>`, created if missing)."""
     access.require_keep_customers(actor)
-    code_, name_ = str(_text(code, "code", limit=40)), str(_text(name, "name", limit=200))
+    code_, name_ = _text(code, "code", limit=40), _text(name, "name", limit=200)
     found = session.scalars(select(ServiceStation).where(ServiceStation.code == station)).first()
     if found is None:
         raise InvalidInput(f"there is no service station {station!r}", field_errors={"station": ["unknown station"]})
@@ -114,7 +101,7 @@ def save_zone(session: Session, *, actor: Actor, code: Any, name: Any, group: An
               user_count: Any = 0) -> Zone:
     """A zone of a maintenance group (at most MAX_ZONES_PER_GROUP in one group)."""
     access.require_keep_customers(actor)
-    code_, name_ = str(_text(code, "code", limit=40)), str(_text(name, "name", limit=200))
+    code_, name_ = _text(code, "code", limit=40), _text(name, "name", limit=200)
     found = session.scalars(select(MaintenanceGroup).where(MaintenanceGroup.code == group)).first()
     if found is None:
         raise InvalidInput(f"there is no maintenance group {group!r}", field_errors={"group": ["unknown group"]})
@@ -148,7 +135,7 @@ def save_mapping(session: Session, *, actor: Actor, kind: Any, pattern: Any, zon
     if kind not in MAPPING_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(MAPPING_KINDS)}",
                            field_errors={"kind": list(MAPPING_KINDS)})
-    pattern_ = str(_text(pattern, "pattern", limit=200))
+    pattern_ = _text(pattern, "pattern", limit=200)
     target = get_zone(session, zone)
     row = session.scalars(select(ZoneMapping).where(ZoneMapping.kind == kind, ZoneMapping.pattern == pattern_)).first()
     if row is None:
