@@ -219,8 +219,7 @@ def advance(workflow: BpmnWorkflow, since: float, context: Context, *, fired: st
     outcome = Outcome(gateways=_gateways(passed))
     ready = {str(task.id): task for task in ready_user_tasks(workflow)}
     outcome.cancelled = [spiff_id for spiff_id in context.open_tasks if spiff_id not in ready]
-    routes = workflow.data.get(TASK_ROUTES) or {}
-    outcome.ready = [_routed(_ready_task(task, context.initiator), routes) for spiff_id, task in ready.items()
+    outcome.ready = [offer(task, context.initiator) for spiff_id, task in ready.items()
                      if spiff_id not in context.open_tasks]
     _timers(workflow, context.timers, fired, outcome)
     if workflow.is_completed():
@@ -305,9 +304,12 @@ def _ready_task(task: SpiffTask, initiator: str | None) -> ReadyTask:
                      initiator if assignee == INITIATOR else assignee, form_key)
 
 
-def _routed(ready: ReadyTask, routes: Mapping[str, Any]) -> ReadyTask:
-    """The task offered as the instance's TASK_ROUTES say for its form, if they name it."""
-    route = routes.get(ready.form_key) if ready.form_key else None
+def offer(task: SpiffTask, initiator: str | None) -> ReadyTask:
+    """A ready user task as its record offers it: the diagram's group and assignee, unless the instance's
+    TASK_ROUTES name its form."""
+    ready = _ready_task(task, initiator)
+    routes = task.workflow.top_workflow.data.get(TASK_ROUTES)
+    route = routes.get(ready.form_key) if isinstance(routes, Mapping) and ready.form_key else None
     if not isinstance(route, Mapping):
         return ready
     return ready._replace(group=route.get("group", ready.group), assignee=route.get("assignee", ready.assignee))

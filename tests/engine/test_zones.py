@@ -16,12 +16,13 @@ from engine import users
 from engine.audit import verification as audit
 from engine.desk import case, customers, sla, zones
 from engine.errors import Forbidden, InvalidInput
-from engine.process import history
+from engine.process import definitions, history, migration
 from engine.store import schema
 from engine.store.db import Database
 from engine.store.models import HealthCheckSchedule
 from tests.bpmn import helpers as h
 from tests.bpmn import test_other_service, test_service_desk
+from tests.conftest import BPMN_DIR
 from tests.engine.test_audit import payload_at, rehash, seq_of, set_payload
 from tests.support import pg
 from tests.support.flows import Flow
@@ -166,6 +167,21 @@ def test_a_corrected_zone_is_recorded_and_routes_the_next_tasks(zoned: Database)
     assert _case(zoned, flow.id).zone == "W1"
     h.drive(flow, [SD.ONSITE_FAILED[0], SD.DISPATCH])
     assert (_ready(flow, "onsite_fix")["group"], _ready(flow, "onsite_fix")["assignee"]) == ("zone_G1", "mgr_west")
+    assert _verdict(zoned, flow.id).ok
+
+
+def test_a_routed_task_keeps_its_group_when_the_instance_moves_to_a_new_version(zoned: Database) -> None:
+    flow = Flow(zoned, "service_desk", h.request())
+    h.drive(flow, TO_ONSITE)
+    source = (BPMN_DIR / "service_desk.bpmn").read_bytes().replace("现场服务".encode(), "现场服务（新）".encode())
+    with zoned.transaction() as session:
+        definitions.deploy(session, [definitions.SourceFile("service_desk.bpmn", source)])
+        migration.migrate_instance(session, instance_id=flow.id, to_version=2,
+                                   actor=users.actor(session, "process_owner"))
+    [task] = flow.open_tasks()
+    assert (task["element_id"], task["group"], task["assignee"]) == ("onsite_fix", "zone_G1", "mgr_east")
+    assert task["name"] == "现场服务（新）"
+    flow.complete("onsite_fix", h.onsite_resolution(resolved=True), "mgr_east")
     assert _verdict(zoned, flow.id).ok
 
 
