@@ -25,6 +25,7 @@ KIND_NAMES = {
     history.SOLUTION_LINKED: lazy_gettext("Solution linked"),
     history.NO_REUSABLE_SOLUTION: lazy_gettext("No reusable solution recorded"),
     history.INSTANCE_MIGRATED: lazy_gettext("Moved to another version"),
+    history.ZONE_CORRECTED: lazy_gettext("Zone corrected"),
     history.INSTANCE_ENDED: lazy_gettext("Request closed"),
     history.INSTANCE_FAILED: lazy_gettext("Request failed"),
 }

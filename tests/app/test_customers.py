@@ -102,6 +102,10 @@ def test_zones_route_on_site_work_and_the_inbox_filters_by_zone(app: Flask, clie
     assert response.status_code == 303
     with database(app).transaction() as session:
         assert case.get(session, elsewhere).zone == "W1"
+    history_html = client_for("auditor").get(f"/audit/instances/{elsewhere}").text
+    history_page = visible_text(history_html)
+    assert "片区已更正" in history_page and "— → W1" in history_page and "西区客户" in history_page
+    assert 'id="verdict" data-ok="true"' in history_html  # the correction re-executes
     assert f"/tasks/{open_task(app, elsewhere, 'dispatch_onsite')}" in desk.get("/inbox?zone=W1").text
     assert f"/tasks/{open_task(app, zoned, 'dispatch_onsite')}" not in desk.get("/inbox?zone=W1").text
     page = visible_text(desk.get("/zones/").text)
