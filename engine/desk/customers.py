@@ -275,6 +275,20 @@ def customer_for(session: Session, *, username: str | None, organisation: Any) -
     return None
 
 
+_OF_REQUEST = "customer_of_request"
+
+
+def of_request(start: hooks.Start) -> dict[str, Any] | None:
+    """customer_for the request being started, looked up once per start (the receivers of zones and of the
+    contract's SLA both ask)."""
+    pending = start.instance.pending
+    if _OF_REQUEST not in pending:
+        pending[_OF_REQUEST] = customer_for(start.session, username=start.instance.started_by,
+                                            organisation=start.data.get("organisation"))
+    customer: dict[str, Any] | None = pending[_OF_REQUEST]
+    return customer
+
+
 def customer_by_id(session: Session, customer_id: int | None) -> dict[str, Any] | None:
     customer = session.get(Customer, customer_id) if customer_id is not None else None
     return _facts(customer, "case") if customer is not None else None
@@ -295,8 +309,7 @@ def contract_sla_at_start(start: hooks.Start) -> dict[str, Any]:
     deadlines of the level its customer's contract in force agreed."""
     if start.data.get("fault_level") or not sla.uses_sla(start.definition):
         return {}
-    customer = customer_for(start.session, username=start.instance.started_by,
-                            organisation=start.data.get("organisation"))
+    customer = of_request(start)
     if customer is None:
         return {}
     contract = in_force(start.session, customer["id"], start.instance.started_at.date())

@@ -236,16 +236,15 @@ def _routing(session: Session, zone: Zone | None, why: dict[str, Any],
 def route_at_start(start: hooks.Start) -> dict[str, Any]:
     """instance_starting: the request's customer and zone, and who gets its zone's and customer's tasks."""
     session, data = start.session, start.data
-    customer = customers.customer_for(session, username=start.instance.started_by,
-                                      organisation=data.get("organisation"))
+    customer = customers.of_request(start)
+    if session.scalar(select(Zone.id).limit(1)) is None:  # no zones set up: the diagram's lanes
+        return _routing(session, None, {"by": None, "zones": "none set up"}, customer) if customer else {}
     given = data.get("zone") if isinstance(data.get("zone"), str) else None
     organisation = data.get("organisation") if isinstance(data.get("organisation"), str) else None
     zone, why = lookup(session, given=given, organisation=organisation,
                        address=customer["address"] if customer else None)
     if zone is None and customer is not None and customer["name"] != organisation:
         zone, why = lookup(session, given=None, organisation=customer["name"], address=customer["address"])
-    if zone is None and customer is None and session.scalar(select(Zone.id).limit(1)) is None:
-        return {}  # no zones set up and no customer: the diagram's lanes, nothing to record
     return _routing(session, zone, why, customer)
 
 
