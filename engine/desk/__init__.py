@@ -1,4 +1,5 @@
-"""The service-desk domain: SLA, the case record, chasing, notices, health-check schedules, inbox and task lists.
+"""The service-desk domain: SLA, the case record, chasing, notices, health-check schedules, inbox and task lists,
+zones and customers.
 
 It acts on the process core through the core's hooks (engine.process.hooks); the core never imports it.
 `install()` connects every desk rule, here and nowhere else; each entry point calls it once before

@@ -153,6 +153,15 @@ def test_without_a_zone_the_lane_group_takes_the_work_as_before(zoned: Database)
     assert _verdict(zoned, flow.id).ok
 
 
+def test_a_zone_without_a_community_manager_offers_on_site_work_to_its_whole_group(zoned: Database) -> None:
+    with zoned.transaction() as session:
+        zones.save_zone(session, actor=_desk(session), code="N1", name="北片区", group="G1")
+    flow = Flow(zoned, "service_desk", {**h.request(), "zone": "N1"})
+    h.drive(flow, TO_ONSITE)
+    assert (_ready(flow, "onsite_fix")["group"], _ready(flow, "onsite_fix")["assignee"]) == ("zone_G1", None)
+    flow.complete("onsite_fix", h.onsite_resolution(resolved=False), "mgr_west")  # a member of the group
+
+
 def test_a_corrected_zone_is_recorded_and_routes_the_next_tasks(zoned: Database) -> None:
     flow = Flow(zoned, "service_desk", h.request())
     h.drive(flow, SD.INTAKE)
