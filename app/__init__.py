@@ -58,6 +58,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.audit import bp as audit_bp
     from app.auth import bp as auth_bp
+    from app.customers import bp as customers_bp
     from app.inbox import bp as inbox_bp
     from app.kb import bp as kb_bp
     from app.main import bp as main_bp
@@ -74,3 +75,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sla_bp, url_prefix="/sla")
     app.register_blueprint(modeler_bp, url_prefix="/modeler")
     app.register_blueprint(kb_bp)
+    app.register_blueprint(customers_bp)

@@ -461,3 +461,43 @@ def require_edit_alert_levels(actor: Actor) -> None:
     if not may_edit_alert_levels(actor):
         raise Forbidden(f"{actor.username} may not change the alert level mapping (process owners do)",
                         reason="alert_levels_forbidden", params={"username": actor.username})
+
+
+# --- zones, customers and contracts (engine.desk.zones, engine.desk.customers) ----------------------
+
+# Who keeps the customer archive, the contracts, the zones and the zone mapping table, and corrects a
+# request's zone: the service desk (it takes every request) and the managers; auditors only read.
+CUSTOMER_KEEPERS = MANAGER_GROUPS | {SERVICE_DESK}
+
+
+def may_read_customers(actor: Actor) -> bool:
+    """The customer, contract and zone pages: the agents and the auditors (not the customers themselves)."""
+    return may_use_inbox(actor)
+
+
+def require_read_customers(actor: Actor) -> None:
+    if not may_read_customers(actor):
+        raise Forbidden(f"{actor.username} may not read the customer archive", reason="customers_hidden",
+                        params={"username": actor.username})
+
+
+def may_keep_customers(actor: Actor) -> bool:
+    """Changing customers, contracts (and their health-check cycle), zones and the zone mapping table."""
+    return bool(actor.groups & CUSTOMER_KEEPERS) and not actor.is_auditor
+
+
+def require_keep_customers(actor: Actor, what: str = "change customers, contracts and zones") -> None:
+    if not may_keep_customers(actor):
+        raise Forbidden(f"{actor.username} may not {what} (the service desk and managers may)",
+                        reason="customer_keepers_only", params={"username": actor.username})
+
+
+def may_correct_zone(actor: Actor) -> bool:
+    """Correcting the zone a request was given (recorded in its history)."""
+    return may_keep_customers(actor)
+
+
+def require_correct_zone(request: RequestFacts, actor: Actor) -> None:
+    if not may_correct_zone(actor):
+        raise Forbidden(f"{actor.username} may not correct the zone of request {request.id} (the service desk "
+                        "and managers may)", reason="customer_keepers_only", params={"username": actor.username})

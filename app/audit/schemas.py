@@ -27,6 +27,7 @@ KIND_NAMES = {
     history.ALERT_REPEATED: lazy_gettext("Alert repeated"),
     history.ALERT_RESOLVED: lazy_gettext("Alert resolved"),
     history.INSTANCE_MIGRATED: lazy_gettext("Moved to another version"),
+    history.ZONE_CORRECTED: lazy_gettext("Zone corrected"),
     history.INSTANCE_ENDED: lazy_gettext("Request closed"),
     history.INSTANCE_FAILED: lazy_gettext("Request failed"),
 }

@@ -16,7 +16,7 @@ from app.web.i18n import locale
 from app.web.requests import load_args, safe_next, wants_json
 from app.web.session import actor, unit_of_work
 from engine import access, users
-from engine.desk import inbox
+from engine.desk import inbox, zones
 from engine.errors import Conflict, InvalidInput, TaskTaken
 from engine.process import runtime
 
@@ -26,8 +26,10 @@ def index() -> Any:
     args = load_args(InboxArgs(), request.args)
     with unit_of_work() as session:
         page = inbox.inbox_page(session, actor=actor(), **args)
-    filters = {"state": args["state"], "process": args["process_id"] or "", "level": args["fault_level"] or ""}
-    return render_template("inbox/index.html", page=page, filters=filters, limit=args["limit"])
+        zone_choices = zones.zone_choices(session)
+    filters = {"state": args["state"], "process": args["process_id"] or "", "level": args["fault_level"] or "",
+               "zone": args["zone"] or ""}
+    return render_template("inbox/index.html", page=page, filters=filters, limit=args["limit"], zones=zone_choices)
 
 
 def _task_page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None,
@@ -64,7 +66,10 @@ def complete(task_id: int) -> Any:
     else:
         flash(gettext("Saved. Request no. %(id)d moved on.", id=done.id), "success")
     if not access.may_use_inbox(actor()):
-        return redirect(url_for("portal.request_detail", instance_id=done.id))
+        with unit_of_work() as session:
+            theirs = access.may_view_request(runtime.load_instance(session, done.id), actor())
+        # A need owner deciding on a colleague's request (engine.desk.zones) goes back to their own list.
+        return redirect(url_for("portal.request_detail", instance_id=done.id) if theirs else url_for("portal.index"))
     return redirect(url_for("inbox.index"))
 
 

@@ -19,6 +19,7 @@ class InboxArgs(Schema):
     fault_level = fields.String(load_default=None, data_key="level", validate=validate.OneOf(FAULT_LEVELS))
     after = fields.String(load_default=None, validate=validate.Length(max=60))
     limit = fields.Integer(load_default=PAGE_SIZE, validate=validate.Range(min=1, max=PAGE_SIZE_MAX))
+    zone = fields.String(load_default=None, validate=validate.Length(max=40))  # a zone code (engine.desk.zones)
 
     @pre_load
     def _blank_is_absent(self, data: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from app.web.form_display import posted_form_data
 from app.web.i18n import locale
 from app.web.requests import load_args, wants_json
 from app.web.session import actor, unit_of_work
-from engine.desk import case, inbox
+from engine.desk import case, customers, inbox
 from engine.errors import InvalidInput
 from engine.process import runtime
 
@@ -24,7 +24,8 @@ def index() -> Any:
     args = load_args(MyRequestsArgs(), request.args)
     with unit_of_work() as session:
         page = inbox.my_requests(session, actor=actor(), before=args["before"])
-    return render_template("portal/index.html", page=page)
+        decisions = customers.decisions_waiting(session, actor=actor())
+    return render_template("portal/index.html", page=page, decisions=decisions)
 
 
 def _new_request_page(process: str, values: dict[str, Any], errors: dict[str, list[str]], status: int = 200) -> Any:

@@ -65,6 +65,9 @@ DETAILS: dict[str, LazyString] = {
                                      "administrators group do."),
     "user_admin_log_hidden": lazy_gettext("%(username)s may not read the user administration log: user "
                                           "administrators and auditors may."),
+    "customers_hidden": lazy_gettext("%(username)s may not read the customer archive."),
+    "customer_keepers_only": lazy_gettext("%(username)s may not change customers, contracts or zones: the "
+                                          "service desk and managers do."),
     "user_unknown": lazy_gettext("There is no user %(username)s."),
     "username_invalid": lazy_gettext("A user name is 1–100 letters, digits, '.', '_' or '-', starting with a "
                                      "letter or digit."),

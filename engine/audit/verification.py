@@ -37,7 +37,7 @@ _access = cast(Table, AccessLog.__table__)
 # about open tasks that leave the workflow alone. Other kinds (request_chased, …) need no engine action.
 # timer_fired is an input when the scheduler fired the timer, an outcome when another change did.
 _ACTIONS = frozenset({history.INSTANCE_STARTED, history.TASK_COMPLETED, history.TIMER_FIRED,
-                      history.FAULT_LEVEL_CHANGED})
+                      history.FAULT_LEVEL_CHANGED, history.ZONE_CORRECTED})
 _OUTCOMES = frozenset({history.GATEWAY_TAKEN, history.TASK_CANCELLED, history.TASK_READY, history.INSTANCE_ENDED})
 _ON_OPEN_TASKS = frozenset({history.TASK_CLAIMED, history.TASK_RELEASED, history.TASK_ASSIGNED})
 _WHILE_RUNNING = frozenset({history.REQUEST_CHASED, history.COMPLAINT_RAISED})
@@ -326,6 +326,8 @@ class _Replay:
             return self._change_level(event)
         if kind == history.INSTANCE_MIGRATED:
             return self._migrate(event)
+        if kind == history.ZONE_CORRECTED:
+            return self._correct_zone(event)
         if kind in _ON_OPEN_TASKS and event.task_record_id not in self.open:
             return self._divergence(event, {"open_tasks": self._open_tasks()}, _found(event),
                                     f"{kind} of a task that is not open at this point")
@@ -404,6 +406,12 @@ class _Replay:
     def _change_level(self, event: _Event) -> Divergence | None:
         workflow = cast(BpmnWorkflow, self.workflow)
         variables = {**(event.payload.get("engine_data") or {}), "fault_level": event.payload.get("to")}
+        return self._run(event, lambda: step.set_variables(workflow, variables, self._context()))
+
+    def _correct_zone(self, event: _Event) -> Divergence | None:
+        """The routing variables the correction recorded (engine.desk.zones), set as the runtime set them."""
+        workflow = cast(BpmnWorkflow, self.workflow)
+        variables = event.payload.get("engine_data") or {}
         return self._run(event, lambda: step.set_variables(workflow, variables, self._context()))
 
     def _fire_timer(self, event: _Event) -> Divergence | None:

@@ -1,4 +1,5 @@
-"""The service-desk domain: SLA, the case record, chasing, notices, health-check schedules, inbox and task lists.
+"""The service-desk domain: SLA, the case record, chasing, notices, health-check schedules, inbox and task lists,
+zones and customers.
 
 It acts on the process core through the core's hooks (engine.process.hooks); the core never imports it.
 `install()` connects every desk rule, here and nowhere else; each entry point calls it once before
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 def install() -> None:
     """Connect the desk's receivers to the core's hooks and register its periodic job (idempotent)."""
-    from engine.desk import case, knowledge, notify, schedules, sla
+    from engine.desk import case, customers, knowledge, notify, schedules, sla, zones
     from engine.process import hooks
 
     hooks.instance_starting.connect(sla.deadlines_at_start)
@@ -25,3 +26,8 @@ def install() -> None:
     hooks.instance_ended.connect(case.close_case)
     hooks.instance_saved.connect(case.write)
     hooks.add_job(schedules.JOB)
+    # Zones and customers: after the SLA's receivers (a contract's level replaces the default deadlines)
+    # and after the case opens (the zone found replaces the form's text).
+    hooks.instance_starting.connect(zones.route_at_start)
+    hooks.instance_starting.connect(customers.contract_sla_at_start)
+    hooks.instance_started.connect(zones.record_routing)

@@ -134,8 +134,10 @@ def _apart(actor: Actor, state: str) -> ColumnElement[bool] | None:
 
 
 def _filtered(query: Select[Any], condition: ColumnElement[bool], process_id: str | None,
-              fault_level: str | None) -> Select[Any]:
+              fault_level: str | None, zone: str | None = None) -> Select[Any]:
     query = query.where(_tasks.c.state == TaskState.READY, condition)
+    if zone:  # the case's zone (engine.desk.zones)
+        query = query.where(_tasks.c.instance_id.in_(select(_cases.c.instance_id).where(_cases.c.zone == zone)))
     if process_id or fault_level:
         # As a set of instance ids (one index range, probed in memory): a join would look up the
         # instance row of every task the index scan passes.
@@ -148,9 +150,10 @@ def _filtered(query: Select[Any], condition: ColumnElement[bool], process_id: st
     return query
 
 
-def _count_query(condition: ColumnElement[bool], process_id: str | None, fault_level: str | None) -> Select[Any]:
+def _count_query(condition: ColumnElement[bool], process_id: str | None, fault_level: str | None,
+                 zone: str | None = None) -> Select[Any]:
     inner = select(_tasks.c.id).select_from(_tasks)
-    limited = _filtered(inner, condition, process_id, fault_level).limit(COUNT_CAP + 1).subquery()
+    limited = _filtered(inner, condition, process_id, fault_level, zone).limit(COUNT_CAP + 1).subquery()
     return select(func.count()).select_from(limited)
 
 
@@ -165,8 +168,10 @@ def _process_choices(session: Session) -> list[tuple[str, str]]:
 
 
 def inbox_page(session: Session, *, actor: Actor, state: str = "open", process_id: str | None = None,
-               fault_level: str | None = None, after: str | None = None, limit: int = PAGE_SIZE) -> InboxPage:
-    """Ready tasks the actor may work on (or, for auditors, see), soonest SLA due first, then oldest."""
+               fault_level: str | None = None, after: str | None = None, limit: int = PAGE_SIZE,
+               zone: str | None = None) -> InboxPage:
+    """Ready tasks the actor may work on (or, for auditors, see), soonest SLA due first, then oldest;
+    optionally only one process's, one fault level's, one zone's."""
     if state not in STATES:
         raise InvalidInput(f"state must be one of {', '.join(STATES)}", field_errors={"state": list(STATES)})
     if fault_level and fault_level not in FAULT_LEVELS:
@@ -176,14 +181,14 @@ def inbox_page(session: Session, *, actor: Actor, state: str = "open", process_i
     branches = _branches(actor, state)
     base = select(*_ROW_COLUMNS).select_from(_FROM)
     apart_condition = _apart(actor, state)
-    apart = (session.execute(_filtered(base, apart_condition, process_id, fault_level)).all()
+    apart = (session.execute(_filtered(base, apart_condition, process_id, fault_level, zone)).all()
              if apart_condition is not None else [])
     found: list[Any] = []
     # Dated tasks first in (due_at, id) order, then undated ones by id: two index-ordered parts,
     # because NULLS LAST sorts differently on SQLite and PostgreSQL and defeats the index on both.
     if in_dated:
         for condition in branches:
-            query = _filtered(base, condition, process_id, fault_level).where(_tasks.c.due_at.is_not(None))
+            query = _filtered(base, condition, process_id, fault_level, zone).where(_tasks.c.due_at.is_not(None))
             if due is not None:
                 query = query.where(or_(_tasks.c.due_at > due, and_(_tasks.c.due_at == due, _tasks.c.id > last_id)))
             found += session.execute(query.order_by(_tasks.c.due_at, _tasks.c.id).limit(limit + 1)).all()
@@ -192,7 +197,7 @@ def inbox_page(session: Session, *, actor: Actor, state: str = "open", process_i
     if len(found) <= limit:
         undated: list[Any] = []
         for condition in branches:
-            query = _filtered(base, condition, process_id, fault_level).where(_tasks.c.due_at.is_(None))
+            query = _filtered(base, condition, process_id, fault_level, zone).where(_tasks.c.due_at.is_(None))
             if not in_dated:
                 query = query.where(_tasks.c.id > last_id)
             undated += session.execute(query.order_by(_tasks.c.id).limit(limit + 1)).all()
@@ -201,7 +206,7 @@ def inbox_page(session: Session, *, actor: Actor, state: str = "open", process_i
     more = len(found) > limit
     found = found[:limit]
     next_cursor = _encode_cursor(found[-1].due_at, found[-1].id) if more else None
-    total = len(apart) + sum(session.execute(_count_query(c, process_id, fault_level)).scalar_one()
+    total = len(apart) + sum(session.execute(_count_query(c, process_id, fault_level, zone)).scalar_one()
                              for c in branches)
     now = clock.now()
     rows = [{**_task_row(r, now), "may_claim": access.may_claim(r, actor)} for r in found]  # the row's button

@@ -40,6 +40,10 @@ NO_REUSABLE_SOLUTION = "no_reusable_solution"
 ALERT_REPEATED = "alert_repeated"
 ALERT_RESOLVED = "alert_resolved"
 
+# Zones (engine.desk.zones): the service desk corrected a request's zone; the payload's engine_data is
+# the routing the instance takes from then on (the replay's input).
+ZONE_CORRECTED = "zone_corrected"
+
 
 _INSERT_EVENTS = DirectStatement(insert(cast(Table, HistoryEvent.__table__)))
 

@@ -567,10 +567,9 @@ def change_version(session: Session, *, instance_id: int, target: ProcessDefinit
     for spiff_id, open_task in _open_records(session, instance_id, live).items():
         task = workflow.get_task_from_id(UUID(spiff_id))
         if task is not None:
-            group, _assignee, form_key = task_group(task)
+            offered = step.offer(task, instance.started_by)  # the group the instance's routes give, if any
             session.connection().execute(update(_tasks).where(_tasks.c.id == open_task.id).values(
-                name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, candidate_group=group, form_key=form_key,
-                lane=task.task_spec.lane))
+                name=offered.name, candidate_group=offered.group, form_key=offered.form_key, lane=offered.lane))
     return _finish(change, outcome)
 
 

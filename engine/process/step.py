@@ -34,6 +34,12 @@ from engine.process.validation import INITIATOR
 
 spiff_fixes.apply()
 
+# An instance variable naming who gets a user task, by form key: {form_key: {"group": …, "assignee": …}}
+# (either may be None; a key left out keeps the diagram's). Domain rules (engine.desk.zones) return it as
+# engine data, so it is recorded with the input that set it and the audit's re-execution offers each
+# task to the same group and person.
+TASK_ROUTES = "task_routes"
+
 _GATEWAY_KINDS = ("ExclusiveGateway", "InclusiveGateway", "ParallelGateway", "EventBasedGateway")
 
 
@@ -213,7 +219,7 @@ def advance(workflow: BpmnWorkflow, since: float, context: Context, *, fired: st
     outcome = Outcome(gateways=_gateways(passed))
     ready = {str(task.id): task for task in ready_user_tasks(workflow)}
     outcome.cancelled = [spiff_id for spiff_id in context.open_tasks if spiff_id not in ready]
-    outcome.ready = [_ready_task(task, context.initiator) for spiff_id, task in ready.items()
+    outcome.ready = [offer(task, context.initiator) for spiff_id, task in ready.items()
                      if spiff_id not in context.open_tasks]
     _timers(workflow, context.timers, fired, outcome)
     if workflow.is_completed():
@@ -296,6 +302,17 @@ def _ready_task(task: SpiffTask, initiator: str | None) -> ReadyTask:
     group, assignee, form_key = task_group(task)
     return ReadyTask(task, spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, spec.lane, group,
                      initiator if assignee == INITIATOR else assignee, form_key)
+
+
+def offer(task: SpiffTask, initiator: str | None) -> ReadyTask:
+    """A ready user task as its record offers it: the diagram's group and assignee, unless the instance's
+    TASK_ROUTES name its form."""
+    ready = _ready_task(task, initiator)
+    routes = task.workflow.top_workflow.data.get(TASK_ROUTES)
+    route = routes.get(ready.form_key) if isinstance(routes, Mapping) and ready.form_key else None
+    if not isinstance(route, Mapping):
+        return ready
+    return ready._replace(group=route.get("group", ready.group), assignee=route.get("assignee", ready.assignee))
 
 
 def _passed_tasks(workflow: BpmnWorkflow, since: float) -> list[SpiffTask]:

@@ -143,6 +143,8 @@ class ServiceCase(Base):
     satisfaction: Mapped[int | None]
     chase_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     is_complaint: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The customer the request belongs to (engine.desk.customers; its requester's, or by organisation).
+    customer_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class TaskRecord(Base):
@@ -308,6 +310,6 @@ class Membership(Base):
     group_id: Mapped[str] = mapped_column(ForeignKey("app_group.id", ondelete="CASCADE"), primary_key=True)
 
 
-# The knowledge base's and the REST API's tables (tokens, alert intake) live in their own modules;
-# importing them here puts them in Base.metadata.
-from engine.store import api_models, knowledge_models  # noqa: E402,F401
+# The knowledge base's, the REST API's (tokens, alert intake), the zones' and the customers' tables live in
+# their own modules; importing them here puts them in Base.metadata.
+from engine.store import api_models, customer_models, knowledge_models  # noqa: E402,F401
