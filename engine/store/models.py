@@ -310,3 +310,4 @@ class Membership(Base):
 
 # The knowledge base's tables live in their own module; importing it here puts them in Base.metadata.
 from engine.store import knowledge_models  # noqa: E402,F401
+from engine.store import parts_models  # noqa: E402,F401
