@@ -10,13 +10,14 @@ from __future__ import annotations
 
 def install() -> None:
     """Connect the desk's receivers to the core's hooks and register its periodic job (idempotent)."""
-    from engine.desk import case, knowledge, notify, schedules, sla
+    from engine.desk import case, knowledge, notify, parts, schedules, sla
     from engine.process import hooks
 
     hooks.instance_starting.connect(sla.deadlines_at_start)
     hooks.instance_started.connect(case.open_case)
     hooks.instance_started.connect(sla.record_deadlines)
     hooks.task_completing.connect(knowledge.on_task_completing)  # gates first: a refusal costs nothing
+    hooks.task_completing.connect(parts.on_task_completing)  # books parts_used out; a refusal undoes the step
     hooks.task_completing.connect(sla.deadlines_on_completion)
     hooks.task_completed.connect(case.record_completion)
     hooks.task_completed.connect(sla.record_deadlines)
@@ -25,3 +26,4 @@ def install() -> None:
     hooks.instance_ended.connect(case.close_case)
     hooks.instance_saved.connect(case.write)
     hooks.add_job(schedules.JOB)
+    hooks.add_job(parts.JOB)

@@ -308,6 +308,6 @@ class Membership(Base):
     group_id: Mapped[str] = mapped_column(ForeignKey("app_group.id", ondelete="CASCADE"), primary_key=True)
 
 
-# The knowledge base's tables live in their own module; importing it here puts them in Base.metadata.
-from engine.store import knowledge_models  # noqa: E402,F401
-from engine.store import parts_models  # noqa: E402,F401
+# The knowledge base's and the spare parts' tables live in their own modules; importing them here puts them
+# in Base.metadata.
+from engine.store import knowledge_models, parts_models  # noqa: E402,F401
