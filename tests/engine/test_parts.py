@@ -169,7 +169,8 @@ def test_use_above_the_limit_waits_for_a_managers_approval(bundled: Database,
     with pytest.raises(InvalidInput) as refused:
         _fix(flow, [{"part": "PSU-650", "quantity": 2}], locale="zh_CN")
     assert refused.value.field_errors["parts_used"] == [
-        "本次使用的备件价值 700.00 元，超过 500.00 元：PSU-650 交换机电源 × 2 须先经经理批准（在“备件 → 使用审批”中申请）。"]
+        "本次使用的备件价值 700.00 元，超过 500.00 元：PSU-650 交换机电源 × 2 须先经经理批准"
+        "（在“备件 → 使用审批”中申请）。"]
     assert _quantity(bundled) == 3
     with bundled.transaction() as session:
         approval = parts.request_approval(session, instance_id=flow.id, part="PSU-650", centre="SZ", quantity=2,
@@ -228,7 +229,7 @@ def test_stock_check_books_differences_as_adjustments(bundled: Database) -> None
     assert [m for m in _movements(bundled) if m[1] == "PSU-650" and m[0] == "adjust"] == []
     assert _quantity(bundled, "CAT6") == 7
     with bundled.transaction() as session:
-        centre = [c for c in parts.centres(session) if c["code"] == "SZ"][0]
+        centre = next(c for c in parts.centres(session) if c["code"] == "SZ")
     assert centre["last_checked_at"] is not None and not centre["check_due"]
 
 
@@ -295,7 +296,7 @@ def _race(db: Database, agents: int) -> tuple[int, int, list[BaseException]]:
                 result = "refused"
             except DatabaseBusy:
                 continue
-            except BaseException as error:  # noqa: BLE001 - reported below
+            except BaseException as error:
                 with lock:
                     errors.append(error)
                 return
