@@ -101,8 +101,10 @@ def say(code: str, locale: str | None, **params: object) -> str:
 
 
 def _refuse(code: str, locale: str | None, field: str = "_schema", **params: object) -> InvalidInput:
+    """A refusal in the user's language; on a step's `parts_used` field also as that field's error, which the
+    task page shows beside the parts rows (elsewhere the message alone, said once)."""
     message = say(code, locale, **params)
-    return InvalidInput(message, field_errors={field: [message]})
+    return InvalidInput(message, field_errors={field: [message]} if field == "parts_used" else None)
 
 
 def approval_limit_fen() -> int:
