@@ -289,11 +289,20 @@ def _put(session: Session, part_id: int, centre_id: int, quantity: int, actor: s
     row = session.connection().execute(
         update(_stock).where(_stock.c.part_id == part_id, _stock.c.centre_id == centre_id)
         .values(quantity=_stock.c.quantity + quantity).returning(_stock.c.quantity, _stock.c.minimum)).one()
-    if row.quantity >= row.minimum:
+    _replenishment_follows(session, part_id, centre_id, int(row.quantity), int(row.minimum), actor)
+    return int(row.quantity)
+
+
+def _replenishment_follows(session: Session, part_id: int, centre_id: int, balance: int, minimum: int,
+                           actor: str) -> None:
+    """After stock went up or was counted: the open replenishment task closes once the minimum is met, and
+    one opens if the stock is still below it."""
+    if balance >= minimum:
         session.connection().execute(update(_replenishments).where(
             _replenishments.c.part_id == part_id, _replenishments.c.centre_id == centre_id,
             _replenishments.c.status == "open").values(status="done", closed_at=clock.now(), closed_by=actor))
-    return int(row.quantity)
+    else:
+        _replenish_if_low(session, part_id, centre_id, balance, minimum, actor)
 
 
 def _replenish_if_low(session: Session, part_id: int, centre_id: int, balance: int, minimum: int,
@@ -509,9 +518,7 @@ def stock_check(session: Session, *, centre: str, counts: Mapping[str, int], act
                 _stock.c.part_id == part.id, _stock.c.centre_id == where.id).values(quantity=counted))
             movement = _book(session, part=part, centre_id=where.id, kind="adjust", quantity=counted - ledger,
                              balance=counted, actor=actor.username, note=f"盘点 / stock check {check.id}")
-            if counted > ledger and counted >= row.minimum:
-                _put(session, part.id, where.id, 0, actor.username)  # closes a replenishment task now met
-            _replenish_if_low(session, part.id, where.id, counted, int(row.minimum), actor.username)
+        _replenishment_follows(session, part.id, where.id, counted, int(row.minimum), actor.username)
         session.add(StockCount(check_id=check.id, part_id=part.id, counted=counted, ledger=ledger,
                                movement_id=movement))
     session.flush()

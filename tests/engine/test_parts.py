@@ -343,3 +343,18 @@ def test_migration_down_and_up(tmp_path: Any) -> None:
     with database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(PartStock)) == 0
     database.dispose()
+
+
+def test_a_stock_check_opens_and_closes_replenishment_like_any_movement(bundled: Database) -> None:
+    _store(bundled, psu=3, minimum=2)
+    with bundled.transaction() as session:
+        keeper = users.actor(session, "service_manager")
+        parts.stock_check(session, centre="SZ", counts={"PSU-650": 1}, actor=keeper)
+        [task] = parts.replenishments(session)
+        assert (task["quantity"], task["to_order"]) == (1, 1)
+        parts.stock_check(session, centre="SZ", counts={"PSU-650": 1}, actor=keeper)  # no difference, still low
+        assert len(parts.replenishments(session, open_only=False)) == 1
+        parts.stock_check(session, centre="SZ", counts={"PSU-650": 2}, actor=keeper)
+        assert parts.replenishments(session) == []
+    assert [m[:4] for m in _movements(bundled) if m[0] == "adjust"] == [("adjust", "PSU-650", -2, 1),
+                                                                        ("adjust", "PSU-650", 1, 2)]
