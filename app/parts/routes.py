@@ -54,9 +54,8 @@ def _number(name: str, *, minimum: int = 1) -> int:
         value = int(raw)
     except ValueError:
         value = minimum - 1
-    if value < minimum:
-        raise InvalidInput(parts.say("quantity" if minimum > 0 else "minimum", locale()),
-                           field_errors={name: [parts.say("quantity", locale())]})
+    if value < minimum:  # a whole number above 0 (a quantity) or from 0 (a minimum, a count)
+        raise InvalidInput(parts.say("quantity" if minimum > 0 else "minimum", locale()))
     return value
 
 

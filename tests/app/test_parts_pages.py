@@ -72,6 +72,9 @@ def test_refusals_are_shown_in_the_users_language_and_change_nothing(
     response = manager.post("/parts/stock/receive", data={"part": "NOPE", "centre": "SZ", "quantity": "1"},
                             follow_redirects=True)
     assert "There is no part “NOPE” in the catalogue." in response.text
+    response = manager.post("/parts/stock/receive", data={"part": "PSU-650", "centre": "SZ", "quantity": "two"},
+                            follow_redirects=True)
+    assert "The quantity must be a whole number above 0." in response.text
 
 
 def test_who_may_read_and_keep_the_store(app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
