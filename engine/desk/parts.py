@@ -362,14 +362,18 @@ def write_off(session: Session, *, part: str, centre: str, quantity: int, note: 
 # ------------------------------------------------------------------------------------- use on a case
 
 def _centre_for(session: Session, part: Part, wanted: str | None, locale: str | None) -> ServiceCentre:
-    """The row's centre; without one, the only centre holding the part."""
+    """The row's centre; without one, the only centre holding the part (or, when none holds any, the only
+    centre keeping it at all: the refusal then says how many are left there, none)."""
     if wanted and wanted.strip():
         return find_centre(session, wanted, locale)
-    holding = list(session.scalars(select(ServiceCentre).join(PartStock, PartStock.centre_id == ServiceCentre.id)
-                                   .where(PartStock.part_id == part.id, PartStock.quantity > 0)
-                                   .order_by(ServiceCentre.code)))
+    keeping = session.execute(select(ServiceCentre, PartStock.quantity)
+                              .join(PartStock, PartStock.centre_id == ServiceCentre.id)
+                              .where(PartStock.part_id == part.id).order_by(ServiceCentre.code)).all()
+    holding = [centre for centre, quantity in keeping if quantity > 0]
     if len(holding) == 1:
         return holding[0]
+    if not holding and len(keeping) == 1:
+        return keeping[0][0]
     raise _refuse("choose_centre", locale, "parts_used", part=_name(part),
                   centres="、".join(c.name for c in holding) or "—")
 

@@ -358,3 +358,28 @@ def test_a_stock_check_opens_and_closes_replenishment_like_any_movement(bundled:
         assert parts.replenishments(session) == []
     assert [m[:4] for m in _movements(bundled) if m[0] == "adjust"] == [("adjust", "PSU-650", -2, 1),
                                                                         ("adjust", "PSU-650", 1, 2)]
+
+
+def test_two_engineers_completing_with_the_last_unit_one_step_completes(bundled: Database) -> None:
+    _store(bundled, psu=1)
+    flows = [_at_onsite_fix(bundled) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def engineer(flow: Flow) -> None:
+        barrier.wait()
+        try:
+            _fix(flow, [{"part": "PSU-650", "quantity": 1}])
+            outcomes.append("done")
+        except InvalidInput as refused:
+            outcomes.append(refused.message)
+
+    threads = [threading.Thread(target=engineer, args=(flow,)) for flow in flows]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    short = "Not enough of part “PSU-650 交换机电源” at 深圳服务中心: 1 needed, only 0 left."
+    assert sorted(outcomes) == [short, "done"]
+    assert sorted(flow.open_elements()[0] for flow in flows) == ["onsite_fix", "satisfaction"]
+    assert _quantity(bundled) == 0
