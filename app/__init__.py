@@ -76,3 +76,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(modeler_bp, url_prefix="/modeler")
     app.register_blueprint(kb_bp)
     app.register_blueprint(customers_bp)
+    from app.parts import bp as parts_bp  # spare parts (engine.desk.parts)
+    app.register_blueprint(parts_bp, url_prefix="/parts")

@@ -501,3 +501,50 @@ def require_correct_zone(request: RequestFacts, actor: Actor) -> None:
     if not may_correct_zone(actor):
         raise Forbidden(f"{actor.username} may not correct the zone of request {request.id} (the service desk "
                         "and managers may)", reason="customer_keepers_only", params={"username": actor.username})
+
+# --- spare parts (engine.desk.parts) ------------------------------------------------------------------
+# 服务中心备品备件库由服务中心统一治理 (seed 000): the centre's managers keep the store (catalogue, suppliers,
+# receiving, write-offs, stock checks) and approve costly use; everyone who works cases reads it.
+PARTS_KEEPERS = MANAGER_GROUPS
+
+
+def may_read_parts(actor: Actor) -> bool:
+    """The catalogue, stock, ledger, suppliers and reports: the agents (and auditors, to read)."""
+    return may_use_inbox(actor)
+
+
+def require_read_parts(actor: Actor) -> None:
+    if not may_read_parts(actor):
+        raise Forbidden(f"{actor.username} may not read the spare-parts store", reason="parts_readers_only",
+                        params={"username": actor.username})
+
+
+def may_keep_parts(actor: Actor) -> bool:
+    return bool(actor.groups & PARTS_KEEPERS) and not actor.is_auditor
+
+
+def require_keep_parts(actor: Actor) -> None:
+    if not may_keep_parts(actor):
+        raise Forbidden(f"{actor.username} may not change the spare-parts store (managers do)",
+                        reason="parts_keepers_only", params={"username": actor.username})
+
+
+def may_request_parts_approval(actor: Actor) -> bool:
+    """Asking a manager to approve using costly parts on a case: whoever works cases."""
+    return may_use_inbox(actor) and not actor.is_auditor
+
+
+def require_request_parts_approval(actor: Actor) -> None:
+    if not may_request_parts_approval(actor):
+        raise Forbidden(f"{actor.username} may not ask for parts approvals", reason="parts_request_forbidden",
+                        params={"username": actor.username})
+
+
+def require_decide_parts_approval(actor: Actor, requested_by: str) -> None:
+    """A manager decides; never on their own request (the approval would approve nothing)."""
+    if not may_keep_parts(actor):
+        raise Forbidden(f"{actor.username} may not approve parts use (managers do)",
+                        reason="parts_approvers_only", params={"username": actor.username})
+    if actor.username == requested_by:
+        raise Forbidden(f"{actor.username} may not decide their own parts approval request",
+                        reason="parts_own_approval", params={"username": actor.username})

@@ -156,4 +156,14 @@ PART_COLUMNS: Final[tuple[Field, ...]] = (
         help_zh="使用数量，至少为 1。",
         help_en="How many were used, at least 1.",
     ),
+    # Which service centre's store the part came from (engine.desk.parts books it out there); may stay
+    # empty when only one centre holds the part.
+    Field(
+        "centre",
+        "string",
+        label_zh="服务中心",
+        label_en="Service centre",
+        help_zh="备件出库的服务中心；只有一个服务中心有库存时可不填。",
+        help_en="The service centre whose store the part came from; may stay empty when only one holds it.",
+    ),
 )

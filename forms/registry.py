@@ -16,6 +16,7 @@ from forms.catalogue import (
     health_check,
     knowledge,
     other_service,
+    parts,
     problem_management,
     service_desk,
     shared,
@@ -35,6 +36,7 @@ _DEFINITIONS: Final = (
     *problem_management.DEFINITIONS,
     *software_adjustment.DEFINITIONS,
     *knowledge.DEFINITIONS,
+    *parts.DEFINITIONS,
 )
 
 class UnknownFormKey(KeyError):

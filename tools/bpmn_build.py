@@ -473,6 +473,23 @@ PROCESSES: tuple[Process, ...] = (
             chain("revise", "review"),
         ],
     ),
+    # Seed 000: 服务中心每月统计备件使用与库存情况，形成报告，经理确认后报送公司 (engine.desk.parts starts it monthly).
+    process(
+        "parts_report", "备件使用与库存月报",
+        [SERVICE_MANAGER],
+        [
+            start("start", "月度统计", "parts_report_start", "service_manager"),
+            task("confirm_report", "经理确认月报", "service_manager", "parts_report_confirm"),
+            xor("gw_confirmed", "确认?", "service_manager"),
+            end("end_confirmed", "月报已确认", "service_manager"),
+            end("end_returned", "月报未确认", "service_manager"),
+        ],
+        [
+            chain("start", "confirm_report", "gw_confirmed"),
+            when("gw_confirmed", "end_confirmed", "confirmed == True", "确认"),
+            otherwise("gw_confirmed", "end_returned", "不确认"),
+        ],
+    ),
 )
 
 

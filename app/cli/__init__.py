@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli import admin, audit, definitions, timers, tokens, work
+from app.cli import admin, audit, definitions, parts, timers, tokens, work
 
 
 @click.group("opsflow")
@@ -25,5 +25,6 @@ for _command in (
     timers.health_check_schedule_command,
     audit.audit_group,
     tokens.api_token_group,
+    parts.parts_group,
 ):
     opsflow.add_command(_command)

@@ -95,6 +95,11 @@ DETAILS: dict[str, LazyString] = {
                                      "does."),
     "alert_levels_forbidden": lazy_gettext("%(username)s may not change the alert level mapping: process owners do."),
     "swagger_ui_missing": lazy_gettext("The API documentation viewer is not installed (run scripts/install)."),
+    "parts_readers_only": lazy_gettext("%(username)s may not read the spare-parts store."),
+    "parts_keepers_only": lazy_gettext("%(username)s may not change the spare-parts store: managers do."),
+    "parts_request_forbidden": lazy_gettext("%(username)s may not ask for parts approvals."),
+    "parts_approvers_only": lazy_gettext("%(username)s may not approve the use of parts: managers do."),
+    "parts_own_approval": lazy_gettext("%(username)s may not decide their own request for parts approval."),
 }
 
 # flask-wtf names a CSRF failure only by an English sentence; these are all it sends.

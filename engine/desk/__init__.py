@@ -11,13 +11,14 @@ from __future__ import annotations
 
 def install() -> None:
     """Connect the desk's receivers to the core's hooks and register its periodic job (idempotent)."""
-    from engine.desk import case, customers, knowledge, notify, schedules, sla, zones
+    from engine.desk import case, customers, knowledge, notify, parts, schedules, sla, zones
     from engine.process import hooks
 
     hooks.instance_starting.connect(sla.deadlines_at_start)
     hooks.instance_started.connect(case.open_case)
     hooks.instance_started.connect(sla.record_deadlines)
     hooks.task_completing.connect(knowledge.on_task_completing)  # gates first: a refusal costs nothing
+    hooks.task_completing.connect(parts.on_task_completing)  # books parts_used out; a refusal undoes the step
     hooks.task_completing.connect(sla.deadlines_on_completion)
     hooks.task_completed.connect(case.record_completion)
     hooks.task_completed.connect(sla.record_deadlines)
@@ -31,3 +32,4 @@ def install() -> None:
     hooks.instance_starting.connect(zones.route_at_start)
     hooks.instance_starting.connect(customers.contract_sla_at_start)
     hooks.instance_started.connect(zones.record_routing)
+    hooks.add_job(parts.JOB)

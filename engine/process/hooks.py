@@ -104,6 +104,7 @@ class Completion:
     data: dict[str, Any]
     actor: Actor
     engine_data: dict[str, Any] = field(default_factory=dict)  # set before task_completed
+    locale: str = "en"  # the user's language, for a receiver's refusal (engine.desk.parts)
 
 
 @dataclass(frozen=True)

@@ -369,7 +369,7 @@ def complete_task(session: Session, *, task_id: int, data: dict[str, Any], actor
                        element_id=record.element_id)
     _open_records(session, instance.id, change.live).pop(record.spiff_task_id, None)
     completion = hooks.Completion(session, instance, change.definition, change.workflow, task, record.form_key,
-                                  cleaned, actor)
+                                  cleaned, actor, locale=locale)
     engine_data = completion.engine_data = hooks.engine_data(hooks.task_completing, completion)
     outcome = step.complete(change.workflow, task, cleaned, engine_data, change.context())
     _mirror_fields(instance, cleaned)

@@ -17,6 +17,7 @@ from engine.errors import Conflict
 from engine.process import definitions, runtime
 from tests.app.conftest import at_remote_fix, complete, open_task, start_request, visible_text
 from tests.support.flows import Flow
+from tests.support.parts import stock_parts
 
 SLA_DIAGRAM = Path(__file__).parent / "diagrams" / "sla_inbox.bpmn"
 T0 = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.UTC)
@@ -162,6 +163,7 @@ def test_bad_task_input_keeps_everything_typed_including_parts_rows(
     assert "第 1 行，数量：不能小于 1。" in page and "必须为整数。" in page
     assert "此项为必填项。" in page  # method
     fixed = {**typed, "method": "onsite", "parts_used-0-quantity": "1", "duration_min": "45"}
+    stock_parts(database(app), {"电源模块": 1, "网线": 2})  # the rows name real parts, in stock
     assert engineer.post(f"/tasks/{task}", data=fixed).status_code == 302
     steps = client_for("service_desk").get(f"/tasks/{open_task(app, instance_id, 'dispatch_onsite')}").text
     assert "电源模块 × 1; 网线 × 2" in steps
@@ -328,5 +330,6 @@ def test_a_colleague_claiming_while_you_fill_in_the_form_is_a_409_naming_them_wi
 
     # Once the colleague gives it back, the same input goes through.
     assert engineer2.post(f"/tasks/{task}/release").status_code == 302
+    stock_parts(database(app), {"电源模块": 1})  # the row names a real part, in stock
     complete(engineer, task, typed)
     assert open_task(app, instance_id, "dispatch_onsite")

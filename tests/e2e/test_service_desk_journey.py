@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from tests.e2e.conftest import ARTIFACTS
+from tests.support.parts import stock_parts
 
 PASSWORD = "opsflow-demo"
 
@@ -46,7 +47,8 @@ class Person:
         self.context.close()
 
 
-def test_on_site_journey_with_four_users(browser: Any, server: str) -> None:
+def test_on_site_journey_with_four_users(browser: Any, server: str, server_database: Any) -> None:
+    stock_parts(server_database, {"交换机电源": 2, "网线": 10})  # the parts the engineer uses, in stock
     requester = Person(browser, server, "requester")
     desk = Person(browser, server, "service_desk")
     engineer = Person(browser, server, "engineer")

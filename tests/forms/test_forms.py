@@ -107,6 +107,8 @@ CONVENTIONS: dict[str, str] = {
     "solution_submit": "solution_id:int[1..]! version:int[1..]! title:string!",
     "solution_review": "decision:enum(approve/send_back/reject)! comment:text",
     "solution_revise": "changes:text!",
+    "parts_report_start": "month:string! issued:int[0..] issued_value:string below_minimum:int[0..] summary:text",
+    "parts_report_confirm": "confirmed:bool! comment:text",
 }
 _SPEC_ITEM = re.compile(
     r"(?P<id>\w+):(?P<type>\w+)(?:\((?P<choices>[\w/]+)\))?"
@@ -831,6 +833,7 @@ def test_render_fields_of_a_parts_list_carry_its_columns() -> None:
     assert [(column["id"], column["label"], column["min"]) for column in parts["columns"]] == [
         ("part", "Part", None),
         ("quantity", "Quantity", 1),
+        ("centre", "Service centre", None),
     ]
 
 
