@@ -158,3 +158,10 @@ class ProcessFailed(OpsflowError):
 
     code = "process_failed"
     status = 422
+
+
+class ArchiveCorrupted(OpsflowError):
+    """An archived document no longer matches the hash recorded when it was archived."""
+
+    code = "archive_corrupted"
+    status = 500

@@ -18,6 +18,7 @@ from forms.catalogue import (
     other_service,
     problem_management,
     service_desk,
+    service_report,
     shared,
     software_adjustment,
     third_party,
@@ -35,6 +36,7 @@ _DEFINITIONS: Final = (
     *problem_management.DEFINITIONS,
     *software_adjustment.DEFINITIONS,
     *knowledge.DEFINITIONS,
+    *service_report.DEFINITIONS,
 )
 
 class UnknownFormKey(KeyError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 def install() -> None:
     """Connect the desk's receivers to the core's hooks and register its periodic job (idempotent)."""
-    from engine.desk import case, knowledge, notify, schedules, sla
+    from engine.desk import case, knowledge, notify, schedules, service_reports, sla
     from engine.process import hooks
 
     hooks.instance_starting.connect(sla.deadlines_at_start)
@@ -25,3 +25,6 @@ def install() -> None:
     hooks.instance_ended.connect(case.close_case)
     hooks.instance_saved.connect(case.write)
     hooks.add_job(schedules.JOB)
+    hooks.instance_started.connect(service_reports.on_started)
+    hooks.task_completing.connect(service_reports.on_task_completing)
+    hooks.add_job(service_reports.JOB)

@@ -309,4 +309,5 @@ class Membership(Base):
 
 
 # The knowledge base's tables live in their own module; importing it here puts them in Base.metadata.
-from engine.store import knowledge_models  # noqa: E402,F401
+from engine.store import knowledge_models  # noqa: E402,F401,I001
+from engine.store import report_models  # noqa: E402,F401  (the service reports' tables, seed 002)
