@@ -63,6 +63,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.main import bp as main_bp
     from app.modeler import bp as modeler_bp
     from app.portal import bp as portal_bp
+    from app.report_archive import bp as report_archive_bp
     from app.sla import bp as sla_bp
 
     app.register_blueprint(main_bp)
@@ -74,3 +75,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sla_bp, url_prefix="/sla")
     app.register_blueprint(modeler_bp, url_prefix="/modeler")
     app.register_blueprint(kb_bp)
+    app.register_blueprint(report_archive_bp)  # url_prefix /reports/archive

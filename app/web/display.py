@@ -24,6 +24,8 @@ PROCESS_NAMES = {
     "problem_management": lazy_gettext("Problem management"),
     "software_adjustment": lazy_gettext("Software adjustment"),
     "knowledge_review": lazy_gettext("Knowledge-base solution review"),
+    "service_report": lazy_gettext("Service report"),
+    "report_callback": lazy_gettext("Customer callback on a service report"),
 }
 FAULT_LEVEL_NAMES: dict[str, LazyString] = {
     FaultLevel.I: lazy_gettext("I · critical"),

@@ -103,8 +103,15 @@ def line_chart(title: str, points: Sequence[tuple[str, int | float]], *, width: 
     return "".join(parts)
 
 
-def _breakdown(kind: str, title: str, by: dict[str, Any], names: dict[str, str]) -> str:
-    return bar_chart(title, [(_label(kind, value, names), count) for value, count in by.get(kind, ())])
+def breakdown_charts(figures: dict[str, Any]) -> list[str]:
+    """One bar chart (SVG) per breakdown of the figures: level, category, process, device, customer, business."""
+    by, names = figures.get("by", {}), figures.get("process_names") or {}
+    return [bar_chart(title, [(_label(kind, value, names), count) for value, count in by.get(kind, ())])
+            for kind, title in _BREAKDOWNS]
+
+
+def trend_chart(figures: dict[str, Any]) -> str:
+    return line_chart("每日受理事件数", figures.get("trend", []))
 
 
 def _rate(value: Any) -> str:
@@ -128,8 +135,7 @@ def _html(figures: dict[str, Any], commentary: str, meta: dict[str, Any]) -> str
                ("SLA 违约事件", figures.get("breach_count", 0))]
     summary_rows = "".join(f'<tr><td>{escape(label)}</td><td class="n">{escape(str(value))}</td></tr>'
                            for label, value in summary)
-    by = figures.get("by", {})
-    charts = "".join(f'<div class="chart">{_breakdown(kind, title, by, names)}</div>' for kind, title in _BREAKDOWNS)
+    charts = "".join(f'<div class="chart">{svg}</div>' for svg in breakdown_charts(figures))
     breaches = "".join(f'<tr><td class="n">{b["instance_id"]}</td><td>{escape(b.get("title") or "")}</td>'
                        f'<td>{escape(_label("fault_level", b.get("fault_level") or "", names))}</td>'
                        f'<td>{"、".join(_TARGETS[t] for t in b["targets"])}</td></tr>'
@@ -149,7 +155,7 @@ def _html(figures: dict[str, Any], commentary: str, meta: dict[str, Any]) -> str
 <table><tr><th>目标</th><th>达成</th><th>未达成</th><th>达成率</th></tr>{sla_rows}</table>
 {breach_table}
 <h2>三、工作量分布</h2><div class="charts">{charts}</div>
-<h2>四、趋势</h2>{line_chart('每日受理事件数', figures.get('trend', []))}
+<h2>四、趋势</h2>{trend_chart(figures)}
 <h2>五、最常见的问题（按系统）</h2>
 {f'<table><tr><th>系统/设备</th><th>事件数</th></tr>{systems}</table>' if systems else '<p>无。</p>'}
 <h2>六、分析与评述</h2><div class="commentary">{escape(commentary or '（尚未撰写）')}</div>
