@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli import admin, audit, definitions, timers, work
+from app.cli import admin, audit, definitions, reports, timers, work
 
 
 @click.group("opsflow")
@@ -24,5 +24,6 @@ for _command in (
     timers.scheduler_command, timers.serve_command, timers.sla_group, timers.set_level_command,
     timers.health_check_schedule_command,
     audit.audit_group,
+    reports.report_schedule_command, reports.report_new_command,
 ):
     opsflow.add_command(_command)

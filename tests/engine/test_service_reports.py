@@ -243,6 +243,23 @@ def test_each_period_is_reported_once(bundled: Database) -> None:
         session.flush()
 
 
+def test_two_schedulers_at_the_same_moment_make_one_report(bundled: Database) -> None:
+    if bundled.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer in at a time; PostgreSQL's schedulers race for the row")
+    with clock.frozen(NOV + dt.timedelta(days=3)) as advance:
+        with bundled.transaction() as session:
+            service_reports.set_schedule(session, report_class="regular", cycle="monthly",
+                                         actor=users.actor(session, "project_manager"))
+        advance(dt.timedelta(days=28))
+        with bundled.transaction() as first:
+            assert len(service_reports.generate_due(first)) == 1
+            with bundled.transaction() as second:  # while the first has not committed yet
+                assert service_reports.generate_due(second) == []
+        with bundled.transaction() as third:
+            assert service_reports.generate_due(third) == []
+    assert [period for _, period in _report_periods(bundled)] == ["2026-11-01"]
+
+
 def test_schedules_are_checked(bundled: Database) -> None:
     with bundled.transaction() as session:
         planner = users.actor(session, "project_manager")
