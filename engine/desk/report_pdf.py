@@ -40,7 +40,7 @@ th, td {{ border: 1px solid #bbb; padding: 3pt 5pt; text-align: left; vertical-a
 th {{ background: #eef2f7; }} td.n {{ text-align: right; }}
 .meta td:first-child {{ width: 28%; background: #f6f6f6; }}
 .commentary {{ white-space: pre-wrap; border: 1px solid #ccc; padding: 6pt; background: #fafafa; }}
-.charts {{ display: flex; flex-wrap: wrap; }} .chart {{ width: 50%; }}
+.chart {{ display: inline-block; width: 49%; vertical-align: top; page-break-inside: avoid; }}
 """
 
 

