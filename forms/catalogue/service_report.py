@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from forms.catalogue.common import BUSINESS_LINE_CHOICES, CUSTOMER_TYPE_CHOICES, DEVICE_TYPE
+from forms.catalogue.common import BUSINESS_LINE, CUSTOMER_TYPE, DEVICE_TYPE
 from forms.definition import FormDefinition
 from forms.model import Choice, Field
 
@@ -21,10 +21,7 @@ REVIEW_DECISION_CHOICES: Final = (
     Choice("send_back", "退回修改", "Send back for changes"),
     Choice("special", "特殊情况，提交经理审核", "Special case: to the manager"),
 )
-MANAGER_DECISION_CHOICES: Final = (
-    Choice("approve", "通过", "Approve"),
-    Choice("send_back", "退回修改", "Send back for changes"),
-)
+MANAGER_DECISION_CHOICES: Final = REVIEW_DECISION_CHOICES[:2]  # approve or send back: no one above to pass to
 
 REPORT_ID: Final = Field(
     "report_id",
@@ -44,25 +41,6 @@ COMMENT: Final = Field(
     help_zh="退回或提交经理审核时必填，说明原因。",
     help_en="Required when sending back or passing to the manager: say why.",
 )
-CUSTOMER_TYPE: Final = Field(
-    "customer_type",
-    "enum",
-    choices=CUSTOMER_TYPE_CHOICES,
-    label_zh="客户属性",
-    label_en="Customer type",
-    help_zh="政府、教育、医疗等外部用户或母公司业务部门。",
-    help_en="Government, education, healthcare and other customers, or the parent company.",
-)
-BUSINESS_LINE: Final = Field(
-    "business_line",
-    "enum",
-    choices=BUSINESS_LINE_CHOICES,
-    label_zh="业务类别",
-    label_en="Business line",
-    help_zh="视频监控、呼叫中心、软件平台、网络维护等。",
-    help_en="Video surveillance, call centre, software platform, network maintenance and so on.",
-)
-
 DEFINITIONS: Final = (
     FormDefinition(
         "report_start",
