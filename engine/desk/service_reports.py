@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import access, clock
 from engine.desk import report_archive, report_figures, report_pdf
@@ -125,7 +126,7 @@ def create_report(session: Session, *, report_class: str, period_start: dt.datet
                   due_at: dt.datetime | None = None, schedule_id: int | None = None,
                   **attributes: str | None) -> ServiceReport:
     """A report with its figures generated now, and its `service_report` instance started."""
-    if actor is not SCHEDULER:
+    if actor is not SCHEDULER:  # the schedule job's own actor: the schedule was planned by someone allowed to
         access.require_plan_reports(actor, "start a service report")
     if report_class not in CLASSES:
         raise InvalidInput(f"unknown report class {report_class!r}", field_errors={"report_class": list(CLASSES)})
@@ -165,7 +166,7 @@ def generate_due(session: Session) -> list[int]:
                 .where(ReportSchedule.id == schedule.id, ReportSchedule.next_period_start == start))
             if moved.rowcount != 1:
                 break
-            schedule.next_period_start = end
+            set_committed_value(schedule, "next_period_start", end)  # as written: no second UPDATE at flush
             report = create_report(session, report_class=schedule.report_class, period_start=start, period_end=end,
                                    actor=SCHEDULER, contract=schedule.contract or None, customer=schedule.customer,
                                    cycle=schedule.cycle, due_at=end + dt.timedelta(days=schedule.due_days),
