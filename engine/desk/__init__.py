@@ -27,4 +27,5 @@ def install() -> None:
     hooks.add_job(schedules.JOB)
     hooks.instance_started.connect(service_reports.on_started)
     hooks.task_completing.connect(service_reports.on_task_completing)
+    hooks.task_due.connect(service_reports.task_due)
     hooks.add_job(service_reports.JOB)

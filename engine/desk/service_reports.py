@@ -142,7 +142,8 @@ def create_report(session: Session, *, report_class: str, period_start: dt.datet
     session.add(report)
     session.flush()
     runtime.start_instance(session, process_id=PROCESS_ID, actor=actor,
-                           data={"report_id": report.id, "title": report.title, "report_class": report_class})
+                           data={"report_id": report.id, "title": report.title, "report_class": report_class,
+                                 "due_at": report.due_at.isoformat()})
     return report
 
 
@@ -211,6 +212,14 @@ def on_started(start: hooks.Start) -> None:
     start.session.flush()
 
 
+def task_due(due: hooks.Due) -> dt.datetime | None:
+    """task_due: every step of a report is due when the report is (seed 002: on time is a review criterion)."""
+    if due.form_key not in STEP_FORMS or not isinstance(value := due.task.data.get("due_at"), str):
+        return None
+    at = dt.datetime.fromisoformat(value)
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+
+
 def on_task_completing(completion: hooks.Completion) -> dict[str, Any]:
     """task_completing: each step of a report changes its row in the completion's transaction."""
     instance, session, data, actor = completion.instance, completion.session, completion.data, completion.actor
@@ -223,8 +232,7 @@ def on_task_completing(completion: hooks.Completion) -> dict[str, Any]:
                              .with_for_update()).one_or_none()
     if report is None:
         raise Conflict(f"instance {instance.id} belongs to no service report")
-    step = {"report_commentary": _write_commentary, "report_review": _review,
-            "report_manager_review": _review, "report_archive": _archive}.get(completion.form_key or "")
+    step = STEP_FORMS.get(completion.form_key or "")
     if step is not None:
         step(session, report, data, actor)
         session.flush()
@@ -266,6 +274,11 @@ def _record_callback(session: Session, instance_id: int, data: dict[str, Any]) -
     callback = session.scalars(select(ReportCallback).where(ReportCallback.instance_id == instance_id)).one()
     callback.reached, callback.score, callback.note = data["reached"], data.get("score"), data.get("note")
     callback.done_at = clock.now()
+
+
+# What each step's form does to the report, in the completion's transaction.
+STEP_FORMS = {"report_commentary": _write_commentary, "report_review": _review, "report_manager_review": _review,
+              "report_archive": _archive}
 
 
 # --- the 质量管理员's view: late and incomplete reports ---------------------------------------------------

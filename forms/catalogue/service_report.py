@@ -67,6 +67,14 @@ DEFINITIONS: Final = (
                 help_zh="定期运维、巡检、驻点人员服务、重大事件保障或运维到期总结报告。",
                 help_en="Regular, inspection, resident staff, major event or end-of-contract report.",
             ),
+            Field(
+                "due_at",
+                "datetime",
+                label_zh="应交时间",
+                label_en="Due",
+                help_zh="报告应审核归档完毕的时间。",
+                help_en="When the report is to be reviewed and archived.",
+            ),
         ),
     ),
     FormDefinition(

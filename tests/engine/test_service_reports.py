@@ -81,7 +81,9 @@ def test_approved_report_is_archived_with_its_pdf(bundled: Database) -> None:
     report_id = _report(bundled)
     flow = _flow(bundled, report_id)
     assert flow.open_elements() == ["commentary"]
-    assert _row(bundled, report_id).figures["opened"] == 0  # generated when the report was made
+    report = _row(bundled, report_id)
+    assert report.figures["opened"] == 0  # generated when the report was made
+    assert flow.open_tasks()[0]["due_at"] == report.due_at.isoformat() == "2026-12-11T00:00:00+00:00"
     flow.complete("commentary", {"commentary": COMMENTARY}, "project_manager")
     assert (_row(bundled, report_id).status, flow.open_elements()) == ("in_review", ["review"])
     flow.complete("review", {"decision": "approve"}, "report_reviewer")

@@ -109,7 +109,7 @@ CONVENTIONS: dict[str, str] = {
     "solution_revise": "changes:text!",
     "report_start": (
         "report_id:int[1..]! title:string! "
-        "report_class:enum(regular/inspection/resident/major_event/expiry_summary)!"
+        "report_class:enum(regular/inspection/resident/major_event/expiry_summary)! due_at:datetime"
     ),
     "report_commentary": "commentary:text! late_reason:text",
     "report_review": "decision:enum(approve/send_back/special)! comment:text",
