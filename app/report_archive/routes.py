@@ -2,6 +2,7 @@
 engine.desk.service_reports); downloads are handed out only after their SHA-256 matched."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Response, flash, jsonify, redirect, render_template, request, url_for
@@ -10,7 +11,7 @@ from markupsafe import Markup
 
 import forms
 from app.report_archive import bp
-from app.report_archive.schemas import ArchivedSchema, BrowseArgs, TrackedSchema
+from app.report_archive.schemas import ArchivedSchema, BrowseArgs, ScheduleArgs, TrackedSchema
 from app.web.form_display import display_value
 from app.web.requests import load_args, wants_json
 from app.web.session import actor, unit_of_work
@@ -26,6 +27,8 @@ STATUS_NAMES = {
     "approved": lazy_gettext("approved, to be archived"),
     "archived": lazy_gettext("archived"),
 }
+CYCLE_NAMES = {"monthly": lazy_gettext("monthly"), "quarterly": lazy_gettext("quarterly"),
+               "annual": lazy_gettext("annual")}
 PROBLEM_NAMES = {
     "overdue": lazy_gettext("past its due date"),
     "submitted_late": lazy_gettext("handed in late"),
@@ -111,3 +114,24 @@ def tracking() -> Any:
     if wants_json():
         return jsonify(reports=TrackedSchema(many=True).dump(rows))
     return render_template("report_archive/tracking.html", rows=rows, problem_names=PROBLEM_NAMES)
+
+
+@bp.get("/schedules")
+def schedules() -> Any:
+    access.require_read_reports(actor(), "see the report schedules")
+    with unit_of_work() as session:
+        rows = service_reports.list_schedules(session)
+        return render_template("report_archive/schedules.html", rows=rows, cycle_names=CYCLE_NAMES,
+                               classes=service_reports.SCHEDULED_CLASSES)
+
+
+@bp.post("/schedules")
+def save_schedule() -> Any:
+    access.require_plan_reports(actor(), "schedule service reports")  # a 403 before the input is checked
+    args = load_args(ScheduleArgs(), {k: v for k, v in request.form.items() if k != "csrf_token"})
+    first = args.pop("first")
+    with unit_of_work() as session:
+        service_reports.set_schedule(session, actor=actor(), **args, first_period_start=dt.datetime(
+            first.year, first.month, first.day, tzinfo=dt.UTC) if first else None)
+    flash(gettext("The schedule is saved: each period's report is made once the period ends."), "success")
+    return redirect(url_for("report_archive.schedules"))

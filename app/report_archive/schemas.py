@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
-from engine.desk.service_reports import CLASSES
+from engine.desk.service_reports import CLASSES, CYCLES, DEFAULT_DUE_DAYS, SCHEDULED_CLASSES
 
 
 class BrowseArgs(Schema):
@@ -19,6 +19,15 @@ class BrowseArgs(Schema):
     device_type = fields.String(load_default=None, validate=validate.Length(max=40))
     customer_type = fields.String(load_default=None, validate=validate.Length(max=40))
     business_line = fields.String(load_default=None, validate=validate.Length(max=40))
+
+
+class ScheduleArgs(BrowseArgs):
+    report_class = fields.String(required=True, validate=validate.OneOf(SCHEDULED_CLASSES))
+    cycle = fields.String(required=True, validate=validate.OneOf(list(CYCLES)))
+    contract = fields.String(load_default=None, validate=validate.Length(max=200))
+    customer = fields.String(load_default=None, validate=validate.Length(max=200))
+    due_days = fields.Integer(load_default=DEFAULT_DUE_DAYS, validate=validate.Range(min=0, max=90))
+    first = fields.Date(load_default=None)
 
 
 class DocumentSchema(Schema):

@@ -102,3 +102,21 @@ def test_the_quality_administrator_sees_late_reports(app: Flask, client_for: Cal
     assert [(r["report"]["id"], r["problems"]) for r in rows] == [(late, ["overdue"])]
     assert client_for("project_manager").get("/reports/archive/tracking").status_code == 403
     assert "/reports/archive/" in quality.get("/", follow_redirects=True).text
+
+
+def test_schedules_are_planned_on_their_page(app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
+    desk = client_for("service_desk")
+    assert "尚未计划定期报告" in desk.get("/reports/archive/schedules").text
+    saved = desk.post("/reports/archive/schedules", data={"report_class": "resident", "cycle": "quarterly",
+                                                           "contract": "HT-2026-031", "customer": "市教育局",
+                                                           "due_days": "15", "first": "2026-11-20"})
+    assert saved.status_code == 302
+    page = desk.get("/reports/archive/schedules")
+    assert "HT-2026-031" in page.text and "2026-10-01" in page.text and "驻点人员服务报告" in page.text
+    assert english_words(page.text) == []
+    assert desk.post("/reports/archive/schedules", data={"report_class": "major_event",
+                                                         "cycle": "monthly"}).status_code == 422
+    assert client_for("engineer").post("/reports/archive/schedules", data={
+        "report_class": "regular", "cycle": "monthly"}).status_code == 403
+    assert client_for("engineer").get("/reports/archive/schedules").status_code == 403
+    assert 'name="report_class"' not in client_for("quality_admin").get("/reports/archive/schedules").text
