@@ -9,8 +9,9 @@ from flask.cli import with_appcontext
 
 from app.cli.common import _actor, _db, _emit, _fail_cleanly
 from engine.desk import service_reports
+from engine.desk.service_reports import ZONE
 
-_DATE = click.DateTime(formats=["%Y-%m-%d"])
+_DATE = click.DateTime(formats=["%Y-%m-%d"])  # a local calendar day (OPSFLOW_TIMEZONE)
 
 
 def _schedule_row(schedule: Any) -> dict[str, Any]:
@@ -40,12 +41,13 @@ def report_schedule_command(report_class: str | None, cycle: str, contract: str 
         if report_class:
             service_reports.set_schedule(session, report_class=report_class, cycle=cycle, contract=contract,
                                          customer=customer, due_days=due_days, active=not inactive,
-                                         first_period_start=first.replace(tzinfo=dt.UTC) if first else None,
+                                         first_period_start=first.replace(tzinfo=ZONE) if first else None,
                                          actor=_actor(session, user))
         rows = [_schedule_row(s) for s in service_reports.list_schedules(session)]
     _emit(rows, as_json, lambda rs: "\n".join(
         f"{r['id']:>3} {r['report_class']:<11} {r['cycle']:<9} {r['contract'] or '(all)':<20} "
-        f"next {r['next_period_start'][:10]} {'active' if r['active'] else 'paused'}" for r in rs)
+        f"next {dt.datetime.fromisoformat(r['next_period_start']).astimezone(ZONE):%Y-%m-%d} "
+        f"{'active' if r['active'] else 'paused'}" for r in rs)
         or "no report schedules")
 
 
@@ -64,7 +66,7 @@ def report_new_command(report_class: str, start: dt.datetime, end: dt.datetime, 
     """Make a report by hand (e.g. 重大事件保障报告): figures now, the project manager's commentary next."""
     with _db().transaction() as session:
         report = service_reports.create_report(session, report_class=report_class, contract=contract,
-                                               customer=customer, period_start=start.replace(tzinfo=dt.UTC),
-                                               period_end=end.replace(tzinfo=dt.UTC), actor=_actor(session, user))
+                                               customer=customer, period_start=start.replace(tzinfo=ZONE),
+                                               period_end=end.replace(tzinfo=ZONE), actor=_actor(session, user))
         made = {"report_id": report.id, "instance_id": report.instance_id, "title": report.title}
     _emit(made, as_json, lambda m: f"report {m['report_id']} ({m['title']}), instance {m['instance_id']}")

@@ -132,6 +132,6 @@ def save_schedule() -> Any:
     first = args.pop("first")
     with unit_of_work() as session:
         service_reports.set_schedule(session, actor=actor(), **args, first_period_start=dt.datetime(
-            first.year, first.month, first.day, tzinfo=dt.UTC) if first else None)
+            first.year, first.month, first.day, tzinfo=service_reports.ZONE) if first else None)
     flash(gettext("The schedule is saved: each period's report is made once the period ends."), "success")
     return redirect(url_for("report_archive.schedules"))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine import access, clock
 from engine.desk import report_pdf
+from engine.desk.report_figures import ZONE
 from engine.errors import ArchiveCorrupted, Conflict, InvalidInput, NotFound
 from engine.store.report_models import ReportDocument, ServiceReport
 from engine.users import Actor
@@ -36,14 +37,16 @@ def meta(report: ServiceReport, version: int) -> dict[str, Any]:
     labels = {"device_type": "设备类型", "customer_type": "客户属性", "business_line": "业务类别"}
     rows = [("报告类别", report_pdf.CLASS_NAMES[report.report_class]
              + (f"（{report_pdf.CYCLE_NAMES[report.cycle]}）" if report.cycle else "")),
-            ("报告期间", f"{report.period_start:%Y-%m-%d} 至 {report.period_end:%Y-%m-%d}（不含）"),
+            ("报告期间", f"{report.period_start.astimezone(ZONE):%Y-%m-%d} 至 "
+                     f"{report.period_end.astimezone(ZONE):%Y-%m-%d}（不含）"),
             ("合同", report.contract), ("客户", report.customer),
             *((labels[name], report_pdf.attribute_label(name, getattr(report, name))) for name in labels),
-            ("报告编号 / 版本", f"{report.id} / 第 {version} 版"), ("应交日期", f"{report.due_at:%Y-%m-%d}"),
+            ("报告编号 / 版本", f"{report.id} / 第 {version} 版"),
+            ("应交日期", f"{report.due_at.astimezone(ZONE):%Y-%m-%d}"),
             ("评述", report.commentary_by), ("审核", report.reviewer and
                                              f"{report.reviewer}：{_STATUS_ZH.get(report.review_outcome or '', '')}"),
-            ("归档", report.archived_by and f"{report.archived_by}，{report.archived_at:%Y-%m-%d}")]
-    return {"title": report.title, "rows": rows, "generated_at": clock.now()}
+            ("归档", report.archived_at and f"{report.archived_by}，{report.archived_at.astimezone(ZONE):%Y-%m-%d}")]
+    return {"title": report.title, "rows": rows, "generated_at": clock.now(), "zone": ZONE}
 
 
 def store(session: Session, report: ServiceReport, actor: Actor) -> ReportDocument:

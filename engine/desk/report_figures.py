@@ -7,8 +7,10 @@ read from the case record's columns (`service_case`, engine.desk.case).
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections import Counter
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
@@ -21,6 +23,8 @@ NOT_REQUESTS = ("service_report", "report_callback", "knowledge_review")
 # Filters applied to the case columns; others (contract, customer: no case column yet) are named as unapplied.
 FILTERS = (*ATTRIBUTES, "fault_level", "process_id")
 TOP = 5
+# Report periods are calendar days, months and quarters where the customers are (the web's OPSFLOW_TIMEZONE).
+ZONE = ZoneInfo(os.environ.get("OPSFLOW_TIMEZONE") or "Asia/Shanghai")
 
 _cases = cast(Table, ServiceCase.__table__)
 _instances = cast(Table, ProcessInstance.__table__)
@@ -68,9 +72,10 @@ def figures(session: Session, period_start: dt.datetime, period_end: dt.datetime
                 for r, a, b in zip(rows, respond, resolve, strict=True) if False in (a, b)]
     scores = [r.satisfaction for r in rows if r.satisfaction is not None]
     hours = [(r.resolved_at - r.opened_at).total_seconds() / 3600 for r in resolved]
-    days = Counter(r.opened_at.date().isoformat() for r in rows)
-    day, trend = period_start.date(), []
-    while day < period_end.date() or (day == period_end.date() and period_end.time() != dt.time()):
+    days = Counter(r.opened_at.astimezone(ZONE).date().isoformat() for r in rows)
+    day, trend = period_start.astimezone(ZONE).date(), []
+    last = (period_end - dt.timedelta(microseconds=1)).astimezone(ZONE).date()  # the end is exclusive
+    while day <= last:
         trend.append((day.isoformat(), days.get(day.isoformat(), 0)))
         day += dt.timedelta(days=1)
     return {

@@ -142,14 +142,14 @@ def _html(figures: dict[str, Any], commentary: str, meta: dict[str, Any]) -> str
                        for b in figures.get("breaches", []))
     systems = "".join(f'<tr><td>{escape(system)}</td><td class="n">{count}</td></tr>'
                       for system, count in figures.get("top_systems", []))
-    generated = meta.get("generated_at") or dt.datetime.now(dt.UTC)
+    generated = (meta.get("generated_at") or dt.datetime.now(dt.UTC)).astimezone(meta.get("zone"))
     breach_table = (f'<table><tr><th>编号</th><th>事件</th><th>级别</th><th>未达成目标</th></tr>{breaches}</table>'
                     if breaches else "<p>本期无 SLA 违约事件。</p>")
     title = escape(meta.get("title") or "服务报告")
     return f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>
 <style>{_CSS}</style></head><body>
 <h1>{title}</h1>
-<table class="meta">{meta_rows}<tr><td>生成时间</td><td>{generated:%Y-%m-%d %H:%M} UTC</td></tr></table>
+<table class="meta">{meta_rows}<tr><td>生成时间</td><td>{generated:%Y-%m-%d %H:%M %Z}</td></tr></table>
 <h2>一、服务概况</h2><table>{summary_rows}</table>
 <h2>二、SLA 达成情况</h2>
 <table><tr><th>目标</th><th>达成</th><th>未达成</th><th>达成率</th></tr>{sla_rows}</table>
@@ -163,7 +163,7 @@ def _html(figures: dict[str, Any], commentary: str, meta: dict[str, Any]) -> str
 
 
 def render_pdf(figures: dict[str, Any], commentary: str, meta: dict[str, Any]) -> bytes:
-    """The report as PDF bytes. `meta`: title, rows [(label, value)] for the header table, generated_at."""
+    """The report as PDF bytes. `meta`: title, rows [(label, value)] for the header table, generated_at, zone."""
     from weasyprint import HTML  # imported when first needed: it loads Pango and fonts (about a second)
 
     pdf: bytes = HTML(string=_html(figures, commentary, meta)).write_pdf()

@@ -22,6 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import access, clock
 from engine.desk import report_archive, report_figures, report_pdf
+from engine.desk.report_figures import ZONE
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.process import hooks, runtime
 from engine.store.report_models import ReportCallback, ReportCallbackRound, ReportSchedule, ServiceReport
@@ -48,16 +49,22 @@ CALLBACK_MAX = 20
 
 # --- periods ---------------------------------------------------------------------------------------
 
+def _month_start(at: dt.datetime, month: int) -> dt.datetime:
+    """Local midnight of the first of a month counted from January of `at`'s local year (0 = that January)."""
+    local = at.astimezone(ZONE)
+    return local.replace(year=local.year + month // 12, month=month % 12 + 1, day=1, hour=0, minute=0, second=0,
+                         microsecond=0).astimezone(dt.UTC)
+
+
 def add_months(at: dt.datetime, months: int) -> dt.datetime:
-    month = at.month - 1 + months
-    return at.replace(year=at.year + month // 12, month=month % 12 + 1, day=1)
+    """The start of the local calendar month `months` after the one `at` lies in."""
+    return _month_start(at, at.astimezone(ZONE).month - 1 + months)
 
 
 def period_start_of(at: dt.datetime, cycle: str) -> dt.datetime:
-    """The start of the calendar month, quarter or year `at` lies in (UTC)."""
+    """The start of the local calendar month, quarter or year `at` lies in (as a UTC instant)."""
     months = _months(cycle)
-    first = at.astimezone(dt.UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return first.replace(month=(first.month - 1) // months * months + 1)
+    return _month_start(at, (at.astimezone(ZONE).month - 1) // months * months)
 
 
 def _months(cycle: str) -> int:
@@ -68,11 +75,13 @@ def _months(cycle: str) -> int:
 
 
 def quarter_of(at: dt.datetime) -> str:
-    return f"{at.year}Q{(at.month - 1) // 3 + 1}"
+    local = at.astimezone(ZONE)
+    return f"{local.year}Q{(local.month - 1) // 3 + 1}"
 
 
 def title_of(report_class: str, period_start: dt.datetime, cycle: str | None, customer: str | None) -> str:
     name = report_pdf.CLASS_NAMES[report_class]
+    period_start = period_start.astimezone(ZONE)
     if cycle == "annual":
         period = f"{period_start.year} 年"
     elif cycle == "quarterly":

@@ -12,8 +12,9 @@ def test_report_schedules_and_reports_by_hand(tmp_path: Path) -> None:
     assert run(app, "report-schedule").stdout.strip() == "no report schedules"
     [row] = run_json(app, "report-schedule", "inspection", "--cycle", "quarterly", "--contract", "HT-2026-017",
                      "--customer", "市第一人民医院", "--first", "2026-11-15")
-    assert (row["report_class"], row["cycle"], row["contract"], row["next_period_start"][:10]) == (
-        "inspection", "quarterly", "HT-2026-017", "2026-10-01")
+    assert (row["report_class"], row["cycle"], row["contract"], row["next_period_start"]) == (
+        "inspection", "quarterly", "HT-2026-017", "2026-09-30T16:00:00+00:00")  # 2026-10-01 00:00 in Shanghai
+    assert "HT-2026-017          next 2026-10-01 active" in run(app, "report-schedule").stdout
     refused = run(app, "report-schedule", "regular", "--user", "engineer")
     assert refused.exit_code == 1 and "engineer may not schedule service reports" in refused.stderr
     made = run_json(app, "report-new", "major_event", "--from", "2026-11-10", "--to", "2026-11-13",

@@ -17,14 +17,16 @@ from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from engine import clock, users
 from engine.desk import report_archive, report_figures, report_pdf, service_reports
+from engine.desk.report_figures import ZONE
 from engine.errors import ArchiveCorrupted, Conflict, Forbidden, InvalidInput, NotFound
 from engine.process import runtime
 from engine.store.db import Database
 from engine.store.report_models import ReportCallback, ReportDocument, ReportSchedule, ServiceReport
 from tests.support.flows import REQUEST, Flow
 
-NOV = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-DEC = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+# Periods are local calendar months (Asia/Shanghai unless OPSFLOW_TIMEZONE says otherwise).
+NOV = dt.datetime(2026, 11, 1, tzinfo=ZONE)
+DEC = dt.datetime(2026, 12, 1, tzinfo=ZONE)
 # Tests run on the engine clock at this time unless they move it (reports of November are due 2026-12-11).
 TODAY = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
 COMMENTARY = "本月 SLA 达成率良好；II 级事件一起超时，原因为备件到货延迟，已增加备件库存。"
@@ -83,7 +85,7 @@ def test_approved_report_is_archived_with_its_pdf(bundled: Database) -> None:
     assert flow.open_elements() == ["commentary"]
     report = _row(bundled, report_id)
     assert report.figures["opened"] == 0  # generated when the report was made
-    assert flow.open_tasks()[0]["due_at"] == report.due_at.isoformat() == "2026-12-11T00:00:00+00:00"
+    assert flow.open_tasks()[0]["due_at"] == report.due_at.isoformat() == "2026-12-10T16:00:00+00:00"  # 12-11 00:00
     flow.complete("commentary", {"commentary": COMMENTARY}, "project_manager")
     assert (_row(bundled, report_id).status, flow.open_elements()) == ("in_review", ["review"])
     flow.complete("review", {"decision": "approve"}, "report_reviewer")
@@ -190,7 +192,7 @@ def test_figures_count_requests_not_the_reports_themselves(bundled: Database) ->
 
 def _report_periods(db: Database) -> list[tuple[int | None, str]]:
     with db.transaction() as session:
-        return [(r.schedule_id, r.period_start.date().isoformat()) for r in session.scalars(
+        return [(r.schedule_id, r.period_start.astimezone(ZONE).date().isoformat()) for r in session.scalars(
             select(ServiceReport).order_by(ServiceReport.schedule_id, ServiceReport.period_start))]
 
 
@@ -262,6 +264,18 @@ def test_two_schedulers_at_the_same_moment_make_one_report(bundled: Database) ->
     assert [period for _, period in _report_periods(bundled)] == ["2026-11-01"]
 
 
+def test_periods_are_local_calendar_periods() -> None:
+    late_evening_utc = dt.datetime(2026, 12, 31, 17, 0, tzinfo=dt.UTC)  # 2027-01-01 01:00 in Shanghai
+    assert service_reports.period_start_of(late_evening_utc, "monthly") == dt.datetime(2027, 1, 1, tzinfo=ZONE)
+    assert service_reports.period_start_of(late_evening_utc, "annual") == dt.datetime(2027, 1, 1, tzinfo=ZONE)
+    assert service_reports.quarter_of(late_evening_utc) == "2027Q1"
+    january_31 = dt.datetime(2026, 1, 31, 12, tzinfo=ZONE)
+    assert service_reports.add_months(january_31, 1) == dt.datetime(2026, 2, 1, tzinfo=ZONE)
+    assert service_reports.add_months(NOV, -11) == dt.datetime(2025, 12, 1, tzinfo=ZONE)
+    assert service_reports.title_of("regular", dt.datetime(2026, 9, 30, 16, tzinfo=dt.UTC), "quarterly", None) == (
+        "2026 年第 4 季度 定期运维报告（季度）")
+
+
 def test_schedules_are_checked(bundled: Database) -> None:
     with bundled.transaction() as session:
         planner = users.actor(session, "project_manager")
@@ -274,10 +288,10 @@ def test_schedules_are_checked(bundled: Database) -> None:
             service_reports.set_schedule(session, report_class="regular", cycle="monthly",
                                          actor=users.actor(session, "engineer"))
         first = service_reports.set_schedule(session, report_class="regular", cycle="annual", actor=planner,
-                                             first_period_start=dt.datetime(2026, 7, 9, tzinfo=dt.UTC))
+                                             first_period_start=dt.datetime(2026, 7, 9, tzinfo=ZONE))
         again = service_reports.set_schedule(session, report_class="regular", cycle="annual", actor=planner,
                                              due_days=20)
-        assert first.id == again.id and again.next_period_start == dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        assert first.id == again.id and again.next_period_start == dt.datetime(2026, 1, 1, tzinfo=ZONE)
         assert session.scalar(select(func.count()).select_from(ReportSchedule)) == 1
 
 
