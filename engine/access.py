@@ -548,3 +548,54 @@ def require_decide_parts_approval(actor: Actor, requested_by: str) -> None:
     if actor.username == requested_by:
         raise Forbidden(f"{actor.username} may not decide their own parts approval request",
                         reason="parts_own_approval", params={"username": actor.username})
+
+# --- service reports (seed 002: engine.desk.service_reports, engine.desk.report_archive) ---------------
+
+REPORT_REVIEWERS = "report_reviewer"  # 研发中心和工程部
+REPORT_MANAGERS = "report_manager"  # 研发中心和工程部经理: special cases
+QUALITY_ADMINS = "quality_admin"  # 质量管理员: tracks timeliness and completeness
+# Who reads the archive: those who write, review, archive and track reports, the managers, the overseers.
+REPORT_READERS = MANAGER_GROUPS | {SERVICE_DESK, REPORT_REVIEWERS, REPORT_MANAGERS, QUALITY_ADMINS,
+                                   PROCESS_OWNERS, AUDITORS}
+# Who plans reports (schedules, a report by hand): the project manager who writes them, the service desk
+# that adds customers' requests to the service plan, the process owners.
+REPORT_PLANNERS = frozenset({"project_manager", SERVICE_DESK, PROCESS_OWNERS})
+REPORT_TRACKERS = frozenset({QUALITY_ADMINS, REPORT_MANAGERS, PROCESS_OWNERS, AUDITORS})
+
+
+def may_read_reports(actor: Actor) -> bool:
+    return bool(actor.groups & REPORT_READERS)
+
+
+def require_read_reports(actor: Actor, what: str = "read the service-report archive") -> None:
+    if not may_read_reports(actor):
+        raise Forbidden(f"{actor.username} may not {what}")
+
+
+def may_plan_reports(actor: Actor) -> bool:
+    return bool(actor.groups & REPORT_PLANNERS) and not actor.is_auditor
+
+
+def require_plan_reports(actor: Actor, what: str = "plan service reports") -> None:
+    if not may_plan_reports(actor):
+        raise Forbidden(f"{actor.username} may not {what}")
+
+
+def may_archive_reports(actor: Actor) -> bool:
+    """Filing a report and archiving a new version of its PDF: the service desk (seed 002 7.2.5)."""
+    return SERVICE_DESK in actor.groups and not actor.is_auditor
+
+
+def require_archive_reports(actor: Actor, what: str = "archive service reports") -> None:
+    if not may_archive_reports(actor):
+        raise Forbidden(f"{actor.username} may not {what}")
+
+
+def may_track_reports(actor: Actor) -> bool:
+    """The list of late and incomplete reports: the 质量管理员 and those above the reviews."""
+    return bool(actor.groups & REPORT_TRACKERS)
+
+
+def require_track_reports(actor: Actor) -> None:
+    if not may_track_reports(actor):
+        raise Forbidden(f"{actor.username} may not track the timeliness of service reports")

@@ -165,3 +165,10 @@ class VersionMismatch(OpsflowError):
 
     code = "version_mismatch"
     status = 412
+
+
+class ArchiveCorrupted(OpsflowError):
+    """An archived document no longer matches the hash recorded when it was archived."""
+
+    code = "archive_corrupted"
+    status = 500

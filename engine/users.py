@@ -24,6 +24,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "dept_lead": ("部门领导", "Department lead"),
     "company_lead": ("公司领导", "Company leadership"),
     "report_reviewer": ("研发中心和工程部", "Report reviewer"),
+    "report_manager": ("研发中心和工程部经理", "R&D and engineering manager"),
     "quality_admin": ("质量管理员", "Quality administrator"),
     "process_owner": ("流程负责人", "Process owner"),
     "auditor": ("审计员", "Auditor"),

@@ -19,6 +19,7 @@ from forms.catalogue import (
     parts,
     problem_management,
     service_desk,
+    service_report,
     shared,
     software_adjustment,
     third_party,
@@ -37,6 +38,7 @@ _DEFINITIONS: Final = (
     *software_adjustment.DEFINITIONS,
     *knowledge.DEFINITIONS,
     *parts.DEFINITIONS,
+    *service_report.DEFINITIONS,
 )
 
 class UnknownFormKey(KeyError):

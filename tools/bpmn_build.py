@@ -490,6 +490,45 @@ PROCESSES: tuple[Process, ...] = (
             otherwise("gw_confirmed", "end_returned", "不确认"),
         ],
     ),
+
+    # Seed 002 服务报告管理程序: generated figures (engine.desk.service_reports), the project manager's
+    # commentary, review by 研发中心和工程部 (special cases to its manager), archiving by the 服务台.
+    process(
+        "service_report", "服务报告",
+        [PROJECT_MANAGER, Lane("report_reviewer", "研发中心和工程部"), Lane("report_manager", "研发中心和工程部经理"),
+         SERVICE_DESK],
+        [
+            start("start", "生成服务报告", "report_start", "project_manager"),
+            task("commentary", "撰写报告评述", "project_manager", "report_commentary"),
+            task("review", "审核服务报告", "report_reviewer", "report_review"),
+            xor("gw_review", "审核结论?", "report_reviewer"),
+            task("manager_review", "经理审核（特殊情况）", "report_manager", "report_manager_review"),
+            xor("gw_manager_review", "经理审核结论?", "report_manager"),
+            task("archive", "分类归档", "service_desk", "report_archive"),
+            end("end_archived", "已归档", "service_desk"),
+        ],
+        [
+            chain("start", "commentary", "review", "gw_review"),
+            when("gw_review", "archive", "decision == 'approve'", "通过"),
+            when("gw_review", "manager_review", "decision == 'special'", "特殊情况"),
+            otherwise("gw_review", "commentary", "退回修改"),
+            chain("manager_review", "gw_manager_review"),
+            when("gw_manager_review", "archive", "decision == 'approve'", "通过"),
+            otherwise("gw_manager_review", "commentary", "退回修改"),
+            chain("archive", "end_archived"),
+        ],
+    ),
+    # Seed 002 7.2.6: each quarter archived reports are drawn at random for a customer callback.
+    process(
+        "report_callback", "服务报告客户回访",
+        [Lane("quality_admin", "质量管理员")],
+        [
+            start("start", "抽取回访报告", "report_callback_start", "quality_admin"),
+            task("callback", "客户回访", "quality_admin", "report_callback"),
+            end("end_done", "回访已记录", "quality_admin"),
+        ],
+        [chain("start", "callback", "end_done")],
+    ),
 )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli import admin, audit, definitions, parts, timers, tokens, work
+from app.cli import admin, audit, definitions, parts, reports, timers, tokens, work
 
 
 @click.group("opsflow")
@@ -26,5 +26,6 @@ for _command in (
     audit.audit_group,
     tokens.api_token_group,
     parts.parts_group,
+    reports.report_schedule_command, reports.report_new_command,
 ):
     opsflow.add_command(_command)

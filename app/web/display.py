@@ -25,6 +25,8 @@ PROCESS_NAMES = {
     "software_adjustment": lazy_gettext("Software adjustment"),
     "knowledge_review": lazy_gettext("Knowledge-base solution review"),
     "parts_report": lazy_gettext("Monthly spare-parts report"),
+    "service_report": lazy_gettext("Service report"),
+    "report_callback": lazy_gettext("Customer callback on a service report"),
 }
 FAULT_LEVEL_NAMES: dict[str, LazyString] = {
     FaultLevel.I: lazy_gettext("I · critical"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 def install() -> None:
     """Connect the desk's receivers to the core's hooks and register its periodic job (idempotent)."""
-    from engine.desk import case, customers, knowledge, notify, parts, schedules, sla, zones
+    from engine.desk import case, customers, knowledge, notify, parts, schedules, service_reports, sla, zones
     from engine.process import hooks
 
     hooks.instance_starting.connect(sla.deadlines_at_start)
@@ -33,3 +33,7 @@ def install() -> None:
     hooks.instance_starting.connect(customers.contract_sla_at_start)
     hooks.instance_started.connect(zones.record_routing)
     hooks.add_job(parts.JOB)
+    hooks.instance_started.connect(service_reports.on_started)
+    hooks.task_completing.connect(service_reports.on_task_completing)
+    hooks.task_due.connect(service_reports.task_due)
+    hooks.add_job(service_reports.JOB)

@@ -310,6 +310,6 @@ class Membership(Base):
     group_id: Mapped[str] = mapped_column(ForeignKey("app_group.id", ondelete="CASCADE"), primary_key=True)
 
 
-# The knowledge base's, the REST API's (tokens, alert intake), the zones' and customers', and the spare parts'
-# tables live in their own modules; importing them here puts them in Base.metadata.
-from engine.store import api_models, customer_models, knowledge_models, parts_models  # noqa: E402,F401
+# The knowledge base's, the REST API's (tokens, alert intake), the zones' and customers', the spare parts' and
+# the service reports' tables live in their own modules; importing them here puts them in Base.metadata.
+from engine.store import api_models, customer_models, knowledge_models, parts_models, report_models  # noqa: E402,F401

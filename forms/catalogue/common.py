@@ -123,6 +123,26 @@ DEVICE_TYPE: Final = Field(
     help_zh="系统/设备所属的设备类型。",
     help_en="The kind of device involved.",
 )
+# The request's customer type and business line (forms/catalogue/shared.py declares the same two in its
+# request form), which reports are also archived by (seed 002).
+CUSTOMER_TYPE: Final = Field(
+    "customer_type",
+    "enum",
+    choices=CUSTOMER_TYPE_CHOICES,
+    label_zh="客户类型",
+    label_en="Customer type",
+    help_zh="客户所属的行业类别。",
+    help_en="The sector the customer belongs to.",
+)
+BUSINESS_LINE: Final = Field(
+    "business_line",
+    "enum",
+    choices=BUSINESS_LINE_CHOICES,
+    label_zh="业务",
+    label_en="Business line",
+    help_zh="需求涉及的业务。",
+    help_en="The line of business the request concerns.",
+)
 RESOLVED: Final = Field(
     "resolved",
     "bool",

@@ -109,6 +109,21 @@ CONVENTIONS: dict[str, str] = {
     "solution_revise": "changes:text!",
     "parts_report_start": "month:string! issued:int[0..] issued_value:string below_minimum:int[0..] summary:text",
     "parts_report_confirm": "confirmed:bool! comment:text",
+    "report_start": (
+        "report_id:int[1..]! title:string! "
+        "report_class:enum(regular/inspection/resident/major_event/expiry_summary)! due_at:datetime"
+    ),
+    "report_commentary": "commentary:text! late_reason:text",
+    "report_review": "decision:enum(approve/send_back/special)! comment:text",
+    "report_manager_review": "decision:enum(approve/send_back)! comment:text",
+    "report_archive": (
+        "device_type:enum(host/power/storage/memory/dvr/camera/call_seat/mas_terminal/network/software/other) "
+        "customer_type:enum(government/education/medical/enterprise/internal) "
+        "business_line:enum(video_surveillance/call_center/software_platform/network_maintenance/other) "
+        "archive_note:text"
+    ),
+    "report_callback_start": "report_id:int[1..]! quarter:string!",
+    "report_callback": "reached:bool! score:int[1..5] note:text",
 }
 _SPEC_ITEM = re.compile(
     r"(?P<id>\w+):(?P<type>\w+)(?:\((?P<choices>[\w/]+)\))?"
