@@ -121,6 +121,9 @@ class ServiceCase(Base):
     """
 
     __tablename__ = "service_case"
+    # Reports select cases by when they were opened (engine.desk.kpi); the backlog by still being open.
+    __table_args__ = (Index("ix_case_opened", "opened_at"),
+                      Index("ix_case_open", "closed_at", "opened_at"))
 
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True,
                                              autoincrement=False)
@@ -143,6 +146,21 @@ class ServiceCase(Base):
     satisfaction: Mapped[int | None]
     chase_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     is_complaint: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # For reports (engine.desk.kpi; migration kpi_0001): the process, the customer (the request's
+    # organisation), who last worked the case and in which group, SLA outcomes per target counted
+    # against the deadline plus the time the SLA clock was paused, elapsed seconds to the first response
+    # and resolution, resolution attempts (1 and never reopened: first-contact resolution) and reopenings.
+    process_id: Mapped[str | None] = mapped_column(String(200))
+    customer: Mapped[str | None] = mapped_column(String(200))
+    engineer: Mapped[str | None] = mapped_column(String(100))
+    assigned_group: Mapped[str | None] = mapped_column(String(100))
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    respond_met: Mapped[bool | None]
+    resolve_met: Mapped[bool | None]
+    respond_seconds: Mapped[int | None]
+    resolve_seconds: Mapped[int | None]
+    resolve_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class TaskRecord(Base):
