@@ -151,8 +151,14 @@ FIGURES: dict[str, Callable[[dt.datetime], ColumnElement[bool]]] = {
     "complaints": lambda now: c.is_complaint.is_(true()),
     "reopened": lambda now: c.reopen_count > 0,
     "backlog": lambda now: c.closed_at.is_(None),
-    **{f"satisfaction_{score}": (lambda now, score=score: c.satisfaction == score) for score in SCORES},
 }
+
+
+def _scored(score: int) -> Callable[[dt.datetime], ColumnElement[bool]]:
+    return lambda now: c.satisfaction == score
+
+
+FIGURES.update({f"satisfaction_{score}": _scored(score) for score in SCORES})
 
 
 def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -276,7 +282,11 @@ def _age(name: str, now: dt.datetime) -> ColumnElement[bool]:
     return and_(*parts)
 
 
-FIGURES.update({f"age_{name}": (lambda now, name=name: _age(name, now)) for name, _, _ in AGES})
+def _aged(name: str) -> Callable[[dt.datetime], ColumnElement[bool]]:
+    return lambda now: _age(name, now)
+
+
+FIGURES.update({f"age_{name}": _aged(name) for name, _, _ in AGES})
 
 
 def backlog(session: Session, period: Period, filters: Filters | None = None, *,

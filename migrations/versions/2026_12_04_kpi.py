@@ -59,9 +59,9 @@ def _backfill() -> None:
                       sa.column("task_record_id", sa.Integer()), sa.column("payload", sa.JSON()))
     tasks = sa.table("task_record", sa.column("id", sa.Integer()), sa.column("candidate_group", sa.String()))
     found: dict[int, dict[str, Any]] = {}
-    for row in connection.execute(sa.select(cases, instances.c.process_id)
+    for row in connection.execute(sa.select(cases, instances.c.process_id.label("of_process"))
                                   .join(instances, instances.c.id == cases.c.instance_id)):
-        case = found[row.instance_id] = {"process_id": row.process_id, "customer": None, "engineer": None,
+        case = found[row.instance_id] = {"process_id": row.of_process, "customer": None, "engineer": None,
                                          "assigned_group": None, "resolve_attempts": 0, "reopen_count": 0}
         for target, done in (("respond", row.responded_at), ("resolve", row.resolved_at)):
             due = getattr(row, f"{target}_due_at")
