@@ -63,6 +63,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.main import bp as main_bp
     from app.modeler import bp as modeler_bp
     from app.portal import bp as portal_bp
+    from app.reports import bp as reports_bp
     from app.sla import bp as sla_bp
 
     app.register_blueprint(main_bp)
@@ -74,3 +75,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sla_bp, url_prefix="/sla")
     app.register_blueprint(modeler_bp, url_prefix="/modeler")
     app.register_blueprint(kb_bp)
+    app.register_blueprint(reports_bp, url_prefix="/reports")

@@ -425,3 +425,20 @@ def task_conditions(actor: Actor, *, state: str = "ready") -> TaskConditions:
                       _tasks.c.assignee != me),) if groups else (),
     )
 
+
+
+# --- service reports (engine.desk.kpi, /reports) ----------------------------------------------------
+
+REPORT_READERS = MANAGER_GROUPS | {AUDITORS, "quality_admin", "report_reviewer"}
+
+
+def may_read_reports(actor: Actor) -> bool:
+    """The KPI dashboard, its drill-down lists and exports: managers, auditors, the quality administrator
+    and the report reviewers (研发中心和工程部, seed 002)."""
+    return bool(actor.groups & REPORT_READERS)
+
+
+def require_read_reports(actor: Actor, what: str = "read the service reports") -> None:
+    if not may_read_reports(actor):
+        raise Forbidden(f"{actor.username} may not {what} (managers, auditors and the quality administrator do)",
+                        reason="reports_forbidden", params={"username": actor.username})

@@ -84,6 +84,10 @@ DETAILS: dict[str, LazyString] = {
     "user_already_inactive": lazy_gettext("%(username)s is deactivated already."),
     "user_already_active": lazy_gettext("%(username)s is active already."),
     "viewer_missing": lazy_gettext("The diagram viewer is not installed (run scripts/install)."),
+    "reports_forbidden": lazy_gettext("%(username)s may not read the service reports: managers, auditors, the "
+                                      "quality administrator and the report reviewers may."),
+    "charts_missing": lazy_gettext("The chart library is not installed (run scripts/install)."),
+    "export_format_missing": lazy_gettext("There is no export as %(format)s: CSV or XLSX."),
 }
 
 # flask-wtf names a CSRF failure only by an English sentence; these are all it sends.

@@ -100,6 +100,22 @@ class Period:
             return dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC)
         return cls(utc(begin), utc(end), text)
 
+    def days(self, timezone: str = DEFAULT_TIMEZONE) -> tuple[dt.date, dt.date]:
+        """The first and the last local day of the period."""
+        zone = ZoneInfo(timezone)
+        return self.start.astimezone(zone).date(), (self.end.astimezone(zone) - dt.timedelta(days=1)).date()
+
+    def narrowed(self, bucket: str, unit: str, timezone: str = DEFAULT_TIMEZONE) -> Period:
+        """The part of the period in one trend bucket (a day, the week starting that Monday, a month)."""
+        first = dt.date.fromisoformat(bucket + "-01" if unit == "month" else bucket)
+        if unit == "month":
+            last = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1) - dt.timedelta(days=1)
+        else:
+            last = first + dt.timedelta(days=6 if unit == "week" else 0)
+        begin, end = self.days(timezone)
+        first, last = max(first, begin), min(last, end)
+        return Period.parse(f"{first.isoformat()}..{last.isoformat()}", timezone)
+
     @property
     def unit(self) -> str:
         """The trend's bucket for a period this long."""

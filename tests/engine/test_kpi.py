@@ -202,3 +202,11 @@ def test_periods_are_local_days() -> None:
         kpi.Period.parse("last year")
     with pytest.raises(InvalidInput, match="ends before it begins"):
         kpi.Period.parse("2026-11-15..2026-11-01")
+
+
+def test_a_trend_bucket_narrows_the_period_to_its_days() -> None:
+    assert NOVEMBER.narrowed("2026-10-26", "week").label == "2026-11-01..2026-11-01"
+    assert NOVEMBER.narrowed("2026-11-02", "week").label == "2026-11-02..2026-11-08"
+    assert NOVEMBER.narrowed("2026-11-03", "day").start == dt.datetime(2026, 11, 2, 16, tzinfo=dt.UTC)
+    assert kpi.Period.parse("2026").narrowed("2026-02", "month").label == "2026-02-01..2026-02-28"
+    assert NOVEMBER.days() == (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
