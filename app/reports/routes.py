@@ -6,6 +6,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, jsonify, render_template, request, send_from_directory, url_for
+from sqlalchemy import select
 
 import config as config_module
 from app.reports import bp, export, labels
@@ -13,11 +14,10 @@ from app.web.requests import wants_json
 from app.web.session import actor, unit_of_work
 from engine import access, clock
 from engine.desk import kpi
-from engine.errors import InvalidInput, NotFound
+from engine.errors import NotFound
+from engine.store.models import ProcessDefinition
 
 ECHARTS_DIST = config_module.ROOT / "node_modules" / "echarts" / "dist"
-# Breakdowns the dashboard always shows (engineer and group load) beside the one chosen.
-LOAD = ("engineer", "assigned_group")
 DEFAULT_DIMENSION = "category"
 # Filters the page offers as fields; any attribute of kpi.FILTERS is taken from the query string.
 FILTER_FIELDS = ("process_id", "fault_level", "customer", "zone")
@@ -46,19 +46,15 @@ def index() -> Any:
     access.require_read_reports(actor())
     period, filters, kept = _query()
     dimension = request.args.get("dimension") or DEFAULT_DIMENSION
-    if dimension not in kpi.DIMENSIONS:
-        raise InvalidInput(f"cannot break down by {dimension!r}; one of {', '.join(kpi.DIMENSIONS)}",
-                           field_errors={"dimension": list(kpi.DIMENSIONS)})
     with unit_of_work() as session:
-        summary = kpi.summary(session, period, filters, timezone=_timezone(),
-                              dimensions=dict.fromkeys((dimension, *LOAD)))
-        processes = sorted({row["value"] for row in kpi.breakdown(session, period, "process_id")} - {None})
+        summary = kpi.dashboard(session, period, filters, dimension=dimension, timezone=_timezone())
+        processes = sorted(set(session.scalars(select(ProcessDefinition.process_id))))
     if wants_json():
         return jsonify(summary)
     return render_template("reports/index.html", summary=summary, period=period, filters=filters, kept=kept,
                            dimension=dimension, processes=processes, charts=_charts(summary, kept, dimension),
                            cases_url=lambda figure, **more: _cases_url(kept, figure, **more),
-                           labels=labels, filter_fields=FILTER_FIELDS, load=LOAD, ages=kpi.AGES)
+                           labels=labels, filter_fields=FILTER_FIELDS, load=kpi.LOAD, ages=kpi.AGES)
 
 
 def _charts(summary: dict[str, Any], kept: dict[str, str], dimension: str) -> dict[str, Any]:

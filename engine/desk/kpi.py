@@ -335,6 +335,20 @@ def summary(session: Session, period: Period, filters: Filters | None = None, *,
     }
 
 
+# The breakdowns the dashboard shows beside the one chosen: the load per engineer and per group.
+LOAD = ("engineer", "assigned_group")
+
+
+def dashboard(session: Session, period: Period, filters: Filters | None = None, *, dimension: str = "category",
+              now: dt.datetime | None = None, timezone: str = DEFAULT_TIMEZONE) -> dict[str, Any]:
+    """What /reports shows: the summary with the chosen breakdown and the engineer and group load (the
+    benchmark, bench/reports.py, times exactly this)."""
+    if dimension not in DIMENSIONS:
+        raise InvalidInput(f"cannot break down by {dimension!r}; one of {', '.join(DIMENSIONS)}",
+                           field_errors={"dimension": list(DIMENSIONS)})
+    return summary(session, period, filters, now=now, timezone=timezone, dimensions=dict.fromkeys((dimension, *LOAD)))
+
+
 # --- drill-down -----------------------------------------------------------------------------------
 
 CASE_COLUMNS = ("instance_id", "process_id", "fault_level", "category", "system", "device_type", "customer_type",
