@@ -10,7 +10,7 @@ from __future__ import annotations
 
 def install() -> None:
     """Connect the desk's receivers to the core's hooks and register its periodic job (idempotent)."""
-    from engine.desk import case, knowledge, notify, schedules, sla
+    from engine.desk import case, knowledge, kpi, notify, schedules, sla
     from engine.process import hooks
 
     hooks.instance_starting.connect(sla.deadlines_at_start)
@@ -25,3 +25,4 @@ def install() -> None:
     hooks.instance_ended.connect(case.close_case)
     hooks.instance_saved.connect(case.write)
     hooks.add_job(schedules.JOB)
+    hooks.add_job(kpi.ROLLUP_JOB)

@@ -16,38 +16,37 @@ satisfaction_average, rated, chases, chased, complaints, reopened, backlog, and 
 attribute in DIMENSIONS: one row per value with the headline's main figures), ``backlog`` (open cases
 by age) and ``period``/``filters`` as given. Rates are fractions (0-1) or None when nothing was counted.
 
-Queries are SQLAlchemy Core and run on SQLite and PostgreSQL; they use the indexes ix_case_opened
-(period scans) and ix_case_open (the backlog).
+Queries are SQLAlchemy Core and run on SQLite and PostgreSQL. A year of a busy desk is hundreds of thousands
+of cases, too many to sum on every page: closed cases (which never change again) are summed once per local
+day and attribute value into `case_rollup` by `roll_up`, a job every minute (ROLLUP_JOB), and an
+unfiltered period of whole days reads those sums plus the cases not rolled up yet (index ix_case_rollup).
+With filters, figures are summed from service_case (index ix_case_opened); the backlog reads open cases
+(ix_case_open); drill-down always lists service_case rows under the same conditions.
 """
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    ColumnElement,
-    Integer,
-    Select,
-    Table,
-    and_,
-    case,
-    false,
-    func,
-    or_,
-    select,
-    true,
-)
+from sqlalchemy import ColumnElement, Date, Select, Table, and_, false, func, literal, or_, select, true, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.errors import InvalidInput
+from engine.process import hooks
 from engine.store.models import ProcessInstance, ServiceCase
+from engine.store.report_models import ROLLUP_MEASURES, CaseRollup
 
 _cases = cast(Table, ServiceCase.__table__)
 _instances = cast(Table, ProcessInstance.__table__)
+_rollup = cast(Table, CaseRollup.__table__)
 c = _cases.c
 
 # Archive attributes (seed 002: device type / customer type / business line) and the rest a report breaks down by.
@@ -60,7 +59,8 @@ SCORES = (1, 2, 3, 4, 5)
 UNITS = ("day", "week", "month")
 # Backlog ages: (name, from, to) in days; open cases opened between now - to and now - from.
 AGES = (("lt_1d", 0, 1), ("1_3d", 1, 3), ("3_7d", 3, 7), ("7_30d", 7, 30), ("gt_30d", 30, None))
-DEFAULT_TIMEZONE = "Asia/Shanghai"
+# Local days as the web layer counts them (config.py reads the same variable); case_rollup's days are in it.
+DEFAULT_TIMEZONE = ROLLUP_TIMEZONE = os.environ.get("OPSFLOW_TIMEZONE", "Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -143,9 +143,10 @@ class Filters:
 # --- figures: one condition each, counted by the dashboard and listed by drill-down ---------------
 
 def _missed(target: str, now: dt.datetime) -> ColumnElement[bool]:
-    """Missed: done late, or not done and past the deadline (a paused open case may be shown late early)."""
+    """Missed: done late, or never done and the deadline passed while the case was open (a paused open case
+    may be shown late early). A closed case's outcome never changes, which lets case_rollup keep it."""
     done = c[f"{target}_met"]
-    return or_(done.is_(false()), and_(done.is_(None), c[f"{target}_due_at"] < now))
+    return or_(done.is_(false()), and_(done.is_(None), c[f"{target}_due_at"] < func.coalesce(c.closed_at, now)))
 
 
 def _first_contact(_now: dt.datetime) -> ColumnElement[bool]:
@@ -177,38 +178,43 @@ def _scored(score: int) -> Callable[[dt.datetime], ColumnElement[bool]]:
 FIGURES.update({f"satisfaction_{score}": _scored(score) for score in SCORES})
 
 
-def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
 def _in_period(period: Period, filters: Filters) -> list[ColumnElement[bool]]:
     return [c.opened_at >= period.start, c.opened_at < period.end, *filters.conditions()]
 
 
-# The figures every grouped query gives (headline, breakdowns, SLA rows); trend takes a few of them.
+# The figures every grouped query gives (headline, breakdowns, SLA rows), all additive: counts of FIGURES,
+# and sums with their counts for the averages. case_rollup has one column for each (report_models).
 _MAIN = ("opened", "resolved", "first_contact", "respond_met", "respond_missed", "resolve_met", "resolve_missed",
          "rated", "chased", "complaints", "reopened", "backlog")
+_COUNTED = (*_MAIN, *(f"satisfaction_{score}" for score in SCORES))
+_SUMMED = {"chases": c.chase_count, "resolve_seconds_sum": c.resolve_seconds,
+           "respond_seconds_sum": c.respond_seconds, "satisfaction_sum": c.satisfaction}
+_NON_NULL = {"resolve_seconds_n": c.resolve_seconds, "respond_seconds_n": c.respond_seconds}
+MEASURES = (*_COUNTED, *_SUMMED, *_NON_NULL)
+assert set(MEASURES) == set(ROLLUP_MEASURES), "case_rollup keeps exactly kpi's measures"
 
 
-def _measures(now: dt.datetime, names: Iterable[str] = _MAIN) -> list[Any]:
-    return [*(_count(FIGURES[name](now)).label(name) for name in names),
-            func.avg(c.resolve_seconds).label("mttr_seconds"),
-            func.avg(c.respond_seconds).label("mean_respond_seconds"),
-            func.avg(c.satisfaction).label("satisfaction_average"),
-            func.coalesce(func.sum(c.chase_count), 0).label("chases")]
+def _additive(now: dt.datetime) -> list[Any]:
+    return [*(func.count().filter(FIGURES[name](now)).label(name) for name in _COUNTED),
+            *(func.coalesce(func.sum(column), 0).label(name) for name, column in _SUMMED.items()),
+            *(func.count(column).label(name) for name, column in _NON_NULL.items())]
 
 
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _figures(row: Any) -> dict[str, Any]:
-    """A grouped row as plain numbers, with its rates."""
-    values = dict(row._mapping)
-    out: dict[str, Any] = {name: int(values[name]) for name in _MAIN}
-    for name in ("mttr_seconds", "mean_respond_seconds", "satisfaction_average"):
-        out[name] = None if values[name] is None else round(float(values[name]), 2)
-    out["chases"] = int(values["chases"])
+def _mean(total: int, count: int) -> float | None:
+    return round(total / count, 2) if count else None
+
+
+def _figures(totals: dict[str, int]) -> dict[str, Any]:
+    """Additive totals as the figures people read: counts, rates and averages."""
+    out: dict[str, Any] = {name: int(totals.get(name, 0)) for name in _MAIN}
+    out["mttr_seconds"] = _mean(totals.get("resolve_seconds_sum", 0), totals.get("resolve_seconds_n", 0))
+    out["mean_respond_seconds"] = _mean(totals.get("respond_seconds_sum", 0), totals.get("respond_seconds_n", 0))
+    out["satisfaction_average"] = _mean(totals.get("satisfaction_sum", 0), out["rated"])
+    out["chases"] = int(totals.get("chases", 0))
     out["resolution_rate"] = _rate(out["resolved"], out["opened"])
     out["first_contact_rate"] = _rate(out["first_contact"], out["resolved"])
     for target in TARGETS:
@@ -221,73 +227,127 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return now or clock.now()
 
 
-def headline(session: Session, period: Period, filters: Filters | None = None, *,
-             now: dt.datetime | None = None) -> dict[str, Any]:
-    """The period's main figures (see the module docstring)."""
-    query = select(*_measures(_now(now))).where(*_in_period(period, filters or Filters()))
-    return _figures(session.execute(query).one())
+# --- grouped totals: rolled-up closed cases plus the rest, read from service_case ------------------
+
+TOTAL = "*"  # the dimension of case_rollup rows that count every case of the day
+_DAY = "day"  # grouping by the local day opened (the trend)
 
 
-def breakdown(session: Session, period: Period, dimension: str, filters: Filters | None = None, *,
-              now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """The main figures per value of one attribute (DIMENSIONS), most cases first; None: not recorded."""
-    if dimension not in DIMENSIONS:
-        raise InvalidInput(f"cannot break down by {dimension!r}; one of {', '.join(DIMENSIONS)}")
-    column = c[dimension]
-    query = (select(column.label("value"), *_measures(_now(now))).where(*_in_period(period, filters or Filters()))
-             .group_by(column))
-    rows = [{"value": row.value, **_figures(row)} for row in session.execute(query)]
-    return sorted(rows, key=lambda row: (-row["opened"], row["value"] is None, str(row["value"])))
-
-
-def sla(session: Session, period: Period, filters: Filters | None = None, *,
-        now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """SLA attainment per fault level and target: met, missed (late, or open past its deadline), rate."""
-    rows = breakdown(session, period, "fault_level", filters, now=now)
-    return [{"fault_level": row["value"], "target": target, "met": row[f"{target}_met"],
-             "missed": row[f"{target}_missed"], "rate": row[f"{target}_rate"]}
-            for row in sorted(rows, key=lambda row: str(row["value"])) for target in TARGETS]
-
-
-def satisfaction(session: Session, period: Period, filters: Filters | None = None) -> dict[int, int]:
-    """How many cases got each score (1-5)."""
-    query = (select(c.satisfaction, func.count()).where(*_in_period(period, filters or Filters()),
-                                                         c.satisfaction.is_not(None)).group_by(c.satisfaction))
-    found = {score: number for score, number in session.execute(query)}
-    return {score: int(found.get(score, 0)) for score in SCORES}
-
-
-def _offset_hours(period: Period, timezone: str) -> int:
-    """The desk's time zone offset at the period's start, in whole hours (Asia/Shanghai: 8, no summer time)."""
-    offset = period.start.astimezone(ZoneInfo(timezone)).utcoffset() or dt.timedelta()
+def _offset_hours(moment: dt.datetime, timezone: str) -> int:
+    """The time zone's offset in whole hours (SQLite's date arithmetic; Asia/Shanghai: 8, no summer time)."""
+    offset = moment.astimezone(ZoneInfo(timezone)).utcoffset() or dt.timedelta()
     return int(offset.total_seconds() // 3600)
 
 
-def bucket(dialect: str, unit: str, hours: int) -> ColumnElement[str]:
-    """opened_at's local day, week (its Monday) or month, as ISO text (2026-11-02, 2026-11)."""
+def _local_day(dialect: str, timezone: str, moment: dt.datetime) -> ColumnElement[dt.date]:
+    """The local day a case was opened on (SQLite: at the zone's offset at `moment`)."""
+    if dialect == "postgresql":
+        return func.date(func.timezone(timezone, c.opened_at), type_=Date)
+    return func.date(c.opened_at, f"{_offset_hours(moment, timezone):+d} hours", type_=Date)
+
+
+def _rolled_up(period: Period, filters: Filters, timezone: str) -> tuple[dt.date, dt.date] | None:
+    """The period's local days when case_rollup can answer for it: no filters, whole days of the roll-up's zone."""
+    if filters.values or timezone != ROLLUP_TIMEZONE:
+        return None
+    first, last = period.days(timezone)
+    whole = Period.parse(f"{first.isoformat()}..{last.isoformat()}", timezone)
+    return (first, last) if (whole.start, whole.end) == (period.start, period.end) else None
+
+
+def _grouped(session: Session, period: Period, filters: Filters, dimension: str, now: dt.datetime,
+             timezone: str = DEFAULT_TIMEZONE) -> dict[Any, dict[str, int]]:
+    """Additive totals per value of `dimension` (a DIMENSIONS name, TOTAL or _DAY)."""
+    days = _rolled_up(period, filters, timezone)
+    totals: dict[Any, dict[str, int]] = {}
+
+    def add(key: Any, row: Any) -> None:
+        into = totals.setdefault(key, dict.fromkeys(MEASURES, 0))
+        for name in MEASURES:
+            into[name] += int(getattr(row, name) or 0)
+
+    if dimension == _DAY:
+        key: Any = _local_day(session.get_bind().dialect.name, timezone, period.start)
+    else:
+        key = literal(TOTAL) if dimension == TOTAL else c[dimension]
+    live = select(key.label("key"), *_additive(now)).where(*_in_period(period, filters))
+    if days is not None:
+        live = live.where(c.rollup_batch.is_(None))
+    for row in session.execute(live if dimension == TOTAL else live.group_by(key)):
+        add(row.key, row)
+    if days is not None:
+        rolled = (select((_rollup.c.day if dimension == _DAY else _rollup.c.value).label("key"),
+                         *(func.sum(_rollup.c[name]).label(name) for name in MEASURES))
+                  .where(_rollup.c.dimension == (TOTAL if dimension == _DAY else dimension),
+                         _rollup.c.day >= days[0], _rollup.c.day <= days[1]).group_by("key"))
+        for row in session.execute(rolled):
+            add(TOTAL if dimension == TOTAL else row.key if dimension == _DAY else row.key or None, row)
+    if dimension == TOTAL and TOTAL not in totals:
+        totals[TOTAL] = dict.fromkeys(MEASURES, 0)
+    return totals
+
+
+def headline(session: Session, period: Period, filters: Filters | None = None, *,
+             now: dt.datetime | None = None, timezone: str = DEFAULT_TIMEZONE) -> dict[str, Any]:
+    """The period's main figures (see the module docstring)."""
+    return _figures(_grouped(session, period, filters or Filters(), TOTAL, _now(now), timezone)[TOTAL])
+
+
+def breakdown(session: Session, period: Period, dimension: str, filters: Filters | None = None, *,
+              now: dt.datetime | None = None, timezone: str = DEFAULT_TIMEZONE) -> list[dict[str, Any]]:
+    """The main figures per value of one attribute (DIMENSIONS), most cases first; None: not recorded."""
+    if dimension not in DIMENSIONS:
+        raise InvalidInput(f"cannot break down by {dimension!r}; one of {', '.join(DIMENSIONS)}")
+    grouped = _grouped(session, period, filters or Filters(), dimension, _now(now), timezone)
+    rows = [{"value": value, **_figures(totals)} for value, totals in grouped.items()]
+    return sorted(rows, key=lambda row: (-row["opened"], row["value"] is None, str(row["value"])))
+
+
+def _sla_rows(levels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"fault_level": row["value"], "target": target, "met": row[f"{target}_met"],
+             "missed": row[f"{target}_missed"], "rate": row[f"{target}_rate"]}
+            for row in sorted(levels, key=lambda row: str(row["value"])) for target in TARGETS]
+
+
+def sla(session: Session, period: Period, filters: Filters | None = None, *,
+        now: dt.datetime | None = None, timezone: str = DEFAULT_TIMEZONE) -> list[dict[str, Any]]:
+    """SLA attainment per fault level and target: met, missed (late, or open past its deadline), rate."""
+    return _sla_rows(breakdown(session, period, "fault_level", filters, now=now, timezone=timezone))
+
+
+def _scores(totals: dict[str, int]) -> dict[int, int]:
+    return {score: int(totals[f"satisfaction_{score}"]) for score in SCORES}
+
+
+def satisfaction(session: Session, period: Period, filters: Filters | None = None, *,
+                 now: dt.datetime | None = None, timezone: str = DEFAULT_TIMEZONE) -> dict[int, int]:
+    """How many cases got each score (1-5)."""
+    return _scores(_grouped(session, period, filters or Filters(), TOTAL, _now(now), timezone)[TOTAL])
+
+
+def bucket_of(day: dt.date, unit: str) -> str:
+    """A local day's trend bucket as ISO text: the day, its week's Monday, or its month (2026-11)."""
     if unit not in UNITS:
         raise InvalidInput(f"trend unit {unit!r} is not one of {', '.join(UNITS)}")
-    if dialect == "postgresql":
-        local = c.opened_at + func.make_interval(0, 0, 0, 0, hours)
-        fmt = "YYYY-MM" if unit == "month" else "YYYY-MM-DD"
-        return func.to_char(func.date_trunc(unit, func.timezone("UTC", local)), fmt)
-    local_day = func.datetime(c.opened_at, f"{hours:+d} hours")
     if unit == "month":
-        return func.strftime("%Y-%m", local_day)
-    if unit == "week":  # back to Monday: %w is 0 on Sunday
-        return func.date(local_day, func.printf("-%d days", (func.strftime("%w", local_day).cast(Integer) + 6) % 7))
-    return func.date(local_day)
+        return day.strftime("%Y-%m")
+    return (day - dt.timedelta(days=day.weekday() if unit == "week" else 0)).isoformat()
+
+
+_TREND = ("opened", "resolved", "resolve_met", "resolve_missed")
 
 
 def trend(session: Session, period: Period, filters: Filters | None = None, *, unit: str | None = None,
           timezone: str = DEFAULT_TIMEZONE, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Per local day, week or month of the period: cases opened, resolved, SLA resolve met and missed."""
-    names = ("opened", "resolved", "resolve_met", "resolve_missed")
-    key = bucket(session.get_bind().dialect.name, unit or period.unit, _offset_hours(period, timezone)).label("bucket")
-    query = (select(key, *(_count(FIGURES[name](_now(now))).label(name) for name in names))
-             .where(*_in_period(period, filters or Filters())).group_by(key).order_by(key))
-    return [{"bucket": row.bucket, **{name: int(getattr(row, name)) for name in names}}
-            for row in session.execute(query)]
+    unit = unit or period.unit
+    buckets: dict[str, dict[str, int]] = {}
+    for day, totals in _grouped(session, period, filters or Filters(), _DAY, _now(now), timezone).items():
+        day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
+        into = buckets.setdefault(bucket_of(day, unit), dict.fromkeys(_TREND, 0))
+        for name in _TREND:
+            into[name] += totals[name]
+    return [{"bucket": name, **figures} for name, figures in sorted(buckets.items())]
 
 
 def _age(name: str, now: dt.datetime) -> ColumnElement[bool]:
@@ -307,9 +367,9 @@ FIGURES.update({f"age_{name}": _aged(name) for name, _, _ in AGES})
 
 def backlog(session: Session, period: Period, filters: Filters | None = None, *,
             now: dt.datetime | None = None) -> dict[str, int]:
-    """Cases of the period still open at `now`, by age."""
+    """Cases of the period still open at `now`, by age (open cases are never rolled up: read here)."""
     moment = _now(now)
-    query = select(*(_count(_age(name, moment)).label(name) for name, _, _ in AGES)).where(
+    query = select(*(func.count().filter(_age(name, moment)).label(name) for name, _, _ in AGES)).where(
         c.closed_at.is_(None), *_in_period(period, filters or Filters()))
     row = session.execute(query).one()
     return {name: int(getattr(row, name)) for name, _, _ in AGES}
@@ -321,18 +381,57 @@ def summary(session: Session, period: Period, filters: Filters | None = None, *,
     """One period's figures as plain data (see the module docstring): what the dashboard and the PDF show."""
     filters = filters or Filters()
     moment = _now(now)
+    total = _grouped(session, period, filters, TOTAL, moment, timezone)[TOTAL]
+    breakdowns = {name: breakdown(session, period, name, filters, now=moment, timezone=timezone)
+                  for name in dict.fromkeys(("fault_level", *dimensions))}
     return {
         "period": {"label": period.label, "start": period.start.isoformat(), "end": period.end.isoformat(),
                    "unit": period.unit},
         "filters": dict(filters.values),
         "now": moment.isoformat(),
-        "headline": headline(session, period, filters, now=moment),
-        "sla": sla(session, period, filters, now=moment),
-        "satisfaction": satisfaction(session, period, filters),
+        "headline": _figures(total),
+        "sla": _sla_rows(breakdowns["fault_level"]),
+        "satisfaction": _scores(total),
         "trend": trend(session, period, filters, timezone=timezone, now=moment),
-        "breakdowns": {name: breakdown(session, period, name, filters, now=moment) for name in dimensions},
+        "breakdowns": {name: breakdowns[name] for name in dimensions},
         "backlog": backlog(session, period, filters, now=moment),
     }
+
+
+# --- the roll-up ----------------------------------------------------------------------------------
+
+# Cases one run of the job adds at most: the first run after an upgrade does not hold the database for long.
+ROLLUP_BATCH = 20_000
+
+
+def roll_up(session: Session, *, now: dt.datetime | None = None, limit: int | None = ROLLUP_BATCH) -> int:
+    """Add cases closed since the last run to case_rollup (at most `limit`, oldest first); returns how many.
+    A closed case never changes again; it is marked first (its row locked by this transaction) and summed
+    from the mark, so a case that closes meanwhile waits for the next run instead of being counted twice or lost."""
+    batch = secrets.randbits(31) or 1
+    waiting = and_(c.closed_at.is_not(None), c.rollup_batch.is_(None))
+    if limit is not None:
+        oldest = select(c.instance_id).where(waiting).order_by(c.instance_id).limit(limit)
+        waiting = c.instance_id.in_(oldest.scalar_subquery())
+    marked = session.connection().execute(update(_cases).where(waiting).values(rollup_batch=batch)).rowcount
+    if not marked:
+        return 0
+    dialect = session.get_bind().dialect.name
+    upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    day = _local_day(dialect, ROLLUP_TIMEZONE, _now(now))
+    for dimension in (TOTAL, *DIMENSIONS):
+        value = literal(TOTAL) if dimension == TOTAL else func.coalesce(c[dimension], "")
+        rows = (select(literal(dimension), day, value, *_additive(_now(now)))
+                .where(c.rollup_batch == batch).group_by(day, value))
+        statement = upsert(_rollup).from_select(["dimension", "day", "value", *MEASURES], rows)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=["dimension", "day", "value"],
+            set_={name: _rollup.c[name] + statement.excluded[name] for name in MEASURES}))
+    return int(marked)
+
+
+# Every minute, in a transaction of its own (engine.process.scheduler runs the registered jobs).
+ROLLUP_JOB = hooks.Job("kpi_rollup", 60, roll_up)
 
 
 # The breakdowns the dashboard shows beside the one chosen: the load per engineer and per group.

@@ -123,7 +123,8 @@ class ServiceCase(Base):
     __tablename__ = "service_case"
     # Reports select cases by when they were opened (engine.desk.kpi); the backlog by still being open.
     __table_args__ = (Index("ix_case_opened", "opened_at"),
-                      Index("ix_case_open", "closed_at", "opened_at"))
+                      Index("ix_case_open", "closed_at", "opened_at"),
+                      Index("ix_case_rollup", "rollup_batch", "opened_at"))
 
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True,
                                              autoincrement=False)
@@ -161,6 +162,8 @@ class ServiceCase(Base):
     resolve_seconds: Mapped[int | None]
     resolve_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The kpi.roll_up batch that added this closed case to case_rollup (None: reports read it here).
+    rollup_batch: Mapped[int | None]
 
 
 class TaskRecord(Base):
@@ -326,5 +329,6 @@ class Membership(Base):
     group_id: Mapped[str] = mapped_column(ForeignKey("app_group.id", ondelete="CASCADE"), primary_key=True)
 
 
-# The knowledge base's tables live in their own module; importing it here puts them in Base.metadata.
-from engine.store import knowledge_models  # noqa: E402,F401
+# The knowledge base's and the reports' tables live in their own modules; importing them here puts them in
+# Base.metadata.
+from engine.store import knowledge_models, report_models  # noqa: E402,F401

@@ -1,5 +1,6 @@
 """service_case for reports: process, customer, engineer and group, SLA outcomes, elapsed times, attempts,
-reopenings, paused time; indexes for the KPI queries; existing cases filled from their history
+reopenings, paused time, roll-up batch; indexes for the KPI queries; case_rollup (closed cases per day and
+attribute, filled by kpi.roll_up); existing cases filled from their history
 
 Revision ID: kpi_0001
 Revises: 20261123_0009
@@ -24,7 +25,12 @@ _STRINGS = {"process_id": 200, "customer": 200, "engineer": 100, "assigned_group
 _COUNTERS = ("paused_seconds", "resolve_attempts", "reopen_count")
 _DERIVED = {"respond_met": sa.Boolean(), "resolve_met": sa.Boolean(), "respond_seconds": sa.Integer(),
             "resolve_seconds": sa.Integer()}
-_INDEXES = {"ix_case_opened": ["opened_at"], "ix_case_open": ["closed_at", "opened_at"]}
+_INDEXES = {"ix_case_opened": ["opened_at"], "ix_case_open": ["closed_at", "opened_at"],
+            "ix_case_rollup": ["rollup_batch", "opened_at"]}
+_MEASURES = ("opened", "resolved", "first_contact", "respond_met", "respond_missed", "resolve_met", "resolve_missed",
+             "rated", "chased", "complaints", "reopened", "backlog", "satisfaction_1", "satisfaction_2",
+             "satisfaction_3", "satisfaction_4", "satisfaction_5", "chases", "resolve_seconds_sum",
+             "resolve_seconds_n", "respond_seconds_sum", "respond_seconds_n", "satisfaction_sum")
 _REMINDERS = ("sla_warning", "sla_escalation")
 _BATCH = 1000
 
@@ -40,6 +46,15 @@ def upgrade() -> None:
         op.add_column("service_case", sa.Column(name, sa.Integer(), server_default="0", nullable=False))
     for name, type_ in _DERIVED.items():
         op.add_column("service_case", sa.Column(name, type_, nullable=True))
+    op.add_column("service_case", sa.Column("rollup_batch", sa.Integer(), nullable=True))
+    op.create_table(
+        "case_rollup",
+        sa.Column("dimension", sa.String(length=20), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("value", sa.String(length=200), nullable=False),
+        *(sa.Column(name, sa.BigInteger(), nullable=False) for name in _MEASURES),
+        sa.PrimaryKeyConstraint("dimension", "day", "value"),
+    )
     for name, columns in _INDEXES.items():
         op.create_index(name, "service_case", columns, unique=False)
     _backfill()
@@ -97,8 +112,9 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("case_rollup")
     for name in _INDEXES:
         op.drop_index(name, table_name="service_case")
-    for name in (*_DERIVED, *_COUNTERS, *_STRINGS):
+    for name in ("rollup_batch", *_DERIVED, *_COUNTERS, *_STRINGS):
         op.drop_column("service_case", name)
 

@@ -64,8 +64,10 @@ CASES = [
 NOVEMBER_IDS = {1, 2, 3, 4, 5, 6, 8}
 
 
-@pytest.fixture
-def cases_db(db: Database) -> Database:
+@pytest.fixture(params=["live", "rolled_up"])
+def cases_db(db: Database, request: pytest.FixtureRequest) -> Database:
+    """The cases; "rolled_up": the closed ones (1, 2, 3, 8) summed into case_rollup first: every figure
+    must come out the same."""
     with db.transaction() as session:
         session.add(ProcessDefinition(id=1, process_id="service_desk", version=1, name="服务台", sources=[],
                                       sha256="x"))
@@ -77,6 +79,13 @@ def cases_db(db: Database) -> Database:
         session.flush()
         full = [{name: row.get(name) for name in cast(Table, ServiceCase.__table__).c.keys()} for row in CASES]
         session.execute(insert(cast(Table, ServiceCase.__table__)), full)
+    if request.param == "rolled_up":
+        with db.transaction() as session:
+            assert kpi.roll_up(session, now=NOW, limit=3) == 3  # the oldest three: 1, 2, 3
+        with db.transaction() as session:
+            assert kpi.roll_up(session, now=NOW) == 1  # case 8
+        with db.transaction() as session:
+            assert kpi.roll_up(session, now=NOW) == 0  # each closed case is added once
     return db
 
 
@@ -210,3 +219,19 @@ def test_a_trend_bucket_narrows_the_period_to_its_days() -> None:
     assert NOVEMBER.narrowed("2026-11-03", "day").start == dt.datetime(2026, 11, 2, 16, tzinfo=dt.UTC)
     assert kpi.Period.parse("2026").narrowed("2026-02", "month").label == "2026-02-01..2026-02-28"
     assert NOVEMBER.days() == (dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+
+
+def test_the_rollup_keeps_each_day_and_value(cases_db: Database) -> None:
+    from sqlalchemy import select
+
+    from engine.store.report_models import CaseRollup
+
+    with cases_db.transaction() as session:
+        kpi.roll_up(session, now=NOW)  # the live variant's first run; nothing left for the other
+        rows = {(row.day.isoformat(), row.dimension, row.value): (row.opened, row.resolve_met, row.satisfaction_sum)
+                for row in session.scalars(select(CaseRollup))}
+    assert rows[("2026-11-01", "*", "*")] == (1, 0, 0)  # case 8, opened 2026-11-01 01:00 local
+    assert rows[("2026-11-02", "zone", "东区")] == (1, 1, 5)  # case 1
+    assert rows[("2026-11-04", "zone", "西区")] == (1, 1, 4)  # case 3, met thanks to its pause
+    assert rows[("2026-11-01", "zone", "")] == (1, 0, 0)  # not recorded
+    assert len({key for key in rows if key[1] == "*"}) == 4

@@ -128,3 +128,25 @@ def test_the_migration_fills_existing_cases_from_their_history(bundled: Database
     schema.upgrade(url)
     assert [{name: _case(bundled, flow)[name] for name in REPORT_COLUMNS} for flow in flows] == \
         [{name: row[name] for name in REPORT_COLUMNS} for row in written]
+
+
+def test_closed_cases_rolled_up_by_the_job_keep_their_figures(bundled: Database) -> None:
+    from engine.process import hooks
+
+    assert kpi.ROLLUP_JOB in hooks.jobs  # engine.desk.install registers it
+    with clock.frozen(T0) as advance:
+        closed = _classified(bundled, "II")
+        advance(H)
+        closed.complete("remote_fix", RESOLVED, "engineer")
+        closed.allow_closing()
+        closed.complete("satisfaction", {"score": 4, "remaining_problem": False}, "requester")
+        _classified(bundled, "I")  # still open: read from service_case
+        with bundled.transaction() as session:
+            before = kpi.summary(session, NOVEMBER)
+        with bundled.transaction() as session:
+            assert kpi.ROLLUP_JOB.run(session) == 1
+        with bundled.transaction() as session:
+            after = kpi.summary(session, NOVEMBER)
+            filtered = kpi.headline(session, NOVEMBER, kpi.Filters.of({"zone": "东区"}))
+    assert after == before and after["headline"]["opened"] == 2 and after["satisfaction"][4] == 1
+    assert filtered["opened"] == 2 and filtered["resolved"] == 1
