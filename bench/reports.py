@@ -26,12 +26,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, text
 
+from bench import postgres_database
 from engine.desk import kpi
 from engine.store import schema
 from engine.store.db import Database
@@ -232,19 +232,6 @@ def measure(database: Database, repeats: int) -> dict[str, float]:
     return times
 
 
-@contextmanager
-def _postgres(url: str | None, skip: bool) -> Iterator[str | None]:
-    if skip:
-        yield None
-    elif url:
-        yield url
-    else:
-        from tests.support.pg import start_postgres
-
-        with start_postgres() as server:
-            yield server.create_database("opsflow_bench_reports")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1_000_000, help="cases on PostgreSQL")
@@ -258,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.cases, args.sqlite_cases, args.repeats = 20_000, 5_000, 2
     results: dict[str, tuple[int, dict[str, float]]] = {}
-    with tempfile.TemporaryDirectory() as tmp, _postgres(args.url, args.no_postgres) as pg_url:
+    postgres = postgres_database(args.url, args.no_postgres, "opsflow_bench_reports")
+    with tempfile.TemporaryDirectory() as tmp, postgres as pg_url:
         for name, url, count in (("sqlite", f"sqlite:///{Path(tmp) / 'reports.db'}", args.sqlite_cases),
                                  ("postgresql", pg_url, args.cases)):
             if url is None:

@@ -125,7 +125,7 @@ class Period:
 
 @dataclass(frozen=True)
 class Filters:
-    """Exact values of case columns (None: any). `fault_level="-"` style empties are not used: None is any."""
+    """Exact values of case columns; a filter not given (or empty) matches any value."""
 
     values: dict[str, str] = field(default_factory=dict)
 

@@ -91,7 +91,7 @@ def test_drill_down_lists_the_cases_behind_a_figure(client_for: Callable[[str], 
                                                     cases: dict[str, int]) -> None:
     manager = client_for("service_manager")
     resolved = manager.get("/reports/cases?period=2026-11&figure=resolved")
-    assert resolved.status_code == 200 and "已解决" in resolved.text
+    assert resolved.status_code == 200 and "已解决" in resolved.text and english_words(resolved.text) == []
     assert _ids(resolved.text) == [cases["west"], cases["east"]]
     backlog = manager.get("/reports/cases?period=2026-11&figure=backlog&zone=东区").text
     assert _ids(backlog) == [cases["waiting"]]
