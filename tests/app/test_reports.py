@@ -93,6 +93,9 @@ def test_drill_down_lists_the_cases_behind_a_figure(client_for: Callable[[str], 
     resolved = manager.get("/reports/cases?period=2026-11&figure=resolved")
     assert resolved.status_code == 200 and "已解决" in resolved.text and english_words(resolved.text) == []
     assert _ids(resolved.text) == [cases["west"], cases["east"]]
+    # Each case links to its history, which managers may read.
+    assert manager.get(f"/audit/instances/{cases['east']}").status_code == 200
+    assert f'href="/audit/instances/{cases["east"]}"' in resolved.text
     backlog = manager.get("/reports/cases?period=2026-11&figure=backlog&zone=东区").text
     assert _ids(backlog) == [cases["waiting"]]
     by_zone = manager.get("/reports/cases?period=2026-11&figure=opened&dimension=zone&value=西区",
