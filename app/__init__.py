@@ -65,6 +65,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.modeler import bp as modeler_bp
     from app.portal import bp as portal_bp
     from app.report_archive import bp as report_archive_bp
+    from app.reports import bp as reports_bp
     from app.sla import bp as sla_bp
 
     app.register_blueprint(main_bp)
@@ -80,3 +81,4 @@ def _register_blueprints(app: Flask) -> None:
     from app.parts import bp as parts_bp  # spare parts (engine.desk.parts)
     app.register_blueprint(parts_bp, url_prefix="/parts")
     app.register_blueprint(report_archive_bp)  # url_prefix /reports/archive
+    app.register_blueprint(reports_bp, url_prefix="/reports")

@@ -16,15 +16,13 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, text
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
-from bench import kb_corpus
+from bench import kb_corpus, postgres_database
 from engine import clock, users
 from engine.desk import knowledge
 from engine.store import schema
@@ -89,19 +87,6 @@ def measure(database: Database, queries: list[kb_corpus.Query]) -> dict[str, flo
             "recall_at_10": statistics.fmean(recalls)}
 
 
-@contextmanager
-def _postgres(url: str | None, skip: bool) -> Iterator[str | None]:
-    if skip:
-        yield None
-    elif url:
-        yield url
-    else:
-        from tests.support.pg import start_postgres
-
-        with start_postgres() as server:
-            yield server.create_database("opsflow_bench_kb")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--solutions", type=int, default=100_000)
@@ -115,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = words(items)
     print(f"{len(items)} solutions split into words in {time.perf_counter() - began:.0f} s", file=sys.stderr)
     results = {}
-    with tempfile.TemporaryDirectory() as tmp, _postgres(args.url, args.no_postgres) as pg_url:
+    postgres = postgres_database(args.url, args.no_postgres, "opsflow_bench_kb")
+    with tempfile.TemporaryDirectory() as tmp, postgres as pg_url:
         for name, url in (("sqlite", f"sqlite:///{Path(tmp) / 'kb.db'}"), ("postgresql", pg_url)):
             if url is None:
                 continue

@@ -599,3 +599,20 @@ def may_track_reports(actor: Actor) -> bool:
 def require_track_reports(actor: Actor) -> None:
     if not may_track_reports(actor):
         raise Forbidden(f"{actor.username} may not track the timeliness of service reports")
+
+
+# --- the KPI dashboard (engine.desk.kpi, /reports) ---------------------------------------------------
+
+KPI_READERS = MANAGER_GROUPS | {AUDITORS, QUALITY_ADMINS, REPORT_REVIEWERS}
+
+
+def may_read_kpis(actor: Actor) -> bool:
+    """The KPI dashboard, its drill-down lists and exports: managers, auditors, the quality administrator
+    and the report reviewers (研发中心和工程部, seed 002)."""
+    return bool(actor.groups & KPI_READERS)
+
+
+def require_read_kpis(actor: Actor, what: str = "read the service reports") -> None:
+    if not may_read_kpis(actor):
+        raise Forbidden(f"{actor.username} may not {what} (managers, auditors and the quality administrator do)",
+                        reason="kpis_forbidden", params={"username": actor.username})

@@ -100,6 +100,10 @@ DETAILS: dict[str, LazyString] = {
     "parts_request_forbidden": lazy_gettext("%(username)s may not ask for parts approvals."),
     "parts_approvers_only": lazy_gettext("%(username)s may not approve the use of parts: managers do."),
     "parts_own_approval": lazy_gettext("%(username)s may not decide their own request for parts approval."),
+    "kpis_forbidden": lazy_gettext("%(username)s may not read the service reports: managers, auditors, the "
+                                      "quality administrator and the report reviewers may."),
+    "charts_missing": lazy_gettext("The chart library is not installed (run scripts/install)."),
+    "export_format_missing": lazy_gettext("There is no export as %(format)s: CSV or XLSX."),
 }
 
 # flask-wtf names a CSRF failure only by an English sentence; these are all it sends.

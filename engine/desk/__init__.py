@@ -11,7 +11,7 @@ from __future__ import annotations
 
 def install() -> None:
     """Connect the desk's receivers to the core's hooks and register its periodic job (idempotent)."""
-    from engine.desk import case, customers, knowledge, notify, parts, schedules, service_reports, sla, zones
+    from engine.desk import case, customers, knowledge, kpi, notify, parts, schedules, service_reports, sla, zones
     from engine.process import hooks
 
     hooks.instance_starting.connect(sla.deadlines_at_start)
@@ -37,3 +37,4 @@ def install() -> None:
     hooks.task_completing.connect(service_reports.on_task_completing)
     hooks.task_due.connect(service_reports.task_due)
     hooks.add_job(service_reports.JOB)
+    hooks.add_job(kpi.ROLLUP_JOB)

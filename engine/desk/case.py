@@ -1,9 +1,16 @@
 """The case record: one `service_case` row per instance, the service desk's view of a request.
 
 Written by the desk's receivers of the core's hooks (engine.process.hooks), in the same transaction as
-each change: receivers note values on the change's instance (`stage`), and `write` puts them in one
-statement right after the instance row — a new case is inserted when the instance starts, later
-changes update it. Chasing (督促) is a desk operation of its own; re-grading is in engine.desk.sla.
+each change: receivers note values on the change's instance (`stage`, `stage_first`, `count`), and `write`
+puts them in one statement right after the instance row — a new case is inserted when the instance
+starts, later changes update it. Chasing (督促) is a desk operation of its own; re-grading is in
+engine.desk.sla.
+
+What reports read (engine.desk.kpi) is kept in plain columns as the case moves: each SLA target's
+outcome (`respond_met`, `resolve_met`: the first response / resolution against the deadline in force
+plus the paused time, recomputed when a re-grade moves the deadline), seconds to the first response
+and resolution, resolution attempts, reopenings (the requester reported a remaining problem after the
+case was resolved), who last worked it and in which group.
 """
 from __future__ import annotations
 
@@ -16,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from engine import access, clock
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.process import history, hooks, runtime
+from engine.process import history, hooks, runtime, step
 from engine.store.direct import DirectStatement
 from engine.store.models import ServiceCase
 from engine.users import Actor
@@ -25,12 +32,16 @@ from engine.users import Actor
 COMPLAINT_AFTER_CHASES = 3
 # Form fields (by id, as every form names them) the case keeps for reports.
 ATTRIBUTES = ("category", "system", "device_type", "customer_type", "business_line", "zone")
+# Form fields kept under another column name: the request's organisation is the customer.
+RENAMED = {"organisation": "customer"}
 SATISFACTION_FORM = "satisfaction"
 
 _cases = cast(Table, ServiceCase.__table__)
-_LENGTHS = {name: cast(String, _cases.c[name].type).length for name in ATTRIBUTES}
+_LENGTHS = {name: cast(String, _cases.c[name].type).length for name in (*ATTRIBUTES, *RENAMED.values())}
+# Counters: a change adds to them (`count`); a new case starts them at 0.
+COUNTERS = ("chase_count", "paused_seconds", "resolve_attempts", "reopen_count")
 # Columns a new case sets whatever was staged; the others are NULL unless staged.
-_NEW_CASE = {"chase_count": 0, "is_complaint": False}
+_NEW_CASE = {"is_complaint": False, **dict.fromkeys(COUNTERS, 0)}
 _INSERT = DirectStatement(insert(_cases))
 # Columns set only the first time (the first response, the first resolution), whatever comes later.
 _FIRST = ("responded_at", "resolved_at")
@@ -38,7 +49,14 @@ _UPDATE = DirectStatement(update(_cases).where(_cases.c.instance_id == bindparam
     {name: func.coalesce(_cases.c[name], bindparam(f"first_{name}", type_=_cases.c[name].type)) for name in _FIRST}))
 _SELECT = select(_cases).where(_cases.c.instance_id == bindparam("instance_id"))
 _SELECT_RESOLVED = select(_cases.c.resolved_at).where(_cases.c.instance_id == bindparam("instance_id"))
+# What the SLA outcomes and elapsed times are computed from.
+_TARGET_TIMES = {"respond": "responded_at", "resolve": "resolved_at"}
+_OUTCOME_INPUTS = frozenset({"opened_at", "paused_seconds", *_TARGET_TIMES.values(),
+                             *(f"{target}_due_at" for target in _TARGET_TIMES)})
 _PENDING = "case"
+# Forms whose tasks remind of or escalate an SLA target: not work on the case (engine.desk.sla).
+_REMINDERS = frozenset({"sla_warning", "sla_escalation"})
+_REQUESTERS = "requester"
 
 
 @dataclass
@@ -46,6 +64,7 @@ class _Staged:
     new: bool = False
     values: dict[str, Any] = field(default_factory=dict)
     first: dict[str, Any] = field(default_factory=dict)
+    added: dict[str, int] = field(default_factory=dict)
 
 
 def _staged(instance: runtime.InstanceState) -> _Staged:
@@ -66,6 +85,19 @@ def stage_first(instance: runtime.InstanceState, **values: Any) -> None:
     _staged(instance).first.update(values)
 
 
+def count(instance: runtime.InstanceState, **added: int) -> None:
+    """Note what this change adds to counters (chases, paused seconds, resolution attempts, reopenings)."""
+    assert set(added) <= set(COUNTERS), f"only {', '.join(COUNTERS)} are counters"
+    totals = _staged(instance).added
+    for name, amount in added.items():
+        totals[name] = totals.get(name, 0) + amount
+
+
+def stage_pause(instance: runtime.InstanceState, seconds: int) -> None:
+    """The SLA clock stood still for `seconds` (a pause ended): targets allow that much longer."""
+    count(instance, paused_seconds=seconds)
+
+
 def get(session: Session, instance_id: int) -> Any:
     """The case row of an instance (NotFound if it has none)."""
     row = session.connection().execute(_SELECT, {"instance_id": instance_id}).one_or_none()
@@ -82,7 +114,8 @@ def resolved_at(session: Session, instance_id: int) -> dt.datetime | None:
 # --- hook receivers (connected by engine.desk.install) ---------------------------------------------
 
 def _attributes(data: dict[str, Any]) -> dict[str, Any]:
-    return {name: value[:_LENGTHS[name]] for name in ATTRIBUTES
+    columns = {**{name: name for name in ATTRIBUTES}, **RENAMED}
+    return {column: value[:_LENGTHS[column]] for name, column in columns.items()
             if isinstance(value := data.get(name), str) and value}
 
 
@@ -91,26 +124,48 @@ def open_case(start: hooks.Start) -> None:
     instance = start.instance
     staged = _staged(instance)
     staged.new = True
-    stage(instance, opened_at=instance.started_at, fault_level=instance.fault_level, **_attributes(start.data))
+    stage(instance, opened_at=instance.started_at, fault_level=instance.fault_level, process_id=instance.process_id,
+          **_attributes(start.data))
 
 
 def record_completion(completion: hooks.Completion) -> None:
-    """task_completed: attributes and level the form recorded, the first resolution, the satisfaction score."""
+    """task_completed: attributes and level the form recorded, the group working the case, the resolver and
+    their attempt, the first resolution, a reopening, the satisfaction score."""
     data, instance = completion.data, completion.instance
     values = _attributes(data)
     if data.get("fault_level"):
         values["fault_level"] = instance.fault_level  # as the instance mirrors it
     if completion.form_key == SATISFACTION_FORM and isinstance(data.get("score"), int):
         values["satisfaction"] = data["score"]
+    group = step.task_group(completion.task)[0]
+    if group and group != _REQUESTERS and completion.form_key not in _REMINDERS:
+        values["assigned_group"] = group
+    if isinstance(data.get("resolved"), bool):  # a resolution step, whatever its outcome
+        values["engineer"] = completion.actor.username
+        count(instance, resolve_attempts=1)
     if values:
         stage(instance, **values)
     if data.get("resolved") is True:
         stage_first(instance, resolved_at=clock.now())
+    if data.get("remaining_problem") is True:  # back to work after the requester's callback
+        count(instance, reopen_count=1)
 
 
 def close_case(ended: hooks.Moment) -> None:
     """instance_ended: the case closes."""
     stage(ended.instance, closed_at=clock.now())
+
+
+def outcomes(row: dict[str, Any]) -> dict[str, Any]:
+    """SLA outcome and elapsed seconds per target of a case's values: met when first done by the
+    deadline plus the paused time; None while not done (or without a deadline)."""
+    pause = dt.timedelta(seconds=row.get("paused_seconds") or 0)
+    derived: dict[str, Any] = {}
+    for target, done in _TARGET_TIMES.items():
+        at, due = row.get(done), row.get(f"{target}_due_at")
+        derived[f"{target}_met"] = None if at is None or due is None else at <= due + pause
+        derived[f"{target}_seconds"] = None if at is None else int((at - row["opened_at"]).total_seconds())
+    return derived
 
 
 def write(saved: hooks.Moment) -> None:
@@ -119,10 +174,22 @@ def write(saved: hooks.Moment) -> None:
     if staged is None:
         return
     if staged.new:
-        _INSERT.run(saved.session, {**_NEW_CASE, **staged.values, **staged.first, "instance_id": saved.instance.id})
-    else:
-        _UPDATE.run(saved.session, {**staged.values, "case_of": saved.instance.id,
-                                    **{f"first_{name}": staged.first.get(name) for name in _FIRST}})
+        values = {**_NEW_CASE, **staged.values, **staged.first}
+        for name, amount in staged.added.items():
+            values[name] += amount
+        _INSERT.run(saved.session, {**values, **outcomes(values), "instance_id": saved.instance.id})
+        return
+    values = dict(staged.values)
+    if staged.added or _OUTCOME_INPUTS & {*staged.values, *staged.first}:
+        # Read under the instance row this change already holds: no racing change reads it meanwhile.
+        current = dict(get(saved.session, saved.instance.id)._mapping)
+        for name, amount in staged.added.items():
+            values[name] = current[name] + amount
+        merged = {**current, **values,
+                  **{name: current[name] or staged.first.get(name) for name in _FIRST}}
+        values.update(outcomes(merged))
+    _UPDATE.run(saved.session, {**values, "case_of": saved.instance.id,
+                                **{f"first_{name}": staged.first.get(name) for name in _FIRST}})
 
 
 # --- chasing --------------------------------------------------------------------------------------
@@ -137,11 +204,11 @@ def chase_request(session: Session, *, instance_id: int, actor: Actor, note: str
     if note and len(note) > 2000:
         raise InvalidInput("note longer than 2000 characters", field_errors={"note": ["at most 2000 characters"]})
     # Read, then saved under the instance's version check: a racing chase conflicts instead of counting twice.
-    count = get(session, instance_id).chase_count + 1
-    events: list[tuple[str, dict[str, Any]]] = [(history.REQUEST_CHASED, {"count": count, "note": note})]
-    stage(instance, chase_count=count)
-    if count == COMPLAINT_AFTER_CHASES:
+    chases = get(session, instance_id).chase_count + 1
+    events: list[tuple[str, dict[str, Any]]] = [(history.REQUEST_CHASED, {"count": chases, "note": note})]
+    count(instance, chase_count=1)
+    if chases == COMPLAINT_AFTER_CHASES:
         stage(instance, is_complaint=True)
-        events.append((history.COMPLAINT_RAISED, {"chases": count}))
+        events.append((history.COMPLAINT_RAISED, {"chases": chases}))
     runtime.record_events(session, instance=instance, actor=actor.username, events=events)
-    return count
+    return chases

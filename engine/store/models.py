@@ -121,6 +121,10 @@ class ServiceCase(Base):
     """
 
     __tablename__ = "service_case"
+    # Reports select cases by when they were opened (engine.desk.kpi); the backlog by still being open.
+    __table_args__ = (Index("ix_case_opened", "opened_at"),
+                      Index("ix_case_open", "closed_at", "opened_at"),
+                      Index("ix_case_rollup", "rollup_batch", "opened_at"))
 
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True,
                                              autoincrement=False)
@@ -145,6 +149,23 @@ class ServiceCase(Base):
     is_complaint: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The customer the request belongs to (engine.desk.customers; its requester's, or by organisation).
     customer_id: Mapped[int | None] = mapped_column(Integer)
+    # For reports (engine.desk.kpi; migration kpi_0001): the process, the customer (the request's
+    # organisation), who last worked the case and in which group, SLA outcomes per target counted
+    # against the deadline plus the time the SLA clock was paused, elapsed seconds to the first response
+    # and resolution, resolution attempts (1 and never reopened: first-contact resolution) and reopenings.
+    process_id: Mapped[str | None] = mapped_column(String(200))
+    customer: Mapped[str | None] = mapped_column(String(200))
+    engineer: Mapped[str | None] = mapped_column(String(100))
+    assigned_group: Mapped[str | None] = mapped_column(String(100))
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    respond_met: Mapped[bool | None]
+    resolve_met: Mapped[bool | None]
+    respond_seconds: Mapped[int | None]
+    resolve_seconds: Mapped[int | None]
+    resolve_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The kpi.roll_up batch that added this closed case to case_rollup (None: reports read it here).
+    rollup_batch: Mapped[int | None]
 
 
 class TaskRecord(Base):
@@ -310,6 +331,7 @@ class Membership(Base):
     group_id: Mapped[str] = mapped_column(ForeignKey("app_group.id", ondelete="CASCADE"), primary_key=True)
 
 
-# The knowledge base's, the REST API's (tokens, alert intake), the zones' and customers', the spare parts' and
-# the service reports' tables live in their own modules; importing them here puts them in Base.metadata.
-from engine.store import api_models, customer_models, knowledge_models, parts_models, report_models  # noqa: E402,F401
+# The knowledge base's, the REST API's (tokens, alert intake), the zones' and customers', the spare parts',
+# the service reports' and the KPI roll-up's tables live in their own modules; importing them here puts them
+# in Base.metadata.
+from engine.store import api_models, customer_models, knowledge_models, kpi_models, parts_models, report_models  # noqa: E402,F401
