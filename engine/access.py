@@ -55,6 +55,8 @@ class TaskFacts(Protocol):
     def assignee(self) -> str | None: ...
     @property
     def started_by(self) -> str | None: ...
+    @property
+    def form_key(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class Task:
     candidate_group: str | None
     assignee: str | None
     started_by: str | None
+    form_key: str | None = None
 
 
 class RequestFacts(Protocol):
@@ -244,13 +247,15 @@ def may_see_task(task: TaskFacts, actor: Actor) -> bool:
     held_by = holder(task)
     if held_by is not None and held_by == actor.username:
         return True
-    return not is_initiators(task) and task.candidate_group in actor.groups
+    return (not is_initiators(task) and task.candidate_group in actor.groups) or answers_own_survey(task, actor)
 
 
 def may_work_task(task: TaskFacts, actor: Actor) -> bool:
     """Whether the actor may complete the task (or claim it): it is theirs, or open to one of their groups."""
     if actor.is_auditor:
         return False
+    if answers_own_survey(task, actor):
+        return True
     held_by = holder(task)
     if held_by is not None:
         return held_by == actor.username
@@ -258,8 +263,9 @@ def may_work_task(task: TaskFacts, actor: Actor) -> bool:
 
 
 def may_claim(task: TaskFacts, actor: Actor) -> bool:
-    """Taking a task one may work, unless it already carries one's name."""
-    return may_work_task(task, actor) and task.assignee != actor.username
+    """Taking a task one may work, unless it already carries one's name; a requester answers their own
+    survey, they never take the service desk's call."""
+    return may_work_task(task, actor) and task.assignee != actor.username and not answers_own_survey(task, actor)
 
 
 def never_to_a_group(task: TaskFacts, *, bound_to_initiator: bool) -> bool:
@@ -278,8 +284,9 @@ def may_release(task: TaskFacts, actor: Actor, *, bound_to_initiator: bool) -> b
 
 
 def may_assign(task: TaskFacts, actor: Actor) -> bool:
-    """Managers hand the tasks they see to someone (engine.process.runtime.assign_task checks whom)."""
-    return actor.is_manager and not actor.is_auditor and may_see_task(task, actor)
+    """Managers hand the tasks they see to someone (engine.process.runtime.assign_task checks whom); the
+    service desk hands its own group's (may_dispatch)."""
+    return (actor.is_manager and not actor.is_auditor and may_see_task(task, actor)) or may_dispatch(task, actor)
 
 
 def _whose(task: TaskFacts) -> str:
@@ -323,6 +330,9 @@ def require_work_task(task: TaskFacts, actor: Actor, verb: str) -> None:
 
 def require_claim(task: TaskFacts, actor: Actor) -> None:
     """Refuse a claim: 409 (TaskTaken) when a colleague holds the task, 403 when it is not the actor's group's."""
+    if answers_own_survey(task, actor):
+        raise Forbidden(f"task {task.id} ({task.name}) is the service desk's call; {actor.username} may answer it, "
+                        "not take it", element_id=task.element_id)
     taken_by = _taken_from(task, actor)
     if taken_by is not None:
         raise TaskTaken(f"task {task.id} is already claimed by {taken_by}", assignee=taken_by,
@@ -347,8 +357,9 @@ def require_release(task: TaskFacts, actor: Actor, *, bound_to_initiator: bool) 
 
 def require_assign(task: TaskFacts, actor: Actor, assignee: Actor, *, bound_to_initiator: bool) -> None:
     """A manager hands a task to a member of its group; the requester's own task only ever to that requester."""
-    if not actor.is_manager or actor.is_auditor:
-        raise Forbidden(f"only managers assign tasks; {actor.username} is not one")
+    if (not actor.is_manager or actor.is_auditor) and not may_dispatch(task, actor):
+        raise Forbidden(f"only managers assign tasks (and the service desk its own group's); {actor.username} "
+                        "may not assign this one")
     require_see_task(task, actor, "assign")
     if is_initiators(task) or bound_to_initiator:
         if assignee.username != task.started_by:
@@ -376,6 +387,7 @@ class TaskConditions:
     unclaimed: tuple[ColumnElement[bool], ...] = ()
     claimed: tuple[ColumnElement[bool], ...] = ()
     sees_all: bool = False  # auditors
+    own_surveys: tuple[ColumnElement[bool], ...] = ()  # answers_own_survey: workable, never held
 
     def holding(self) -> ColumnElement[bool]:
         """SQL of holder(task) == the actor."""
@@ -383,11 +395,12 @@ class TaskConditions:
 
     def workable(self) -> ColumnElement[bool]:
         """SQL of may_work_task."""
-        return _any([*self.held, self.held_apart, *self.unclaimed])
+        return _any([*self.held, self.held_apart, *self.unclaimed, *self.own_surveys])
 
     def visible(self) -> ColumnElement[bool]:
         """SQL of may_see_task."""
-        return true() if self.sees_all else _any([*self.held, self.held_apart, *self.unclaimed, *self.claimed])
+        return true() if self.sees_all else _any([*self.held, self.held_apart, *self.unclaimed, *self.claimed,
+                                                  *self.own_surveys])
 
 
 def _any(parts: list[ColumnElement[bool] | None]) -> ColumnElement[bool]:
@@ -423,5 +436,35 @@ def task_conditions(actor: Actor, *, state: str = "ready") -> TaskConditions:
         unclaimed=(and_(_tasks.c.candidate_group.in_(groups), _tasks.c.assignee.is_(None)),) if groups else (),
         claimed=(and_(_tasks.c.candidate_group.in_(groups), _tasks.c.assignee.is_not(None),
                       _tasks.c.assignee != me),) if groups else (),
+        own_surveys=(_own_surveys(me, groups, raised),),
     )
 
+
+
+# --- the requester's own answer to the service desk's call; the service desk's dispatching ------------
+
+# 满意度回访 is the service desk's call to the requester (a task of its group); whoever raised the request may
+# answer it themselves in the portal instead, and whichever answer comes first completes it.
+SURVEY_FORMS = frozenset({"satisfaction"})
+
+
+def answers_own_survey(task: TaskFacts, actor: Actor) -> bool:
+    """Whether the actor may answer this survey as the requester who raised it (rather than by the rules of
+    the group it is for, which apply to members of that group)."""
+    return (not actor.is_auditor and task.started_by == actor.username and not is_initiators(task)
+            and task.candidate_group not in actor.groups and task.assignee != actor.username
+            and task.form_key in SURVEY_FORMS)
+
+
+def _own_surveys(me: str, groups: list[str], raised: Select[tuple[int]]) -> ColumnElement[bool]:
+    """SQL of answers_own_survey (auditors aside)."""
+    return and_(_tasks.c.form_key.in_(sorted(SURVEY_FORMS)), _tasks.c.instance_id.in_(raised),
+                _tasks.c.candidate_group.is_not(None), _tasks.c.candidate_group != REQUESTERS,
+                _tasks.c.candidate_group.not_in(groups), or_(_tasks.c.assignee.is_(None), _tasks.c.assignee != me))
+
+
+def may_dispatch(task: TaskFacts, actor: Actor) -> bool:
+    """The service desk hands out the work of its own group within its flows (say, a call to the colleague
+    who knows the customer), as managers do; 派发现场服务单 assigns the engineer it names through the form."""
+    return (SERVICE_DESK in actor.groups and not actor.is_auditor and task.candidate_group == SERVICE_DESK
+            and may_see_task(task, actor))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 def install() -> None:
     """Connect the desk's receivers to the core's hooks and register its periodic job (idempotent)."""
-    from engine.desk import case, knowledge, notify, schedules, sla
+    from engine.desk import callback, case, handover, knowledge, notify, pickers, schedules, sla
     from engine.process import hooks
 
     hooks.instance_starting.connect(sla.deadlines_at_start)
@@ -25,3 +25,9 @@ def install() -> None:
     hooks.instance_ended.connect(case.close_case)
     hooks.instance_saved.connect(case.write)
     hooks.add_job(schedules.JOB)
+    # Issue 11 (flows): picked users, hand-overs between flows, the callback period and its automatic close.
+    hooks.task_completing.connect(pickers.check_picked_users)
+    hooks.task_completing.connect(callback.period_on_completion)
+    hooks.instance_starting.connect(handover.link_at_start)
+    hooks.change_recorded.connect(callback.record_auto_close)
+    hooks.change_recorded.connect(handover.hand_over)

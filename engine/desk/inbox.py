@@ -121,8 +121,9 @@ def _branches(actor: Actor, state: str) -> list[ColumnElement[bool]]:
                  "claimed": _tasks.c.assignee.is_not(None)}
         return [every[state]]
     parts = access.task_conditions(actor)
-    chosen = {"open": [*parts.held, *parts.unclaimed], "mine": [*parts.held], "unclaimed": [*parts.unclaimed],
-              "claimed": [*parts.claimed], "all": [*parts.held, *parts.unclaimed, *parts.claimed]}
+    chosen = {"open": [*parts.held, *parts.unclaimed, *parts.own_surveys], "mine": [*parts.held],
+              "unclaimed": [*parts.unclaimed, *parts.own_surveys], "claimed": [*parts.claimed],
+              "all": [*parts.held, *parts.unclaimed, *parts.claimed, *parts.own_surveys]}
     return chosen[state]
 
 
@@ -240,7 +241,7 @@ def _open_tasks(session: Session, instance_ids: list[int]) -> list[Any]:
         return []
     return list(session.execute(
         select(_tasks.c.id, _tasks.c.instance_id, _tasks.c.element_id, _tasks.c.name, _tasks.c.candidate_group,
-               _tasks.c.assignee)
+               _tasks.c.assignee, _tasks.c.form_key)
         .where(_tasks.c.instance_id.in_(instance_ids), _tasks.c.state == TaskState.READY).order_by(_tasks.c.id)))
 
 
@@ -307,14 +308,16 @@ _REQUESTS_FROM = _instances.join(_definitions, _definitions.c.id == _instances.c
 def _request_row(row: Any, open_tasks: list[Any], actor: Actor) -> dict[str, Any]:
     data = dict(row._mapping)
     data["open_steps"] = [t.name for t in open_tasks]
+    # What waits for the requester's answer: their own tasks, and the survey they may answer themselves.
     data["my_tasks"] = [{"id": t.id, "name": t.name} for t in open_tasks
-                        if access.holder(_with_requester(t, row.started_by)) == actor.username]
+                        if access.holder(facts := _with_requester(t, row.started_by)) == actor.username
+                        or access.answers_own_survey(facts, actor)]
     return data
 
 
 def _with_requester(task: Any, started_by: str | None) -> access.Task:
     return access.Task(task.id, task.instance_id, task.name, task.element_id, task.candidate_group, task.assignee,
-                       started_by)
+                       started_by, task.form_key)
 
 
 def my_requests(session: Session, *, actor: Actor, before: int | None = None,
