@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Select, Table, and_, false, func, or_, sel
 from sqlalchemy.orm import Session
 
 from engine import access, clock, users
+from engine.desk import handover
 from engine.desk.levels import FAULT_LEVELS
 from engine.errors import InvalidInput, NotFound
 from engine.process import definitions, history
@@ -309,9 +310,12 @@ def _request_row(row: Any, open_tasks: list[Any], actor: Actor) -> dict[str, Any
     data = dict(row._mapping)
     data["open_steps"] = [t.name for t in open_tasks]
     # What waits for the requester's answer: their own tasks, and the survey they may answer themselves.
-    data["my_tasks"] = [{"id": t.id, "name": t.name} for t in open_tasks
-                        if access.holder(facts := _with_requester(t, row.started_by)) == actor.username
-                        or access.answers_own_survey(facts, actor)]
+    data["my_tasks"] = []
+    for task in open_tasks:
+        facts = _with_requester(task, row.started_by)
+        survey = access.answers_own_survey(facts, actor)
+        if survey or access.holder(facts) == actor.username:
+            data["my_tasks"].append({"id": task.id, "name": task.name, "survey": survey})
     return data
 
 
@@ -347,7 +351,8 @@ def request_page(session: Session, *, instance_id: int, actor: Actor) -> dict[st
     access.require_view_request(row, actor)
     request, steps = _steps(history.events_of(session, instance_id))
     page = _request_row(row, _open_tasks(session, [instance_id]), actor)
-    page.update(request=request, steps=steps, may_chase=row.status == "running" and access.may_chase(row, actor))
+    page.update(request=request, steps=steps, may_chase=row.status == "running" and access.may_chase(row, actor),
+                linked=handover.linked(session, instance_id))
     return page
 
 

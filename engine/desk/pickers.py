@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 import forms
@@ -15,7 +15,7 @@ from engine.store.models import Group, User
 from forms.messages import language, message
 
 
-def _members(group: str):  # type: ignore[no-untyped-def]
+def _members(group: str) -> Select[str, str]:
     return select(User.username, User.display_name).where(User.is_active, User.groups.any(Group.id == group))
 
 
