@@ -298,7 +298,9 @@ def require_see_task(task: TaskFacts, actor: Actor, verb: str = "see") -> None:
     """Refuse a task the actor may not see; the refusal tells nothing of another requester's request."""
     if may_see_task(task, actor):
         return
-    if is_initiators(task):
+    # A customer learns nothing of another customer's request, not even the step it waits in (such as the
+    # service desk's call to that customer).
+    if is_initiators(task) or (not may_use_inbox(actor) and task.started_by != actor.username):
         raise Forbidden(f"task {task.id} belongs to a request someone else raised; {actor.username} may not {verb} it")
     raise Forbidden(f"task {task.id} ({task.name}) is {_whose(task)}; {actor.username} may not {verb} it",
                     element_id=task.element_id, reason="task_hidden_assigned" if holder(task) else "task_hidden_group",
@@ -387,7 +389,8 @@ class TaskConditions:
     unclaimed: tuple[ColumnElement[bool], ...] = ()
     claimed: tuple[ColumnElement[bool], ...] = ()
     sees_all: bool = False  # auditors
-    own_surveys: tuple[ColumnElement[bool], ...] = ()  # answers_own_survey: workable, never held
+    # answers_own_survey: workable, never held; like held_apart a handful of rows, read whole.
+    own_surveys: ColumnElement[bool] | None = None
 
     def holding(self) -> ColumnElement[bool]:
         """SQL of holder(task) == the actor."""
@@ -395,12 +398,12 @@ class TaskConditions:
 
     def workable(self) -> ColumnElement[bool]:
         """SQL of may_work_task."""
-        return _any([*self.held, self.held_apart, *self.unclaimed, *self.own_surveys])
+        return _any([*self.held, self.held_apart, *self.unclaimed, self.own_surveys])
 
     def visible(self) -> ColumnElement[bool]:
         """SQL of may_see_task."""
         return true() if self.sees_all else _any([*self.held, self.held_apart, *self.unclaimed, *self.claimed,
-                                                  *self.own_surveys])
+                                                  self.own_surveys])
 
 
 def _any(parts: list[ColumnElement[bool] | None]) -> ColumnElement[bool]:
@@ -436,7 +439,7 @@ def task_conditions(actor: Actor, *, state: str = "ready") -> TaskConditions:
         unclaimed=(and_(_tasks.c.candidate_group.in_(groups), _tasks.c.assignee.is_(None)),) if groups else (),
         claimed=(and_(_tasks.c.candidate_group.in_(groups), _tasks.c.assignee.is_not(None),
                       _tasks.c.assignee != me),) if groups else (),
-        own_surveys=(_own_surveys(me, groups, raised),),
+        own_surveys=_own_surveys(me, groups, raised),
     )
 
 
@@ -449,18 +452,19 @@ SURVEY_FORMS = frozenset({"satisfaction"})
 
 
 def answers_own_survey(task: TaskFacts, actor: Actor) -> bool:
-    """Whether the actor may answer this survey as the requester who raised it (rather than by the rules of
-    the group it is for, which apply to members of that group)."""
-    return (not actor.is_auditor and task.started_by == actor.username and not is_initiators(task)
-            and task.candidate_group not in actor.groups and task.assignee != actor.username
+    """Whether the actor may answer the service desk's survey as the requester who raised it (members of the
+    service desk go by their group's rules)."""
+    return (not actor.is_auditor and task.started_by == actor.username and task.candidate_group == SERVICE_DESK
+            and SERVICE_DESK not in actor.groups and task.assignee != actor.username
             and task.form_key in SURVEY_FORMS)
 
 
-def _own_surveys(me: str, groups: list[str], raised: Select[tuple[int]]) -> ColumnElement[bool]:
-    """SQL of answers_own_survey (auditors aside)."""
-    return and_(_tasks.c.form_key.in_(sorted(SURVEY_FORMS)), _tasks.c.instance_id.in_(raised),
-                _tasks.c.candidate_group.is_not(None), _tasks.c.candidate_group != REQUESTERS,
-                _tasks.c.candidate_group.not_in(groups), or_(_tasks.c.assignee.is_(None), _tasks.c.assignee != me))
+def _own_surveys(me: str, groups: list[str], raised: Select[tuple[int]]) -> ColumnElement[bool] | None:
+    """SQL of answers_own_survey (auditors aside); down the group index, like held_apart."""
+    if SERVICE_DESK in groups:
+        return None
+    return and_(_tasks.c.candidate_group == SERVICE_DESK, _tasks.c.form_key.in_(sorted(SURVEY_FORMS)),
+                _tasks.c.instance_id.in_(raised), or_(_tasks.c.assignee.is_(None), _tasks.c.assignee != me))
 
 
 def may_dispatch(task: TaskFacts, actor: Actor) -> bool:

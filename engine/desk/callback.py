@@ -18,7 +18,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from engine.process import hooks, runtime
+from engine.process import history, hooks, runtime
 from engine.process.definitions import ParsedDefinition
 
 PERIOD_VARIABLE = "callback_close_after"
@@ -26,7 +26,7 @@ SETTING = "OPSFLOW_CALLBACK_CLOSE_AFTER_HOURS"
 DEFAULT_HOURS = 72.0
 # The end event an unanswered call leads to carries this camunda:property; its value is the reason code.
 AUTO_CLOSE = "auto_close"
-CASE_AUTO_CLOSED = "case_auto_closed"  # history event kind
+CASE_AUTO_CLOSED = history.CASE_AUTO_CLOSED
 REASONS = {"callback_unanswered": "nobody answered the satisfaction call (满意度回访) within the callback period"}
 
 

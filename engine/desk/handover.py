@@ -21,7 +21,7 @@ from engine.process import history, hooks, runtime
 from engine.store.models import HistoryEvent
 
 HAND_OVER_TO = "hand_over_to"
-HANDED_OVER = "handed_over"  # history event kind, in the request handed over
+HANDED_OVER = history.HANDED_OVER  # in the request handed over
 LINK_VARIABLE = "handed_over_from"  # engine data of the request it goes on as
 
 _linking: ContextVar[dict[str, Any] | None] = ContextVar("opsflow_handover", default=None)

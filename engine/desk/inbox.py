@@ -122,17 +122,20 @@ def _branches(actor: Actor, state: str) -> list[ColumnElement[bool]]:
                  "claimed": _tasks.c.assignee.is_not(None)}
         return [every[state]]
     parts = access.task_conditions(actor)
-    chosen = {"open": [*parts.held, *parts.unclaimed, *parts.own_surveys], "mine": [*parts.held],
-              "unclaimed": [*parts.unclaimed, *parts.own_surveys], "claimed": [*parts.claimed],
-              "all": [*parts.held, *parts.unclaimed, *parts.claimed, *parts.own_surveys]}
+    chosen = {"open": [*parts.held, *parts.unclaimed], "mine": [*parts.held], "unclaimed": [*parts.unclaimed],
+              "claimed": [*parts.claimed], "all": [*parts.held, *parts.unclaimed, *parts.claimed]}
     return chosen[state]
 
 
-def _apart(actor: Actor, state: str) -> ColumnElement[bool] | None:
-    """The part of the inbox read whole rather than a page at a time (engine.access.TaskConditions.held_apart)."""
-    if actor.is_auditor or state in ("unclaimed", "claimed"):
-        return None
-    return access.task_conditions(actor).held_apart
+def _apart(actor: Actor, state: str) -> list[ColumnElement[bool]]:
+    """The parts of the inbox read whole rather than a page at a time, each a handful of rows down the group
+    index: engine.access.TaskConditions.held_apart (held) and own_surveys (workable, not held)."""
+    if actor.is_auditor or state == "claimed":
+        return []
+    parts = access.task_conditions(actor)
+    chosen = {"open": [parts.held_apart, parts.own_surveys], "mine": [parts.held_apart],
+              "unclaimed": [parts.own_surveys], "all": [parts.held_apart, parts.own_surveys]}[state]
+    return [part for part in chosen if part is not None]
 
 
 def _filtered(query: Select[Any], condition: ColumnElement[bool], process_id: str | None,
@@ -177,9 +180,8 @@ def inbox_page(session: Session, *, actor: Actor, state: str = "open", process_i
     in_dated, due, last_id = _decode_cursor(after) if after else (True, None, 0)
     branches = _branches(actor, state)
     base = select(*_ROW_COLUMNS).select_from(_FROM)
-    apart_condition = _apart(actor, state)
-    apart = (session.execute(_filtered(base, apart_condition, process_id, fault_level)).all()
-             if apart_condition is not None else [])
+    apart = [row for condition in _apart(actor, state)
+             for row in session.execute(_filtered(base, condition, process_id, fault_level)).all()]
     found: list[Any] = []
     # Dated tasks first in (due_at, id) order, then undated ones by id: two index-ordered parts,
     # because NULLS LAST sorts differently on SQLite and PostgreSQL and defeats the index on both.

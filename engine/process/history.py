@@ -36,6 +36,10 @@ COMPLAINT_RAISED = "complaint_raised"
 # Knowledge base (engine.desk.knowledge): the case's solution, or a manager's "no reusable solution".
 SOLUTION_LINKED = "solution_linked"
 NO_REUSABLE_SOLUTION = "no_reusable_solution"
+# Service-desk flows (engine.desk.handover, engine.desk.callback): the request went on as a request of another
+# process; nobody answered the satisfaction call in time and the case closed by itself.
+HANDED_OVER = "handed_over"
+CASE_AUTO_CLOSED = "case_auto_closed"
 
 
 _INSERT_EVENTS = DirectStatement(insert(cast(Table, HistoryEvent.__table__)))

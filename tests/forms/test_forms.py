@@ -912,3 +912,13 @@ def test_bad_form_declarations_are_refused() -> None:
         FormDefinition("untitled", "无题", "", (_field(),))
     with pytest.raises(InvalidFormDefinition, match="Form key"):
         FormDefinition("bad-key", "坏", "Bad", (_field(),))
+
+
+def test_a_user_field_names_the_group_it_picks_from_and_no_other_field_does() -> None:
+    labels = {"label_zh": "工程师", "label_en": "Engineer", "help_zh": "说明", "help_en": "Help"}
+    with pytest.raises(InvalidFormDefinition, match="names the group to pick from"):
+        Field("engineer", "user", **labels)
+    with pytest.raises(InvalidFormDefinition, match="names the group to pick from"):
+        Field("engineer", "string", group="engineer", **labels)
+    picked = Field("engineer", "user", group="engineer", **labels)
+    assert FormDefinition("pick", "选人", "Pick", (picked,)).validate({"engineer": "wang"}) == {"engineer": "wang"}
