@@ -249,7 +249,8 @@ def test_rows_the_old_defect_left_stay_private(mini: Database, left_with: str | 
         owner = users.actor(session, "req")
         assert [t["id"] for t in tasks.list_tasks(session, user="req")] == [task_id]
         assert [r["id"] for r in inbox.inbox_page(session, actor=owner, state="mine").rows] == [task_id]
-        assert inbox.my_requests(session, actor=owner).rows[0]["my_tasks"] == [{"id": task_id, "name": "满意度回访", "survey": False}]
+        assert inbox.my_requests(session, actor=owner).rows[0]["my_tasks"] == [
+            {"id": task_id, "name": "满意度回访", "survey": False}]
         page = inbox.task_page(session, task_id=task_id, actor=owner)
         assert page["may_complete"] and page["may_claim"] and not page["may_release"]
         runtime.claim_task(session, task_id=task_id, actor=owner)
