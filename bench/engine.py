@@ -98,7 +98,14 @@ def raw_loop_step_ms(turns: int, measured_turns: int) -> float:
     workflow = _raw_start(spec, subs)
     for element_id, data, _user in HAPPY_PATH[:3]:
         _raw_step(workflow, element_id, data)
-    return _time_loop(lambda e, d, _u: _raw_step(workflow, e, d), turns, measured_turns)
+    # Uncompacted, the callback's closing timer adds a boundary join per turn, and SpiffWorkflow walks up to it
+    # by recursion: past ~150 turns that exceeds Python's default limit (opsflow's compaction keeps it shallow).
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20 * turns + 1000))
+    try:
+        return _time_loop(lambda e, d, _u: _raw_step(workflow, e, d), turns, measured_turns)
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 # ---------------------------------------------------------------- through engine/, persisted on SQLite
