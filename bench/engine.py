@@ -21,7 +21,7 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.util.task import TaskState
 
 from engine import bootstrap, users
-from engine.desk import knowledge, sla
+from engine.desk import callback, knowledge, sla
 from engine.process import runtime
 from engine.store import schema
 from engine.store.db import Database
@@ -34,7 +34,10 @@ REQUEST = {"channel": "phone", "requester_name": "张三", "contact_phone": "138
 # The happy path: (element id, form data, acting demo user).
 HAPPY_PATH = [
     ("accept", {"request_confirmed": True}, "service_desk"),
-    ("classify", {"category": "fault", "fault_level": "III"}, "service_desk"),
+    # The yes/no answers spelled out: bare SpiffWorkflow reads an unset name in a condition as an error
+    # (opsflow's form gives them as False anyway).
+    ("classify", {"category": "fault", "fault_level": "III", "needs_third_party": False, "out_of_scope": False,
+                  "simple_request": False}, "service_desk"),
     ("remote_fix", {"resolved": True, "method": "remote", "actions": "远程重启服务"}, "engineer"),
     ("satisfaction", {"score": 5, "remaining_problem": False}, "requester"),
 ]
@@ -60,10 +63,14 @@ _RAW_SLA = sla.deadline_variables(sla.Policy("III", dt.timedelta(minutes=30), dt
                                   dt.datetime.now(dt.UTC))
 
 
+# The callback's closing timer reads its period (engine.desk.callback gives it to opsflow's instances).
+_RAW_CALLBACK = {callback.PERIOD_VARIABLE: callback.iso_duration(callback.close_after())}
+
+
 def _raw_start(spec: Any, subs: Any) -> BpmnWorkflow:
     workflow = BpmnWorkflow(spec, subs)
     for task in workflow.get_tasks(state=TaskState.READY):
-        task.set_data(**REQUEST, **_RAW_SLA)
+        task.set_data(**REQUEST, **_RAW_SLA, **_RAW_CALLBACK)
     workflow.do_engine_steps()
     return workflow
 
@@ -91,7 +98,14 @@ def raw_loop_step_ms(turns: int, measured_turns: int) -> float:
     workflow = _raw_start(spec, subs)
     for element_id, data, _user in HAPPY_PATH[:3]:
         _raw_step(workflow, element_id, data)
-    return _time_loop(lambda e, d, _u: _raw_step(workflow, e, d), turns, measured_turns)
+    # Uncompacted, the callback's closing timer adds a boundary join per turn, and SpiffWorkflow walks up to it
+    # by recursion: past ~150 turns that exceeds Python's default limit (opsflow's compaction keeps it shallow).
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20 * turns + 1000))
+    try:
+        return _time_loop(lambda e, d, _u: _raw_step(workflow, e, d), turns, measured_turns)
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 # ---------------------------------------------------------------- through engine/, persisted on SQLite

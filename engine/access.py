@@ -55,6 +55,8 @@ class TaskFacts(Protocol):
     def assignee(self) -> str | None: ...
     @property
     def started_by(self) -> str | None: ...
+    @property
+    def form_key(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class Task:
     candidate_group: str | None
     assignee: str | None
     started_by: str | None
+    form_key: str | None = None
 
 
 class RequestFacts(Protocol):
@@ -244,13 +247,15 @@ def may_see_task(task: TaskFacts, actor: Actor) -> bool:
     held_by = holder(task)
     if held_by is not None and held_by == actor.username:
         return True
-    return not is_initiators(task) and task.candidate_group in actor.groups
+    return (not is_initiators(task) and task.candidate_group in actor.groups) or answers_own_survey(task, actor)
 
 
 def may_work_task(task: TaskFacts, actor: Actor) -> bool:
     """Whether the actor may complete the task (or claim it): it is theirs, or open to one of their groups."""
     if actor.is_auditor:
         return False
+    if answers_own_survey(task, actor):
+        return True
     held_by = holder(task)
     if held_by is not None:
         return held_by == actor.username
@@ -258,8 +263,9 @@ def may_work_task(task: TaskFacts, actor: Actor) -> bool:
 
 
 def may_claim(task: TaskFacts, actor: Actor) -> bool:
-    """Taking a task one may work, unless it already carries one's name."""
-    return may_work_task(task, actor) and task.assignee != actor.username
+    """Taking a task one may work, unless it already carries one's name; a requester answers their own
+    survey, they never take the service desk's call."""
+    return may_work_task(task, actor) and task.assignee != actor.username and not answers_own_survey(task, actor)
 
 
 def never_to_a_group(task: TaskFacts, *, bound_to_initiator: bool) -> bool:
@@ -278,8 +284,9 @@ def may_release(task: TaskFacts, actor: Actor, *, bound_to_initiator: bool) -> b
 
 
 def may_assign(task: TaskFacts, actor: Actor) -> bool:
-    """Managers hand the tasks they see to someone (engine.process.runtime.assign_task checks whom)."""
-    return actor.is_manager and not actor.is_auditor and may_see_task(task, actor)
+    """Managers hand the tasks they see to someone (engine.process.runtime.assign_task checks whom); the
+    service desk hands its own group's (may_dispatch)."""
+    return (actor.is_manager and not actor.is_auditor and may_see_task(task, actor)) or may_dispatch(task, actor)
 
 
 def _whose(task: TaskFacts) -> str:
@@ -291,7 +298,9 @@ def require_see_task(task: TaskFacts, actor: Actor, verb: str = "see") -> None:
     """Refuse a task the actor may not see; the refusal tells nothing of another requester's request."""
     if may_see_task(task, actor):
         return
-    if is_initiators(task):
+    # A customer learns nothing of another customer's request, not even the step it waits in (such as the
+    # service desk's call to that customer).
+    if is_initiators(task) or (not may_use_inbox(actor) and task.started_by != actor.username):
         raise Forbidden(f"task {task.id} belongs to a request someone else raised; {actor.username} may not {verb} it")
     raise Forbidden(f"task {task.id} ({task.name}) is {_whose(task)}; {actor.username} may not {verb} it",
                     element_id=task.element_id, reason="task_hidden_assigned" if holder(task) else "task_hidden_group",
@@ -323,6 +332,9 @@ def require_work_task(task: TaskFacts, actor: Actor, verb: str) -> None:
 
 def require_claim(task: TaskFacts, actor: Actor) -> None:
     """Refuse a claim: 409 (TaskTaken) when a colleague holds the task, 403 when it is not the actor's group's."""
+    if answers_own_survey(task, actor):
+        raise Forbidden(f"task {task.id} ({task.name}) is the service desk's call; {actor.username} may answer it, "
+                        "not take it", element_id=task.element_id)
     taken_by = _taken_from(task, actor)
     if taken_by is not None:
         raise TaskTaken(f"task {task.id} is already claimed by {taken_by}", assignee=taken_by,
@@ -347,8 +359,9 @@ def require_release(task: TaskFacts, actor: Actor, *, bound_to_initiator: bool) 
 
 def require_assign(task: TaskFacts, actor: Actor, assignee: Actor, *, bound_to_initiator: bool) -> None:
     """A manager hands a task to a member of its group; the requester's own task only ever to that requester."""
-    if not actor.is_manager or actor.is_auditor:
-        raise Forbidden(f"only managers assign tasks; {actor.username} is not one")
+    if (not actor.is_manager or actor.is_auditor) and not may_dispatch(task, actor):
+        raise Forbidden(f"only managers assign tasks (and the service desk its own group's); {actor.username} "
+                        "may not assign this one")
     require_see_task(task, actor, "assign")
     if is_initiators(task) or bound_to_initiator:
         if assignee.username != task.started_by:
@@ -376,6 +389,8 @@ class TaskConditions:
     unclaimed: tuple[ColumnElement[bool], ...] = ()
     claimed: tuple[ColumnElement[bool], ...] = ()
     sees_all: bool = False  # auditors
+    # answers_own_survey: workable, never held; like held_apart a handful of rows, read whole.
+    own_surveys: ColumnElement[bool] | None = None
 
     def holding(self) -> ColumnElement[bool]:
         """SQL of holder(task) == the actor."""
@@ -383,11 +398,12 @@ class TaskConditions:
 
     def workable(self) -> ColumnElement[bool]:
         """SQL of may_work_task."""
-        return _any([*self.held, self.held_apart, *self.unclaimed])
+        return _any([*self.held, self.held_apart, *self.unclaimed, self.own_surveys])
 
     def visible(self) -> ColumnElement[bool]:
         """SQL of may_see_task."""
-        return true() if self.sees_all else _any([*self.held, self.held_apart, *self.unclaimed, *self.claimed])
+        return true() if self.sees_all else _any([*self.held, self.held_apart, *self.unclaimed, *self.claimed,
+                                                  self.own_surveys])
 
 
 def _any(parts: list[ColumnElement[bool] | None]) -> ColumnElement[bool]:
@@ -423,8 +439,8 @@ def task_conditions(actor: Actor, *, state: str = "ready") -> TaskConditions:
         unclaimed=(and_(_tasks.c.candidate_group.in_(groups), _tasks.c.assignee.is_(None)),) if groups else (),
         claimed=(and_(_tasks.c.candidate_group.in_(groups), _tasks.c.assignee.is_not(None),
                       _tasks.c.assignee != me),) if groups else (),
+        own_surveys=_own_surveys(me, groups, raised),
     )
-
 
 
 # --- REST API (app/api) and monitoring intake (engine.desk.alerts) ------------------------------------
@@ -502,6 +518,7 @@ def require_correct_zone(request: RequestFacts, actor: Actor) -> None:
         raise Forbidden(f"{actor.username} may not correct the zone of request {request.id} (the service desk "
                         "and managers may)", reason="customer_keepers_only", params={"username": actor.username})
 
+
 # --- spare parts (engine.desk.parts) ------------------------------------------------------------------
 # 服务中心备品备件库由服务中心统一治理 (seed 000): the centre's managers keep the store (catalogue, suppliers,
 # receiving, write-offs, stock checks) and approve costly use; everyone who works cases reads it.
@@ -548,6 +565,7 @@ def require_decide_parts_approval(actor: Actor, requested_by: str) -> None:
     if actor.username == requested_by:
         raise Forbidden(f"{actor.username} may not decide their own parts approval request",
                         reason="parts_own_approval", params={"username": actor.username})
+
 
 # --- service reports (seed 002: engine.desk.service_reports, engine.desk.report_archive) ---------------
 
@@ -616,3 +634,33 @@ def require_read_kpis(actor: Actor, what: str = "read the service reports") -> N
     if not may_read_kpis(actor):
         raise Forbidden(f"{actor.username} may not {what} (managers, auditors and the quality administrator do)",
                         reason="kpis_forbidden", params={"username": actor.username})
+
+
+# --- the requester's own answer to the service desk's call; the service desk's dispatching ------------
+
+# 满意度回访 is the service desk's call to the requester (a task of its group); whoever raised the request may
+# answer it themselves in the portal instead, and whichever answer comes first completes it.
+SURVEY_FORMS = frozenset({"satisfaction"})
+
+
+def answers_own_survey(task: TaskFacts, actor: Actor) -> bool:
+    """Whether the actor may answer the service desk's survey as the requester who raised it (members of the
+    service desk go by their group's rules)."""
+    return (not actor.is_auditor and task.started_by == actor.username and task.candidate_group == SERVICE_DESK
+            and SERVICE_DESK not in actor.groups and task.assignee != actor.username
+            and task.form_key in SURVEY_FORMS)
+
+
+def _own_surveys(me: str, groups: list[str], raised: Select[tuple[int]]) -> ColumnElement[bool] | None:
+    """SQL of answers_own_survey (auditors aside); down the group index, like held_apart."""
+    if SERVICE_DESK in groups:
+        return None
+    return and_(_tasks.c.candidate_group == SERVICE_DESK, _tasks.c.form_key.in_(sorted(SURVEY_FORMS)),
+                _tasks.c.instance_id.in_(raised), or_(_tasks.c.assignee.is_(None), _tasks.c.assignee != me))
+
+
+def may_dispatch(task: TaskFacts, actor: Actor) -> bool:
+    """The service desk hands out the work of its own group within its flows (say, a call to the colleague
+    who knows the customer), as managers do; 派发现场服务单 assigns the engineer it names through the form."""
+    return (SERVICE_DESK in actor.groups and not actor.is_auditor and task.candidate_group == SERVICE_DESK
+            and may_see_task(task, actor))

@@ -58,6 +58,7 @@ class RenderedField(TypedDict):
     max_length: int | None
     max_rows: int | None
     columns: list[RenderedField]
+    group: str | None  # user fields: the page lists this group's active members as the choices
 
 
 def render_field(spec: Field, locale: str) -> RenderedField:
@@ -74,6 +75,7 @@ def render_field(spec: Field, locale: str) -> RenderedField:
         "max_length": spec.max_length,
         "max_rows": spec.max_rows,
         "columns": ([render_field(column, locale) for column in PART_COLUMNS] if spec.type == "parts_list" else []),
+        "group": spec.group,
     }
 
 

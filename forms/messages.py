@@ -58,6 +58,10 @@ CATALOGUE: Final[Mapping[str, Mapping[Language, str]]] = {
         "zh": "第 {row} 行，{column}：{message}",
     },
     "row_only": {"en": "Row {row}: {message}", "zh": "第 {row} 行：{message}"},
+    "not_a_member": {
+        "en": "{username} is not an active member of {group}.",
+        "zh": "{username} 不是{group}的在岗成员。",
+    },
     "unknown_field": {"en": 'Unknown field "{field}".', "zh": "未知字段“{field}”。"},
     "invalid_type": {
         "en": "The form data must be an object of field values.",

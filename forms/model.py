@@ -16,11 +16,13 @@ from forms.messages import (
     language,
 )
 
-FieldType = Literal["string", "text", "email", "bool", "int", "date", "datetime", "enum", "parts_list"]
+# "user": the user name of an active member of the field's `group` (a picker; engine.desk.pickers checks it).
+FieldType = Literal["string", "text", "email", "bool", "int", "date", "datetime", "enum", "parts_list", "user"]
 FIELD_TYPES: Final[frozenset[str]] = frozenset(get_args(FieldType))
 
 _MAX_LENGTHS: Final[dict[str, int]] = {
     "string": STRING_MAX_LENGTH,
+    "user": STRING_MAX_LENGTH,
     "email": STRING_MAX_LENGTH,
     "text": TEXT_MAX_LENGTH,
 }
@@ -74,6 +76,7 @@ class Field:
     choices: tuple[Choice, ...] = ()
     min: int | None = None
     max: int | None = None
+    group: str | None = None  # user fields: whose members may be picked
 
     def __post_init__(self) -> None:
         check_identifier(self.id, what="Field id")
@@ -86,6 +89,8 @@ class Field:
             _require_text(getattr(self, attribute), what=f"{where}: {attribute}")
         self._check_choices(where)
         self._check_bounds(where)
+        if (self.type == "user") != bool(self.group):
+            raise InvalidFormDefinition(f"{where}: a user field names the group to pick from; no other field does")
 
     def _check_choices(self, where: str) -> None:
         try:

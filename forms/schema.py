@@ -174,12 +174,14 @@ _INVALID_CODES: Final[dict[str, str]] = {
     "date": "invalid_date",
     "datetime": "invalid_datetime",
     "parts_list": "invalid_list",
+    "user": "invalid_string",
 }
 _FIELD_CLASSES: Final[dict[str, type[ma_fields.Field[Any]]]] = {
     "string": _String,
     "text": _String,
     "email": _String,
     "enum": _String,
+    "user": _String,
     "bool": _Bool,
     "int": _Int,
     "date": _Date,

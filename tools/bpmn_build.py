@@ -57,6 +57,8 @@ class Node:
     row: int = 0
     attached_to: str | None = None  # timer: the task it sits on
     time_date: str | None = None  # timer: expression naming the workflow variable with the due time
+    time_duration: str | None = None  # timer: expression naming the variable with how long after the task opened
+    interrupting: bool = False  # timer: it ends the task it sits on (otherwise the task stays open)
     properties: tuple[tuple[str, str], ...] = ()  # camunda:properties, read by the engine
 
 
@@ -124,6 +126,16 @@ def end(id_: str, name: str, lane: str, *, row: int = 0) -> Node:
 def timer(id_: str, name: str, attached_to: str, time_date: str) -> Node:
     """A non-interrupting boundary timer; its lane is set to the task's when the process is built."""
     return Node(id_, name, "timer", "", attached_to=attached_to, time_date=time_date)
+
+
+def closing_timer(id_: str, name: str, attached_to: str, lane: str, time_duration: str) -> Node:
+    """An interrupting boundary timer: the task it sits on ends unanswered `time_duration` after it opened."""
+    return Node(id_, name, "timer", lane, attached_to=attached_to, time_duration=time_duration, interrupting=True)
+
+
+def with_properties(node: Node, **properties: str) -> Node:
+    """The node with camunda:properties the engine reads (a group or assignee from a form field, a hand-over)."""
+    return replace(node, properties=(*node.properties, *properties.items()))
 
 
 def chain(*ids: str) -> list[Flow]:
@@ -196,6 +208,22 @@ GENERAL_MANAGER = Lane("general_manager", "总经理")
 SERVICE_DESK_CHAIN = ("service_manager", "project_manager", "general_manager")
 EMERGENCY_CHAIN = ("resident_manager", "project_manager", "general_manager")
 
+# 事件分类 routes to another flow only for what the service desk's own flow does not do.
+IN_SCOPE = "out_of_scope != True"
+OUR_OWN = f"needs_third_party != True and {IN_SCOPE}"
+
+
+def hand_over(id_: str, name: str, process_id: str) -> Node:
+    """The end of the service desk's part: the request goes on as a linked request of `process_id`."""
+    return with_properties(end(id_, name, "service_desk"), hand_over_to=process_id)
+
+
+# 满意度回访 nobody answered within the callback period (engine.desk.callback): the case closes by itself.
+CALLBACK_UNANSWERED = closing_timer("satisfaction_unanswered", "回访超时", "satisfaction", "service_desk",
+                                    "callback_close_after")
+AUTO_CLOSED = with_properties(end("end_auto_closed", "无人应答，自动结案", "service_desk"),
+                              auto_close="callback_unanswered")
+
 PROCESSES: tuple[Process, ...] = (
     process(
         "service_desk", "服务台及现场服务",
@@ -204,23 +232,51 @@ PROCESSES: tuple[Process, ...] = (
             start("start", "提出服务需求", "request", "requester"),
             task("accept", "受理并记录服务请求", "service_desk", "accept"),
             task("classify", "事件分类", "service_desk", "classify"),
+            xor("gw_triage", "事件去向?", "service_desk"),
+            # 咨询 and simple service requests: the service desk answers them itself (first-line resolution).
+            task("first_line_answer", "服务台直接解答", "service_desk", "first_line_answer"),
+            xor("gw_first_line_resolved", "服务台已解决?", "service_desk"),
+            # Routed to another flow: the request goes on there as a linked request (engine.desk.handover).
+            hand_over("end_to_emergency", "转应急服务", "emergency"),
+            hand_over("end_to_third_party", "转第三方服务", "third_party"),
+            hand_over("end_to_other_service", "转其他服务", "other_service"),
             task("remote_fix", "远程解决", "engineer", "resolution"),
             xor("gw_remote_resolved", "远程解决?", "engineer"),
             task("dispatch_onsite", "派发现场服务单", "service_desk", "dispatch_onsite"),
-            task("onsite_fix", "现场服务", "engineer", "onsite_resolution"),
+            # Assigned to the engineer 派发 names (a member of the engineer group, checked when it is named).
+            with_properties(task("onsite_fix", "现场服务", "engineer", "onsite_resolution"),
+                            assignee_field="engineer"),
             xor("gw_onsite_resolved", "现场解决?", "engineer"),
             task("escalate", "服务升级", "service_manager", "escalate"),
-            task("expert_support", "服务支持", "engineer", "resolution"),
+            # Offered to the group 服务升级 chose; the engineers' lane is where it is drawn.
+            with_properties(task("expert_support", "服务支持", "engineer", "resolution"),
+                            candidate_group_field="escalated_to_group"),
             xor("gw_expert_resolved", "服务支持解决?", "engineer"),
-            task("satisfaction", "满意度回访", "requester", "satisfaction", initiator=True),
-            xor("gw_remaining_problem", "遗留问题?", "requester"),
+            # The service desk calls the requester back; the requester may answer it in the portal instead.
+            task("satisfaction", "满意度回访", "service_desk", "satisfaction"),
+            CALLBACK_UNANSWERED,
+            AUTO_CLOSED,
+            xor("gw_remaining_problem", "遗留问题?", "service_desk"),
             task("root_cause", "原因调查及诊断", "service_manager", "root_cause"),
             task("expert_support_followup", "服务支持", "engineer", "resolution"),
             xor("gw_followup_resolved", "遗留问题解决?", "engineer"),
-            end("end_done", "服务结束", "requester"),
+            end("end_done", "服务结束", "service_desk"),
         ],
         [
-            chain("start", "accept", "classify", "remote_fix", "gw_remote_resolved"),
+            chain("start", "accept", "classify", "gw_triage"),
+            # Disjoint answers, so their order never matters: scope first (permission before any work),
+            # then the vendor, then a level I fault, then what the desk answers itself.
+            when("gw_triage", "end_to_other_service", "out_of_scope == True", "超出服务范围"),
+            when("gw_triage", "end_to_third_party", f"needs_third_party == True and {IN_SCOPE}", "需第三方"),
+            when("gw_triage", "end_to_emergency", f'category == "fault" and fault_level == "I" and {OUR_OWN}',
+                 "I 级故障"),
+            when("gw_triage", "first_line_answer",
+                 f'(category == "consultation" or (category == "service_request" and simple_request == True)) '
+                 f"and {OUR_OWN}", "咨询/简单服务请求"),
+            otherwise("gw_triage", "remote_fix", "技术支持处理"),
+            chain("first_line_answer", "gw_first_line_resolved"),
+            resolved_or("gw_first_line_resolved", "satisfaction", "remote_fix"),
+            chain("remote_fix", "gw_remote_resolved"),
             resolved_or("gw_remote_resolved", "satisfaction", "dispatch_onsite"),
             chain("dispatch_onsite", "onsite_fix", "gw_onsite_resolved"),
             resolved_or("gw_onsite_resolved", "satisfaction", "escalate"),
@@ -228,6 +284,7 @@ PROCESSES: tuple[Process, ...] = (
             chain("escalate", "expert_support", "gw_expert_resolved"),
             resolved_or("gw_expert_resolved", "satisfaction", "escalate"),
             chain("satisfaction", "gw_remaining_problem"),
+            chain(CALLBACK_UNANSWERED.id, AUTO_CLOSED.id),
             when("gw_remaining_problem", "root_cause", "remaining_problem == True", "有"),
             otherwise("gw_remaining_problem", "end_done", "无"),
             chain("root_cause", "expert_support_followup", "gw_followup_resolved"),
@@ -317,6 +374,8 @@ PROCESSES: tuple[Process, ...] = (
         [REQUESTER, SERVICE_DESK, ENGINEER, Lane("vendor", "第三方")],
         [
             start("start", "提出服务需求", "request", "requester"),
+            # A request the service desk already accepted and classified (转第三方服务) goes straight to the vendor.
+            xor("gw_handed_over", "服务台转来?", "requester"),
             task("accept", "受理并记录服务需求", "service_desk", "accept"),
             task("classify", "事件分类", "service_desk", "classify"),
             xor("gw_needs_third_party", "是否需第三方服务?", "service_desk"),
@@ -328,12 +387,18 @@ PROCESSES: tuple[Process, ...] = (
             xor("gw_vendor_solution_resolved", "厂商方案解决?", "engineer"),
             task("engineer_onsite", "工程师现场修复", "engineer", "onsite_resolution"),
             xor("gw_engineer_resolved", "工程师解决?", "engineer"),
-            task("satisfaction", "满意度回访", "requester", "satisfaction", initiator=True),
-            xor("gw_remaining_problem", "遗留问题?", "requester"),
-            end("end_done", "服务结束", "requester"),
+            # The service desk calls the requester back; the requester may answer it in the portal instead.
+            task("satisfaction", "满意度回访", "service_desk", "satisfaction"),
+            CALLBACK_UNANSWERED,
+            AUTO_CLOSED,
+            xor("gw_remaining_problem", "遗留问题?", "service_desk"),
+            end("end_done", "服务结束", "service_desk"),
         ],
         [
-            chain("start", "accept", "classify", "gw_needs_third_party"),
+            chain("start", "gw_handed_over"),
+            when("gw_handed_over", "contact_vendor", "handed_over_from != None", "已分类"),
+            otherwise("gw_handed_over", "accept", "新需求"),
+            chain("accept", "classify", "gw_needs_third_party"),
             when("gw_needs_third_party", "contact_vendor", "needs_third_party == True", "是"),
             otherwise("gw_needs_third_party", "engineer_onsite", "否"),
             chain("contact_vendor", "vendor_onsite", "gw_vendor_resolved"),
@@ -346,6 +411,7 @@ PROCESSES: tuple[Process, ...] = (
             resolved_or("gw_engineer_resolved", "satisfaction", "contact_vendor"),
             # A problem left at the callback is handled again, starting with our engineer.
             chain("satisfaction", "gw_remaining_problem"),
+            chain(CALLBACK_UNANSWERED.id, AUTO_CLOSED.id),
             when("gw_remaining_problem", "engineer_onsite", "remaining_problem == True", "有"),
             otherwise("gw_remaining_problem", "end_done", "无"),
         ],
@@ -565,7 +631,7 @@ def check_description(proc: Process) -> list[str]:
                 problems.append(f"{n.id}: not attached to a user task")
             elif host.lane != n.lane:
                 problems.append(f"{n.id}: not in the lane of {host.id}")
-            if incoming or len(outgoing) != 1 or not n.time_date:
+            if incoming or len(outgoing) != 1 or not (n.time_date or n.time_duration):
                 problems.append(f"{n.id}: a timer needs a time expression and exactly one outgoing flow")
         if n.kind in GATEWAYS and len(outgoing) > 1:
             if sum(f.is_default for f in outgoing) != 1:
@@ -1241,7 +1307,8 @@ def build(proc: Process) -> bytes:
             if n.initiator:
                 el.set(_q("camunda", "assignee"), "${initiator}")
         elif n.kind == "timer":
-            el.set("cancelActivity", "false")  # the task stays open: the timer only warns or escalates
+            # A warning or escalation leaves the task open; a closing timer ends it.
+            el.set("cancelActivity", "true" if n.interrupting else "false")
             el.set("attachedToRef", n.attached_to or "")
         if n.properties:
             extension = etree.SubElement(el, _q("bpmn", "extensionElements"))
@@ -1259,9 +1326,9 @@ def build(proc: Process) -> bytes:
                 etree.SubElement(el, _q("bpmn", "outgoing")).text = f.id
         if n.kind == "timer":
             definition = etree.SubElement(el, _q("bpmn", "timerEventDefinition"), id=f"{n.id}_timer")
-            time_date = etree.SubElement(definition, _q("bpmn", "timeDate"))
-            time_date.set(_q("xsi", "type"), "bpmn:tFormalExpression")
-            time_date.text = n.time_date
+            time = etree.SubElement(definition, _q("bpmn", "timeDuration" if n.time_duration else "timeDate"))
+            time.set(_q("xsi", "type"), "bpmn:tFormalExpression")
+            time.text = n.time_duration or n.time_date
 
     for f in proc.flows:
         el = etree.SubElement(process_el, _q("bpmn", "sequenceFlow"), id=f.id)

@@ -30,6 +30,8 @@ KIND_NAMES = {
     history.ZONE_CORRECTED: lazy_gettext("Zone corrected"),
     history.INSTANCE_ENDED: lazy_gettext("Request closed"),
     history.INSTANCE_FAILED: lazy_gettext("Request failed"),
+    history.HANDED_OVER: lazy_gettext("Handed over to another process"),
+    history.CASE_AUTO_CLOSED: lazy_gettext("Closed automatically"),
 }
 SLA_TARGET_NAMES = {
     "respond": lazy_gettext("Response target"),

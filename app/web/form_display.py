@@ -10,6 +10,8 @@ from werkzeug.datastructures import MultiDict
 
 import forms
 from app.web.i18n import locale
+from app.web.session import unit_of_work
+from engine.desk.pickers import members
 
 _ROW_KEY = re.compile(r"([a-z][a-z0-9_]{0,60})-(\d{1,3})-([a-z][a-z0-9_]{0,60})")
 
@@ -80,7 +82,13 @@ def unplaced_errors(fields: list[forms.RenderedField], errors: Mapping[str, list
 def form_fields(form_key: str | None) -> list[forms.RenderedField]:
     if not form_key:
         return []
-    return forms.get_form(form_key).render_fields(locale())
+    fields = forms.get_form(form_key).render_fields(locale())
+    pickers = [field for field in fields if field["type"] == "user" and field["group"]]
+    if pickers:  # a user picker lists the active members of its group (the engine checks the one picked)
+        with unit_of_work() as session:
+            for field in pickers:
+                field["choices"] = members(session, str(field["group"]))
+    return fields
 
 
 def form_title(form_key: str | None) -> str:

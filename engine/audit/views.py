@@ -30,7 +30,8 @@ KINDS = (history.INSTANCE_STARTED, history.TASK_READY, history.TASK_CLAIMED, his
          history.TASK_ASSIGNED, history.TASK_COMPLETED, history.TASK_CANCELLED, history.GATEWAY_TAKEN,
          history.TIMER_FIRED, history.FAULT_LEVEL_CHANGED, history.REQUEST_CHASED, history.COMPLAINT_RAISED,
          history.SOLUTION_LINKED, history.NO_REUSABLE_SOLUTION, history.INSTANCE_MIGRATED, history.INSTANCE_ENDED,
-         history.INSTANCE_FAILED, history.ALERT_REPEATED, history.ALERT_RESOLVED, history.ZONE_CORRECTED)
+         history.INSTANCE_FAILED, history.ALERT_REPEATED, history.ALERT_RESOLVED, history.ZONE_CORRECTED,
+         history.HANDED_OVER, history.CASE_AUTO_CLOSED)
 # The case record's deadline columns (engine.desk.case, engine.desk.sla), one per SLA target.
 SLA_TARGETS = ("respond", "plan", "resolve", "emergency_plan", "fault_report")
 # Events that record an element being entered: counted for the replay's "visited n times".

@@ -11,7 +11,21 @@ from __future__ import annotations
 
 def install() -> None:
     """Connect the desk's receivers to the core's hooks and register its periodic job (idempotent)."""
-    from engine.desk import case, customers, knowledge, kpi, notify, parts, schedules, service_reports, sla, zones
+    from engine.desk import (
+        callback,
+        case,
+        customers,
+        handover,
+        knowledge,
+        kpi,
+        notify,
+        parts,
+        pickers,
+        schedules,
+        service_reports,
+        sla,
+        zones,
+    )
     from engine.process import hooks
 
     hooks.instance_starting.connect(sla.deadlines_at_start)
@@ -38,3 +52,9 @@ def install() -> None:
     hooks.task_due.connect(service_reports.task_due)
     hooks.add_job(service_reports.JOB)
     hooks.add_job(kpi.ROLLUP_JOB)
+    # Issue 11 (flows): picked users, hand-overs between flows, the callback period and its automatic close.
+    hooks.task_completing.connect(pickers.check_picked_users)
+    hooks.task_completing.connect(callback.period_on_completion)
+    hooks.instance_starting.connect(handover.link_at_start)
+    hooks.change_recorded.connect(callback.record_auto_close)
+    hooks.change_recorded.connect(handover.hand_over)

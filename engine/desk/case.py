@@ -138,7 +138,9 @@ def record_completion(completion: hooks.Completion) -> None:
     if completion.form_key == SATISFACTION_FORM and isinstance(data.get("score"), int):
         values["satisfaction"] = data["score"]
     group = step.task_group(completion.task)[0]
-    if group and group != _REQUESTERS and completion.form_key not in _REMINDERS:
+    # The satisfaction call closes the case, it does not work on it: the group that worked it stays.
+    if group and group != _REQUESTERS and completion.form_key not in _REMINDERS \
+            and completion.form_key != SATISFACTION_FORM:
         values["assigned_group"] = group
     if isinstance(data.get("resolved"), bool):  # a resolution step, whatever its outcome
         values["engineer"] = completion.actor.username

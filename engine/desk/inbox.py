@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Select, Table, and_, false, func, or_, sel
 from sqlalchemy.orm import Session
 
 from engine import access, clock, users
+from engine.desk import handover
 from engine.desk.levels import FAULT_LEVELS
 from engine.errors import InvalidInput, NotFound
 from engine.process import definitions, history
@@ -126,11 +127,15 @@ def _branches(actor: Actor, state: str) -> list[ColumnElement[bool]]:
     return chosen[state]
 
 
-def _apart(actor: Actor, state: str) -> ColumnElement[bool] | None:
-    """The part of the inbox read whole rather than a page at a time (engine.access.TaskConditions.held_apart)."""
-    if actor.is_auditor or state in ("unclaimed", "claimed"):
-        return None
-    return access.task_conditions(actor).held_apart
+def _apart(actor: Actor, state: str) -> list[ColumnElement[bool]]:
+    """The parts of the inbox read whole rather than a page at a time, each a handful of rows down the group
+    index: engine.access.TaskConditions.held_apart (held) and own_surveys (workable, not held)."""
+    if actor.is_auditor or state == "claimed":
+        return []
+    parts = access.task_conditions(actor)
+    chosen = {"open": [parts.held_apart, parts.own_surveys], "mine": [parts.held_apart],
+              "unclaimed": [parts.own_surveys], "all": [parts.held_apart, parts.own_surveys]}[state]
+    return [part for part in chosen if part is not None]
 
 
 def _filtered(query: Select[Any], condition: ColumnElement[bool], process_id: str | None,
@@ -180,9 +185,8 @@ def inbox_page(session: Session, *, actor: Actor, state: str = "open", process_i
     in_dated, due, last_id = _decode_cursor(after) if after else (True, None, 0)
     branches = _branches(actor, state)
     base = select(*_ROW_COLUMNS).select_from(_FROM)
-    apart_condition = _apart(actor, state)
-    apart = (session.execute(_filtered(base, apart_condition, process_id, fault_level, zone)).all()
-             if apart_condition is not None else [])
+    apart = [row for condition in _apart(actor, state)
+             for row in session.execute(_filtered(base, condition, process_id, fault_level, zone)).all()]
     found: list[Any] = []
     # Dated tasks first in (due_at, id) order, then undated ones by id: two index-ordered parts,
     # because NULLS LAST sorts differently on SQLite and PostgreSQL and defeats the index on both.
@@ -245,7 +249,7 @@ def _open_tasks(session: Session, instance_ids: list[int]) -> list[Any]:
         return []
     return list(session.execute(
         select(_tasks.c.id, _tasks.c.instance_id, _tasks.c.element_id, _tasks.c.name, _tasks.c.candidate_group,
-               _tasks.c.assignee)
+               _tasks.c.assignee, _tasks.c.form_key)
         .where(_tasks.c.instance_id.in_(instance_ids), _tasks.c.state == TaskState.READY).order_by(_tasks.c.id)))
 
 
@@ -312,14 +316,19 @@ _REQUESTS_FROM = _instances.join(_definitions, _definitions.c.id == _instances.c
 def _request_row(row: Any, open_tasks: list[Any], actor: Actor) -> dict[str, Any]:
     data = dict(row._mapping)
     data["open_steps"] = [t.name for t in open_tasks]
-    data["my_tasks"] = [{"id": t.id, "name": t.name} for t in open_tasks
-                        if access.holder(_with_requester(t, row.started_by)) == actor.username]
+    # What waits for the requester's answer: their own tasks, and the survey they may answer themselves.
+    data["my_tasks"] = []
+    for task in open_tasks:
+        facts = _with_requester(task, row.started_by)
+        survey = access.answers_own_survey(facts, actor)
+        if survey or access.holder(facts) == actor.username:
+            data["my_tasks"].append({"id": task.id, "name": task.name, "survey": survey})
     return data
 
 
 def _with_requester(task: Any, started_by: str | None) -> access.Task:
     return access.Task(task.id, task.instance_id, task.name, task.element_id, task.candidate_group, task.assignee,
-                       started_by)
+                       started_by, task.form_key)
 
 
 def my_requests(session: Session, *, actor: Actor, before: int | None = None,
@@ -349,7 +358,8 @@ def request_page(session: Session, *, instance_id: int, actor: Actor) -> dict[st
     access.require_view_request(row, actor)
     request, steps = _steps(history.events_of(session, instance_id))
     page = _request_row(row, _open_tasks(session, [instance_id]), actor)
-    page.update(request=request, steps=steps, may_chase=row.status == "running" and access.may_chase(row, actor))
+    page.update(request=request, steps=steps, may_chase=row.status == "running" and access.may_chase(row, actor),
+                linked=handover.linked(session, instance_id))
     return page
 
 

@@ -48,8 +48,9 @@ CLOSING_STEPS: dict[tuple[str, str], str] = {
     ("service_desk", "satisfaction"): "unless_remaining_problem",
     ("third_party", "satisfaction"): "always",
 }
-# Steps where the engineer resolves and the task page offers search, link and "write new".
-RESOLUTION_FORMS = frozenset({"resolution", "onsite_resolution"})
+# Steps where the engineer resolves (or the service desk answers a question itself) and the task page offers
+# search, link and "write new".
+RESOLUTION_FORMS = frozenset({"resolution", "onsite_resolution", "first_line_answer"})
 REVIEWERS = "tech_lead"
 # Requesters (the portal) see approved solutions only; people who work cases see everything not retired.
 _PUBLIC = ("approved",)

@@ -15,8 +15,10 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, UserTaskParser
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 from sqlalchemy import func, select
@@ -65,10 +67,20 @@ class _OpsflowUserTaskParser(UserTaskParser):
         return extensions
 
 
+class _OpsflowEndEventParser(CamundaEndEventParser):
+    """Camunda's parser drops an end event's camunda:properties; keep them as its extensions (the service
+    desk reads them where an instance ends: a hand-over to another process, an automatic close)."""
+
+    def parse_extensions(self, node: Any = None) -> dict[str, Any]:
+        return {prop.get("name"): prop.get("value")
+                for prop in self.xpath("./bpmn:extensionElements/camunda:properties/camunda:property")}
+
+
 class OpsflowParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (_OpsflowUserTaskParser, CamundaUserTask),
+        full_tag("endEvent"): (_OpsflowEndEventParser, EndEvent),
     }
 
 

@@ -44,6 +44,11 @@ ALERT_RESOLVED = "alert_resolved"
 # the routing the instance takes from then on (the replay's input).
 ZONE_CORRECTED = "zone_corrected"
 
+# Service-desk flows (engine.desk.handover, engine.desk.callback): the request went on as a request of another
+# process; nobody answered the satisfaction call in time and the case closed by itself.
+HANDED_OVER = "handed_over"
+CASE_AUTO_CLOSED = "case_auto_closed"
+
 
 _INSERT_EVENTS = DirectStatement(insert(cast(Table, HistoryEvent.__table__)))
 

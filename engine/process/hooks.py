@@ -104,7 +104,7 @@ class Completion:
     data: dict[str, Any]
     actor: Actor
     engine_data: dict[str, Any] = field(default_factory=dict)  # set before task_completed
-    locale: str = "en"  # the user's language, for a receiver's refusal (engine.desk.parts)
+    locale: str = "en"  # of the person completing it: a receiver's refusal is in it (engine.desk.parts, pickers)
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,18 @@ class Moment:
     instance: InstanceState
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """A change of the workflow, fully recorded (history written, instance row saved): whether the
+    instance ended, and at which end event of its definition."""
+
+    session: Session
+    instance: InstanceState
+    definition: ParsedDefinition
+    end_element: str | None  # the end event it ended at in this change; None while it runs on
+    actor: str | None  # who made the change (system for a timer)
+
+
 # --- the moments ----------------------------------------------------------------------------------
 
 # Before the start is recorded: variables to add to the new workflow's data (recorded as engine_data).
@@ -151,6 +163,9 @@ tasks_opened: Hook[Opened, None] = Hook("tasks_opened")
 instance_ended: Hook[Moment, None] = Hook("instance_ended")
 # The instance row was written (version checked and bumped): write what `instance.pending` holds.
 instance_saved: Hook[Moment, None] = Hook("instance_saved")
+# A change of the workflow is recorded: receivers may make changes of their own that follow from it (each
+# one recorded as its own change, after this one), such as starting a linked process when it ended.
+change_recorded: Hook[Recorded, None] = Hook("change_recorded")
 
 
 # --- periodic work --------------------------------------------------------------------------------

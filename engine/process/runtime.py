@@ -228,7 +228,10 @@ def _finish(change: _Change, outcome: step.Outcome, *, fired_by: str | None = No
     change.recorder.flush(change.session)
     instance_id, version = instance.id, instance.lock_version
     after_commit(change.session, lambda: persistence.workflow_cache.checkin(instance_id, version, live))
-    return InstanceRef(instance.id, instance.status, instance.lock_version, tuple(change.new_tasks))
+    ref = InstanceRef(instance.id, instance.status, instance.lock_version, tuple(change.new_tasks))
+    hooks.change_recorded.send(hooks.Recorded(change.session, instance, change.definition,
+                                              outcome.end_element if outcome.ended else None, change.actor))
+    return ref
 
 
 _SELECT_STATE = (select(*_STATE_COLUMNS).join(_definitions, _definitions.c.id == _instances.c.definition_id)
@@ -333,7 +336,7 @@ def _require_open(record: Any) -> None:
 def _facts(record: Any, instance: InstanceState) -> access.Task:
     """What engine.access reads of a task: its record and who raised its request."""
     return access.Task(record.id, record.instance_id, record.name, record.element_id, record.candidate_group,
-                       record.assignee, instance.started_by)
+                       record.assignee, instance.started_by, record.form_key)
 
 
 def _bound_to_initiator(session: Session, instance: InstanceState, element_id: str) -> bool:

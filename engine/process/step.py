@@ -286,6 +286,19 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
     return [t for t in workflow.tasks.values() if t.state == TaskState.READY and t.task_spec.manual]
 
 
+# camunda:properties of a user task naming a form field whose answer decides its group or its assignee
+# (服务升级 picks the group of 服务支持; 派发现场服务单 names the engineer of 现场服务). The field's value
+# is in the task's data when it becomes ready, so replay offers the task exactly as it was offered.
+GROUP_FIELD = "candidate_group_field"
+ASSIGNEE_FIELD = "assignee_field"
+
+
+def _from_field(task: SpiffTask, extensions: dict[str, Any], name: str) -> str | None:
+    field = extensions.get(name)
+    value = task.data.get(field) if field else None
+    return value if isinstance(value, str) and value else None
+
+
 def task_group(task: SpiffTask) -> tuple[str | None, str | None, str | None]:
     """(candidate group, assignee, form key) of a user task, as its task record gets them."""
     extensions = getattr(task.task_spec, "extensions", {}) or {}
@@ -294,7 +307,9 @@ def task_group(task: SpiffTask) -> tuple[str | None, str | None, str | None]:
     group = extensions.get("candidateGroups")
     if group and "," in group:
         group = group.split(",")[0].strip()  # one owning group per task; the first listed
-    return group, extensions.get("assignee"), form_key
+    # camunda:property elements are kept among the task's extensions, by name.
+    return (_from_field(task, extensions, GROUP_FIELD) or group,
+            _from_field(task, extensions, ASSIGNEE_FIELD) or extensions.get("assignee"), form_key)
 
 
 def _ready_task(task: SpiffTask, initiator: str | None) -> ReadyTask:

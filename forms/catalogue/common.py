@@ -85,8 +85,17 @@ GROUP_CHOICES: Final = (
     Choice("process_owner", "流程负责人", "Process owner"),
     Choice("auditor", "审计员", "Auditor"),
 )
-# Handing a case "up" to the requester would only hand it back; every other group can take it.
-ESCALATION_GROUP_CHOICES: Final = tuple(choice for choice in GROUP_CHOICES if choice.value != "requester")
+# Handing a case "up" to the requester would only hand it back, and auditors never act; every other group
+# can take it (服务支持 is offered to the group chosen).
+ESCALATION_GROUP_CHOICES: Final = tuple(choice for choice in GROUP_CHOICES
+                                        if choice.value not in ("requester", "auditor"))
+# How the service desk answered a question itself.
+FIRST_LINE_METHOD_CHOICES: Final = (
+    Choice("phone", "电话", "Phone"),
+    Choice("email", "邮件", "Email"),
+    Choice("web", "网站", "Website"),
+    Choice("onsite_desk", "服务台当面", "At the desk"),
+)
 PROBLEM_KIND_CHOICES: Final = (
     Choice("consultation", "咨询", "Consultation"),
     Choice("defect", "缺陷", "Defect"),

@@ -3,11 +3,55 @@ from __future__ import annotations
 
 from typing import Final
 
-from forms.catalogue.common import ESCALATION_GROUP_CHOICES
+from forms.catalogue.common import ESCALATION_GROUP_CHOICES, FIRST_LINE_METHOD_CHOICES
 from forms.definition import FormDefinition
 from forms.model import Field
 
 DEFINITIONS: Final = (
+    # 咨询 and simple service requests the service desk resolves itself (first-line resolution).
+    FormDefinition(
+        "first_line_answer",
+        "服务台直接解答",
+        "Answered by the service desk",
+        (
+            Field(
+                "answer",
+                "text",
+                required=True,
+                label_zh="解答内容",
+                label_en="Answer",
+                help_zh="给用户的解答或已完成的简单服务。",
+                help_en="The answer given to the requester, or the simple service done.",
+            ),
+            Field(
+                "method",
+                "enum",
+                required=True,
+                choices=FIRST_LINE_METHOD_CHOICES,
+                label_zh="解答方式",
+                label_en="Method",
+                help_zh="通过什么方式解答。",
+                help_en="How the answer was given.",
+            ),
+            Field(
+                "resolved",
+                "bool",
+                required=True,
+                label_zh="是否解决",
+                label_en="Resolved",
+                help_zh="未解决时转技术支持远程处理。",
+                help_en="If not, it goes on to the engineers' remote handling.",
+            ),
+            Field(
+                "solution_id",
+                "string",
+                label_zh="解决方案",
+                label_en="Solution",
+                help_zh="知识库中采用的解决方案编号（选填）。",
+                help_en="The knowledge-base solution used, if any.",
+            ),
+        ),
+    ),
     FormDefinition(
         "dispatch_onsite",
         "派发现场服务单",
@@ -15,12 +59,14 @@ DEFINITIONS: Final = (
         (
             Field(
                 "engineer",
-                "string",
+                "user",
                 required=True,
+                group="engineer",
                 label_zh="工程师",
                 label_en="Engineer",
-                help_zh="前往现场的工程师（姓名或账号）。",
-                help_en="Engineer going on site (name or user name).",
+                help_zh="前往现场的工程师（技术支持组成员）；现场服务将指派给他。",
+                help_en="The engineer going on site (a member of the engineer group); the on-site task is assigned "
+                        "to them.",
             ),
             Field(
                 "appointment_at",

@@ -231,7 +231,8 @@ def test_the_replay_page_and_its_steps(app: Flask, client_for: Callable[[str], F
     assert last["status"] == "completed" and last["ready"] == [] and last["event"]["kind"] == "instance_ended"
     assert {"accept", "classify", "remote_fix", "satisfaction", "gw_remote_resolved"} <= set(last["completed"])
     assert last["visits"]["accept"] == 1 and last["visits"]["gw_remote_resolved"] == 1
-    gateway = next(s for s in steps if s["event"]["kind"] == "gateway_taken")
+    triage, gateway, *_ = (s for s in steps if s["event"]["kind"] == "gateway_taken")
+    assert triage["event"]["taken"] == ["remote_fix"]  # 事件分类 sent it to the engineers (issue 11)
     assert gateway["event"]["taken"] == ["satisfaction"]
     assert all(s["divergence"] is None for s in steps)
 

@@ -7,8 +7,10 @@ from collections.abc import Callable
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.app.conftest import open_task, start_request, visible_text
-from tests.support.flows import REQUEST
+from app import database
+from engine.store.models import TaskRecord
+from tests.app.conftest import at_remote_fix, complete, open_task, start_request, visible_text
+from tests.support.flows import REQUEST, allow_closing
 
 
 def test_the_request_form_renders_every_field_with_its_widget(client_for: Callable[[str], FlaskClient]) -> None:
@@ -133,3 +135,42 @@ def test_customer_permission_is_answered_by_the_requester(app: Flask,
 def test_auditors_cannot_raise_requests(client_for: Callable[[str], FlaskClient]) -> None:
     response = client_for("auditor").post("/portal/new", data={"_process": "service_desk", **REQUEST})
     assert response.status_code == 403
+
+
+
+def test_the_requester_answers_their_own_satisfaction_survey_in_the_portal(
+        app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
+    """Issue 11: 满意度回访 is the service desk's call; the requester may answer it in the portal instead."""
+    instance_id, fix = at_remote_fix(app, client_for)
+    complete(client_for("engineer"), fix, {"resolved": "true", "method": "remote", "actions": "重置账号"})
+    allow_closing(database(app), instance_id)
+    survey = open_task(app, instance_id, "satisfaction")
+    assert f"/tasks/{survey}" in client_for("service_desk").get("/inbox").text  # the service desk's call to make
+    requester = client_for("requester")
+    page = requester.get(f"/portal/requests/{instance_id}").text
+    assert f'href="/tasks/{survey}"' in page and "您也可以在这里直接作答" in page
+    form = requester.get(f"/tasks/{survey}").text
+    assert 'name="score"' in form and f'action="/tasks/{survey}/claim"' not in form  # answered, never taken
+    response = requester.post(f"/tasks/{survey}", data={"score": "5", "remaining_problem": "false"})
+    assert response.status_code == 302 and response.location == f"/portal/requests/{instance_id}"
+    assert f"/tasks/{survey}" not in client_for("service_desk").get("/inbox").text
+
+
+def test_dispatch_offers_the_engineers_and_refuses_anyone_else(app: Flask,
+                                                               client_for: Callable[[str], FlaskClient]) -> None:
+    """派发现场服务单 names the engineer from a list of the engineer group; the server refuses anyone else."""
+    instance_id, fix = at_remote_fix(app, client_for)
+    complete(client_for("engineer"), fix, {"resolved": "false", "method": "remote", "actions": "远程无法解决"})
+    dispatch = open_task(app, instance_id, "dispatch_onsite")
+    desk = client_for("service_desk")
+    picker = re.search(r'<select id="f-engineer" name="engineer".*?</select>', desk.get(f"/tasks/{dispatch}").text,
+                       re.S)
+    assert picker is not None
+    assert re.findall(r'<option value="(\w+)"', picker[0]) == ["engineer", "engineer2"]  # the engineers only
+    typed = {"engineer": "service_manager", "appointment_at": "2026-12-05T10:00", "address": "门诊楼三层机房"}
+    refused = desk.post(f"/tasks/{dispatch}", data=typed)
+    assert refused.status_code == 422
+    assert '<p class="field-error" id="e-engineer">service_manager 不是技术支持的在岗成员。</p>' in refused.text
+    complete(desk, dispatch, {**typed, "engineer": "engineer"})
+    with database(app).transaction() as session:
+        assert session.get(TaskRecord, open_task(app, instance_id, "onsite_fix")).assignee == "engineer"

@@ -40,7 +40,14 @@ def classified(app: Flask, requester: FlaskClient, desk: FlaskClient, level: str
     """A service-desk request accepted and classified: its remote fix is due at the level's resolve target."""
     instance_id = start_request(requester)
     complete(desk, open_task(app, instance_id, "accept"), {"request_confirmed": "true"})
-    complete(desk, open_task(app, instance_id, "classify"), {"category": "fault", "fault_level": level})
+    # Classified level I, a fault goes on as an emergency (issue 11): re-graded to I, it stays at the remote fix,
+    # with the same deadlines (they run from when the request was raised).
+    complete(desk, open_task(app, instance_id, "classify"),
+             {"category": "fault", "fault_level": "II" if level == "I" else level})
+    if level == "I":
+        with database(app).transaction() as session:
+            sla.change_fault_level(session, instance_id=instance_id, level="I",
+                                   actor=users.actor(session, "service_desk"))
     return instance_id
 
 

@@ -20,6 +20,7 @@ class Step(NamedTuple):
     element_id: str
     data: Data
     user: str
+    assignee: str | None = None  # who the task is assigned to when it opens (派发 names the engineer)
 
 
 # --- start forms ---------------------------------------------------------------------------------
@@ -50,20 +51,27 @@ def accept() -> Data:
     return {"request_confirmed": True, "notes": "电话受理，已登记"}
 
 
-def classify(*, needs_third_party: bool | None = None) -> Data:
-    data: Data = {"category": "fault", "fault_level": "II", "impact": "三个挂号窗口停用"}
+def classify(*, needs_third_party: bool | None = None, category: str = "fault", fault_level: str = "II",
+             **flags: bool) -> Data:
+    """事件分类; `flags` are the other yes/no answers (out_of_scope, simple_request)."""
+    data: Data = {"category": category, "fault_level": fault_level, "impact": "三个挂号窗口停用", **flags}
     if needs_third_party is not None:
         data["needs_third_party"] = needs_third_party
     return data
 
 
-def dispatch_onsite() -> Data:
-    return {"engineer": "李工", "appointment_at": "2024-05-06T10:00:00+08:00",
+def dispatch_onsite(engineer: str = "engineer") -> Data:
+    return {"engineer": engineer, "appointment_at": "2024-05-06T10:00:00+08:00",
             "address": "市第一人民医院门诊楼三层机房"}
 
 
-def escalate() -> Data:
-    return {"reason": "现场更换网卡后仍无法登录，需要数据库专家", "escalated_to_group": "engineer"}
+def first_line_answer(*, resolved: bool = True) -> Data:
+    return {"answer": "已电话告知挂号系统的密码重置步骤" if resolved else "电话指导后仍无法登录",
+            "method": "phone", "resolved": resolved}
+
+
+def escalate(group: str = "engineer") -> Data:
+    return {"reason": "现场更换网卡后仍无法登录，需要数据库专家", "escalated_to_group": group}
 
 
 def satisfaction(*, remaining_problem: bool) -> Data:
@@ -209,8 +217,8 @@ def adjustment_approval(*, approved: bool) -> Data:
 def drive(flow: Flow, steps: Sequence[Step]) -> None:
     """Complete the steps in order; each must be the only open task when its turn comes.
 
-    Demo users are named after their one group, so the step's user also states the task's lane;
-    the requester's own tasks must be assigned to whoever started the instance.
+    Demo users are named after their one group, so the step's user also states the task's group;
+    the requester's own tasks must be assigned to whoever started the instance, others to the step's assignee.
     """
     started_by = flow.view()["started_by"]
     for step in steps:
@@ -218,7 +226,7 @@ def drive(flow: Flow, steps: Sequence[Step]) -> None:
         assert [t["element_id"] for t in open_tasks] == [step.element_id], f"open before {step.element_id}"
         [task] = open_tasks
         assert task["group"] == step.user, task
-        assert task["assignee"] == (started_by if task["group"] == "requester" else None), task
+        assert task["assignee"] == (started_by if task["group"] == "requester" else step.assignee), task
         flow.complete(step.element_id, step.data, step.user)
 
 

@@ -103,7 +103,7 @@ def test_on_site_journey_with_four_users(browser: Any, server: str, server_datab
 
         # 服务台: 派发现场服务单
         desk.open_task("派发现场服务单")
-        desk.page.fill("#f-engineer", "engineer")
+        desk.page.select_option("#f-engineer", "engineer")  # a picker of the engineer group
         desk.page.fill("#f-appointment_at", "2026-11-25T09:30")
         desk.page.fill("#f-address", "市公安局 3 号楼机房")
         desk.submit()

@@ -145,6 +145,8 @@ def mini(db: Database, make_user) -> Database:  # type: ignore[no-untyped-def]
         definitions.deploy(session, [definitions.SourceFile("mini.bpmn", (DIAGRAMS / "mini.bpmn").read_bytes())])
         definitions.deploy(session, [definitions.SourceFile("initiator_tasks.bpmn",
                                                             (DIAGRAMS / "initiator_tasks.bpmn").read_bytes())])
+        definitions.deploy(session, [definitions.SourceFile("desk_callback.bpmn",
+                                                            (DIAGRAMS / "desk_callback.bpmn").read_bytes())])
     return db
 
 
@@ -247,7 +249,8 @@ def test_rows_the_old_defect_left_stay_private(mini: Database, left_with: str | 
         owner = users.actor(session, "req")
         assert [t["id"] for t in tasks.list_tasks(session, user="req")] == [task_id]
         assert [r["id"] for r in inbox.inbox_page(session, actor=owner, state="mine").rows] == [task_id]
-        assert inbox.my_requests(session, actor=owner).rows[0]["my_tasks"] == [{"id": task_id, "name": "满意度回访"}]
+        assert inbox.my_requests(session, actor=owner).rows[0]["my_tasks"] == [
+            {"id": task_id, "name": "满意度回访", "survey": False}]
         page = inbox.task_page(session, task_id=task_id, actor=owner)
         assert page["may_complete"] and page["may_claim"] and not page["may_release"]
         runtime.claim_task(session, task_id=task_id, actor=owner)
@@ -300,6 +303,10 @@ def every_kind_of_task(db: Database) -> None:
         runtime.claim_task(session, task_id=claimed.task_id("remote_fix"), actor=users.actor(session, "eng2"))
     satisfaction_call(db)  # req's own call
     satisfaction_call(db, raised_by="desk")  # raised by the service desk for a customer: the desk's call
+    Flow(db, "desk_callback", user="req")  # the service desk's call to req, which req may answer too
+    held_call = Flow(db, "desk_callback", user="req")  # … even while an agent holds it
+    with db.transaction() as session:
+        runtime.claim_task(session, task_id=held_call.task_id("satisfaction"), actor=users.actor(session, "desk"))
     left_by_the_old_defect(db, satisfaction_call(db)[1], None)
     left_by_the_old_defect(db, satisfaction_call(db)[1], "req2")
     left_by_the_old_defect(db, satisfaction_call(db, raised_by="req2")[1], "req")
@@ -316,10 +323,11 @@ def test_the_sql_conditions_and_the_inbox_agree_with_the_rules(mini: Database) -
     every_kind_of_task(mini)
     with mini.transaction() as session:
         rows = session.execute(select(TaskRecord.id, TaskRecord.instance_id, TaskRecord.name, TaskRecord.element_id,
-                                      TaskRecord.candidate_group, TaskRecord.assignee, ProcessInstance.started_by)
+                                      TaskRecord.candidate_group, TaskRecord.assignee, ProcessInstance.started_by,
+                                      TaskRecord.form_key)
                                .join(ProcessInstance, ProcessInstance.id == TaskRecord.instance_id)
                                .where(TaskRecord.state == "ready")).all()
-        assert len(rows) == 11
+        assert len(rows) == 13
         for name in USERS:
             who = users.actor(session, name)
             conditions = access.task_conditions(who)
@@ -341,6 +349,6 @@ def test_the_sql_conditions_and_the_inbox_agree_with_the_rules(mini: Database) -
                 assert {t["id"] for t in tasks.list_tasks(session, user=name, groups=who.groups)} == workable, name
                 assert {t["id"] for t in tasks.list_tasks(session, user=name)} == held, name
             # And by hand, so the agreement is not of two empty sets.
-            expected_visible = {"req": 3, "req2": 1, "eng": 5, "eng2": 4, "desk": 1, "boss": 5, "audit": 11,
+            expected_visible = {"req": 5, "req2": 1, "eng": 5, "eng2": 4, "desk": 3, "boss": 5, "audit": 13,
                                 "customer_boss": 0}
             assert len(visible) == expected_visible[name], (name, sorted(visible))

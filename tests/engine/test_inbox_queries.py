@@ -61,7 +61,16 @@ def test_task_page_refuses_strangers_and_shows_the_history(bundled: Database) ->
     assert page["request"]["data"]["title"] == "HIS 无法登录" and page["request"]["form_key"] == "request"
     assert [(s["element_id"], s["actor"], s["data"]["notes"]) for s in page["steps"]] == [
         ("accept", "service_desk", "ok")]
-    assert page["may_complete"] and page["may_claim"] and not page["may_assign"]
+    # Issue 11: the service desk hands its own group's tasks to a colleague (engine.access.may_dispatch).
+    assert page["may_complete"] and page["may_claim"] and page["may_assign"]
+    assert page["members"] == ["service_desk"]
+    with bundled.transaction() as session:
+        engineer_task = Flow(bundled, "service_desk")
+        engineer_task.complete("accept", {"request_confirmed": True}, "service_desk")
+        engineer_task.complete("classify", {"category": "fault", "fault_level": "III"}, "service_desk")
+        fix = inbox.task_page(session, task_id=engineer_task.task_id("remote_fix"),
+                              actor=users.actor(session, "engineer"))
+    assert fix["may_complete"] and not fix["may_assign"]  # engineers do not assign; nor does the desk theirs
     assert not (audit["may_complete"] or audit["may_claim"] or audit["may_release"] or audit["may_assign"])
 
 
@@ -102,8 +111,7 @@ def test_a_requesters_own_tasks_are_read_down_an_index(sqlite_db: Database) -> N
                 plan = _plan(sqlite_db, query)
                 assert "SCAN task_record" not in plan and "TEMP B-TREE" not in plan, plan
                 assert "SCAN task_record" not in _plan(sqlite_db, inbox._count_query(condition, None, None))
-            apart = inbox._apart(actor, state)
-            if apart is not None:
+            for apart in inbox._apart(actor, state):
                 for process_id, level in ((None, None), ("emergency", "I")):
                     plan = _plan(sqlite_db, inbox._filtered(base, apart, process_id, level))
                     assert "SCAN task_record" not in plan and "ix_task_inbox_group" in plan, plan

@@ -148,7 +148,8 @@ def test_without_a_zone_the_lane_group_takes_the_work_as_before(zoned: Database)
     routing = _started(flow)["routing"]
     assert routing["zone"] is None and routing["why"]["by"] is None and _started(flow)["task_routes"] == {}
     h.drive(flow, TO_ONSITE)
-    assert (_ready(flow, "onsite_fix")["group"], _ready(flow, "onsite_fix")["assignee"]) == ("engineer", None)
+    # The lane's group, and the engineer 派发 named (issue 11), not a zone's community manager.
+    assert (_ready(flow, "onsite_fix")["group"], _ready(flow, "onsite_fix")["assignee"]) == ("engineer", "engineer")
     assert _case(zoned, flow.id).zone is None
     assert _verdict(zoned, flow.id).ok
 
