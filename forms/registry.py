@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Final
 
 from forms.catalogue import (
+    complaint,
     emergency,
     health_check,
     knowledge,
@@ -35,6 +36,7 @@ _DEFINITIONS: Final = (
     *problem_management.DEFINITIONS,
     *software_adjustment.DEFINITIONS,
     *knowledge.DEFINITIONS,
+    *complaint.DEFINITIONS,
 )
 
 class UnknownFormKey(KeyError):

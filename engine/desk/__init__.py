@@ -25,3 +25,8 @@ def install() -> None:
     hooks.instance_ended.connect(case.close_case)
     hooks.instance_saved.connect(case.write)
     hooks.add_job(schedules.JOB)
+    # Complaints (engine.desk.complaint): the complaint channel and category 投诉 start the complaint flow.
+    from engine.desk import complaint
+    hooks.instance_starting.connect(complaint.on_instance_starting)
+    hooks.task_completing.connect(complaint.on_task_completing)
+    hooks.task_completed.connect(complaint.on_task_completed)

@@ -308,5 +308,6 @@ class Membership(Base):
     group_id: Mapped[str] = mapped_column(ForeignKey("app_group.id", ondelete="CASCADE"), primary_key=True)
 
 
-# The knowledge base's tables live in their own module; importing it here puts them in Base.metadata.
-from engine.store import knowledge_models  # noqa: E402,F401
+# Tables kept in modules of their own (the knowledge base; chases and complaints): importing them here puts
+# them in Base.metadata.
+from engine.store import complaint_models, knowledge_models  # noqa: E402,F401

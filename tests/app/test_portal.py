@@ -48,7 +48,7 @@ def test_enum_errors_show_labels_and_unknown_fields_are_named(client_for: Callab
     client = client_for("requester")
     typed = {"_process": "service_desk", "channel": "pigeon", "zebra": "1"}
     page = client.post("/portal/new", data=typed).text
-    assert "必须是以下之一：电话、传真、网站、邮件、监控告警。" in page
+    assert "必须是以下之一：电话、传真、网站、邮件、监控告警、投诉。" in page
     assert "monitoring" not in visible_text(page)
     # a key the form does not have is listed above the form, by its name
     assert re.search(r'<div class="problems" role="alert">.*<li>未知字段“zebra”。</li>', page, re.S)
