@@ -24,6 +24,7 @@ PROCESS_NAMES = {
     "problem_management": lazy_gettext("Problem management"),
     "software_adjustment": lazy_gettext("Software adjustment"),
     "knowledge_review": lazy_gettext("Knowledge-base solution review"),
+    "complaint": lazy_gettext("Complaint handling"),
 }
 FAULT_LEVEL_NAMES: dict[str, LazyString] = {
     FaultLevel.I: lazy_gettext("I · critical"),
