@@ -59,3 +59,6 @@ def test_the_complaint_flow_names_its_first_responsible_person_with_a_picker(
     complete(manager, name, {"first_responsible": "engineer", "finding": "工程师未按约到场"})
     handle = open_task(app, complaint_id, "handle")
     assert re.search(r"第一责任人：\s*engineer\s*。", visible_text(manager.get(f"/tasks/{handle}").text))
+    # The audit's history of the request links its complaint flow.
+    history = client_for("auditor").get(f"/audit/instances/{instance_id}").text
+    assert f'href="/audit/instances/{complaint_id}"' in history
