@@ -133,7 +133,7 @@ def chase_request(session: Session, *, instance_id: int, actor: Actor, note: str
 
     One chase per request per interval (engine.desk.complaint.chase_interval); the 3rd starts the
     complaint flow (engine.desk.complaint), in this transaction."""
-    from engine.desk import complaint  # it stages the case's columns through this module
+    from engine.desk import complaint  # here, not at the top: complaint stages case columns through this module
 
     instance = runtime.load_instance(session, instance_id)
     access.require_chase(instance, actor)  # first: another customer learns nothing, not even the status
