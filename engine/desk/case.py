@@ -150,7 +150,7 @@ def chase_request(session: Session, *, instance_id: int, actor: Actor, note: str
                           events=[(history.REQUEST_CHASED, {"count": count, "note": note})])
     complaint.record_chase(session, instance_id=instance_id, number=count, actor=actor, note=note)
     if count == COMPLAINT_AFTER_CHASES and instance.process_id != complaint.PROCESS:  # a complaint stays one
-        started = complaint.raise_complaint(session, request=instance, reason="chases", actor=actor, summary=note)
+        started = complaint.raise_complaint(session, request=instance, trigger="chases", actor=actor, summary=note)
         # The request's history names its complaint flow (one raised earlier, by channel or category, too).
         linked = started or complaint.complaint_of(session, instance_id)
         runtime.record_events(session, instance=instance, actor=actor.username, events=[(

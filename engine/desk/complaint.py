@@ -137,20 +137,20 @@ def _customer(session: Session, request: runtime.InstanceState, actor: Actor) ->
     return actor
 
 
-def raise_complaint(session: Session, *, request: runtime.InstanceState, reason: str, actor: Actor,
+def raise_complaint(session: Session, *, request: runtime.InstanceState, trigger: str, actor: Actor,
                     summary: str | None = None) -> int | None:
     """Start the complaint flow of a request (once: None if it has one, or is itself a complaint)."""
     if request.process_id == PROCESS or complaint_of(session, request.id) is not None:
         return None
     title = f"投诉：{request.title or f'服务请求 {request.id}'}"[:200]
-    data: dict[str, Any] = {"request_id": request.id, "reason": reason, "title": title}
+    data: dict[str, Any] = {"request_id": request.id, "reason": trigger, "title": title}
     if summary:
         data["summary"] = summary[:2000]
     with _raising():
         started = runtime.start_instance(session, process_id=PROCESS, data=data,
                                          actor=_customer(session, request, actor))
     session.connection().execute(_complaints.insert().values(
-        instance_id=started.id, request_instance_id=request.id, reason=reason, raised_by=actor.username,
+        instance_id=started.id, request_instance_id=request.id, reason=trigger, raised_by=actor.username,
         raised_at=clock.now(), callbacks=0))
     case.stage(request, is_complaint=True)
     return started.id
@@ -170,7 +170,7 @@ def on_instance_starting(start: hooks.Start) -> dict[str, Any]:
         return {}
     if start.data.get("channel") != COMPLAINT:  # a field of the request form only
         return {}
-    complaint_id = raise_complaint(start.session, request=instance, reason="channel",
+    complaint_id = raise_complaint(start.session, request=instance, trigger="channel",
                                    actor=_customer(start.session, instance, _SYSTEM),
                                    summary=start.data.get("description"))
     return {LINK_VARIABLE: complaint_id} if complaint_id else {}
@@ -181,7 +181,7 @@ def on_task_completing(completion: hooks.Completion) -> dict[str, Any]:
     of the classification); in the complaint flow, the first-responsible person named must be staff."""
     instance, data = completion.instance, completion.data
     if completion.form_key == CLASSIFY_FORM and data.get("category") == COMPLAINT:
-        complaint_id = raise_complaint(completion.session, request=instance, reason="category",
+        complaint_id = raise_complaint(completion.session, request=instance, trigger="category",
                                        actor=completion.actor, summary=data.get("impact"))
         return {LINK_VARIABLE: complaint_id} if complaint_id else {}
     if instance.process_id == PROCESS and completion.form_key == RESPONSIBLE_FORM:
