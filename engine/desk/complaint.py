@@ -33,10 +33,10 @@ from engine.users import Actor
 
 PROCESS = "complaint"
 COMPLAINT = "complaint"  # the request form's channel and 事件分类's category that make a request a complaint
-REQUEST_FORM, CLASSIFY_FORM = "request", "classify"
+CLASSIFY_FORM = "classify"
 RESPONSIBLE_FORM, HANDLING_FORM, CALLBACK_FORM = "complaint_responsible", "complaint_handling", "complaint_callback"
-FIRST_RESPONSIBLE = "first_responsible"  # the picker's field id (forms/catalogue/complaint.py)
-ROLES = ("first_responsible", "handler")
+FIRST_RESPONSIBLE = "first_responsible"  # the picker's field id (forms/catalogue/complaint.py), and a role
+HANDLER = "handler"  # the other role a complaint is counted against a person in
 # The workflow variable (and engine data) naming the complaint's instance on the request it is about.
 LINK_VARIABLE = "complaint_instance_id"
 # At most one chase per request in this many minutes (0: no limit).
@@ -210,9 +210,9 @@ def on_task_completed(completion: hooks.Completion) -> None:
         named = str(data[FIRST_RESPONSIBLE])
         session.connection().execute(update(_complaints).where(_complaints.c.id == complaint_id)
                                      .values(first_responsible=named))
-        _count_against(session, complaint_id, named, "first_responsible")
+        _count_against(session, complaint_id, named, FIRST_RESPONSIBLE)
     elif completion.form_key == HANDLING_FORM:
-        _count_against(session, complaint_id, completion.actor.username, "handler")
+        _count_against(session, complaint_id, completion.actor.username, HANDLER)
     elif completion.form_key == CALLBACK_FORM:
         values: dict[str, Any] = {"callbacks": _complaints.c.callbacks + 1}
         if data.get("satisfied") is True:

@@ -15,9 +15,6 @@ REASON_CHOICES: Final = (
     Choice("channel", "投诉渠道", "Complaint channel"),
     Choice("category", "事件分类为投诉", "Classified as a complaint"),
 )
-# The user picker of 确定第一责任人: its choices are the active staff (engine.desk.complaint.responsible_choices),
-# and the engine refuses anyone else.
-FIRST_RESPONSIBLE = "first_responsible"
 
 DEFINITIONS: Final = (
     FormDefinition(
@@ -69,8 +66,9 @@ DEFINITIONS: Final = (
         "确定第一责任人",
         "Name the first-responsible person",
         (
+            # A user picker on the page: the active staff (engine.desk.complaint.pickers); the engine refuses anyone else.
             Field(
-                FIRST_RESPONSIBLE,
+                "first_responsible",
                 "string",
                 required=True,
                 label_zh="第一责任人",
