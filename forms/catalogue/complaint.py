@@ -66,7 +66,7 @@ DEFINITIONS: Final = (
         "确定第一责任人",
         "Name the first-responsible person",
         (
-            # A user picker on the page: the active staff (engine.desk.complaint.pickers); the engine refuses anyone else.
+            # A user picker of the active staff (engine.desk.complaint.pickers); the engine refuses anyone else.
             Field(
                 "first_responsible",
                 "string",
