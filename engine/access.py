@@ -664,3 +664,33 @@ def may_dispatch(task: TaskFacts, actor: Actor) -> bool:
     who knows the customer), as managers do; 派发现场服务单 assigns the engineer it names through the form."""
     return (SERVICE_DESK in actor.groups and not actor.is_auditor and task.candidate_group == SERVICE_DESK
             and may_see_task(task, actor))
+
+
+# --- chases and complaints (engine.desk.complaint) ------------------------------------------------
+
+def may_see_chases(actor: Actor) -> bool:
+    """The chases list of the inbox: the service desk (it answers the customers), managers and auditors."""
+    return SERVICE_DESK in actor.groups or actor.is_manager or actor.is_auditor
+
+
+def may_be_first_responsible(person: Actor) -> bool:
+    """Who may be named first-responsible for a complaint: staff (not customers, not auditors)."""
+    return bool(person.groups - {REQUESTERS, AUDITORS, USER_ADMINS})
+
+
+def require_first_responsible(person: Actor) -> None:
+    if not may_be_first_responsible(person):
+        raise InvalidInput(f"{person.username} cannot be named first-responsible: only staff can",
+                           field_errors={"first_responsible": [f"{person.username} is not a staff member"]},
+                           reason="first_responsible_not_staff", params={"username": person.username})
+
+
+def may_read_complaints(actor: Actor) -> bool:
+    """Complaints counted per person (reports): who reads the SLA report."""
+    return may_read_sla(actor)
+
+
+def require_read_complaints(actor: Actor) -> None:
+    if not may_read_complaints(actor):
+        raise Forbidden(f"{actor.username} may not read the complaint records", reason="complaints_hidden",
+                        params={"username": actor.username})

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Final
 
 from forms.catalogue import (
+    complaint,
     emergency,
     health_check,
     knowledge,
@@ -39,6 +40,7 @@ _DEFINITIONS: Final = (
     *knowledge.DEFINITIONS,
     *parts.DEFINITIONS,
     *service_report.DEFINITIONS,
+    *complaint.DEFINITIONS,
 )
 
 class UnknownFormKey(KeyError):

@@ -595,6 +595,26 @@ PROCESSES: tuple[Process, ...] = (
         ],
         [chain("start", "callback", "end_done")],
     ),
+
+    # Seed 000 第二篇: a request chased three times (or raised as / classified as 投诉) becomes a complaint,
+    # started by the engine (engine.desk.complaint); 投诉回访 until the customer is satisfied (建立投诉回访制度).
+    process(
+        "complaint", "投诉处理",
+        [REQUESTER, SERVICE_MANAGER, SERVICE_DESK],
+        [
+            start("start", "投诉登记", "complaint_start", "requester"),
+            task("name_responsible", "确定第一责任人", "service_manager", "complaint_responsible"),
+            task("handle", "投诉处理", "service_manager", "complaint_handling"),
+            task("callback", "投诉回访", "service_desk", "complaint_callback"),
+            xor("gw_satisfied", "客户满意?", "service_desk"),
+            end("end_done", "投诉关闭", "service_desk"),
+        ],
+        [
+            chain("start", "name_responsible", "handle", "callback", "gw_satisfied"),
+            when("gw_satisfied", "end_done", "satisfied == True", "满意"),
+            otherwise("gw_satisfied", "handle", "不满意"),
+        ],
+    ),
 )
 
 

@@ -16,7 +16,7 @@ from app.web.i18n import locale
 from app.web.requests import load_args, safe_next, wants_json
 from app.web.session import actor, unit_of_work
 from engine import access, users
-from engine.desk import inbox, zones
+from engine.desk import complaint, inbox, zones
 from engine.errors import Conflict, InvalidInput, TaskTaken
 from engine.process import runtime
 
@@ -27,9 +27,11 @@ def index() -> Any:
     with unit_of_work() as session:
         page = inbox.inbox_page(session, actor=actor(), **args)
         zone_choices = zones.zone_choices(session)
+        chases = complaint.recent_chases(session, actor=actor())
     filters = {"state": args["state"], "process": args["process_id"] or "", "level": args["fault_level"] or "",
                "zone": args["zone"] or ""}
-    return render_template("inbox/index.html", page=page, filters=filters, limit=args["limit"], zones=zone_choices)
+    return render_template("inbox/index.html", page=page, filters=filters, limit=args["limit"], zones=zone_choices,
+                           chases=chases)
 
 
 def _task_page(task_id: int, *, values: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None,
@@ -59,8 +61,10 @@ def complete(task_id: int) -> Any:
             # a colleague who took the task meanwhile is named.
             taken_by = error.assignee if isinstance(error, TaskTaken) else None
             return _task_page(task_id, values=data, conflict=describe(error), taken_by=taken_by, status=409)
-        return _task_page(task_id, values=data, errors=error.field_errors or {"_schema": [error.message]},
-                          status=422)
+        errors = error.field_errors or {"_schema": [error.message]}
+        if error.reason and error.field_errors:  # a rule of the engine's, worded in the page's language
+            errors = {key: [describe(error)] for key in error.field_errors}
+        return _task_page(task_id, values=data, errors=errors, status=422)
     if done.status == "completed":
         flash(gettext("Saved. Request no. %(id)d is closed.", id=done.id), "success")
     else:

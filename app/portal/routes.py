@@ -8,12 +8,13 @@ from flask_babel import gettext
 
 from app.portal import bp
 from app.portal.schemas import ChaseArgs, MyRequestsArgs, NewRequestArgs
+from app.web.error_details import describe
 from app.web.form_display import posted_form_data
 from app.web.i18n import locale
 from app.web.requests import load_args, wants_json
 from app.web.session import actor, unit_of_work
 from engine.desk import case, customers, inbox
-from engine.errors import InvalidInput
+from engine.errors import Conflict, InvalidInput
 from engine.process import runtime
 
 REQUEST_FORM = "request"
@@ -68,8 +69,14 @@ def request_detail(instance_id: int) -> Any:
 @bp.post("/requests/<int:instance_id>/chase")
 def chase(instance_id: int) -> Any:
     args = load_args(ChaseArgs(), request.form)
-    with unit_of_work() as session:
-        count = case.chase_request(session, instance_id=instance_id, actor=actor(), note=args["note"] or None)
+    try:
+        with unit_of_work() as session:
+            count = case.chase_request(session, instance_id=instance_id, actor=actor(), note=args["note"] or None)
+    except Conflict as error:
+        if error.reason != "chase_too_soon" or wants_json():
+            raise
+        flash(describe(error), "warning")  # says when the next chase is possible
+        return redirect(url_for("portal.request_detail", instance_id=instance_id))
     if count >= case.COMPLAINT_AFTER_CHASES:
         flash(gettext("Chase no. %(count)d recorded. This request is now handled as a complaint.",
                       count=count), "warning")

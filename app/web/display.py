@@ -27,6 +27,7 @@ PROCESS_NAMES = {
     "parts_report": lazy_gettext("Monthly spare-parts report"),
     "service_report": lazy_gettext("Service report"),
     "report_callback": lazy_gettext("Customer callback on a service report"),
+    "complaint": lazy_gettext("Complaint handling"),
 }
 FAULT_LEVEL_NAMES: dict[str, LazyString] = {
     FaultLevel.I: lazy_gettext("I · critical"),

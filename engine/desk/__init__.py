@@ -14,6 +14,7 @@ def install() -> None:
     from engine.desk import (
         callback,
         case,
+        complaint,
         customers,
         handover,
         knowledge,
@@ -58,3 +59,7 @@ def install() -> None:
     hooks.instance_starting.connect(handover.link_at_start)
     hooks.change_recorded.connect(callback.record_auto_close)
     hooks.change_recorded.connect(handover.hand_over)
+    # Complaints (engine.desk.complaint): the complaint channel and category 投诉 start the complaint flow.
+    hooks.instance_starting.connect(complaint.on_instance_starting)
+    hooks.task_completing.connect(complaint.on_task_completing)
+    hooks.task_completed.connect(complaint.on_task_completed)

@@ -198,19 +198,30 @@ def write(saved: hooks.Moment) -> None:
 
 @clock.one_instant
 def chase_request(session: Session, *, instance_id: int, actor: Actor, note: str | None = None) -> int:
-    """Record that the requester chased (督促) an open request; returns the chase count."""
+    """Record that the requester chased (督促) an open request; returns the chase count.
+
+    One chase per request per interval (engine.desk.complaint.chase_interval); the 3rd starts the
+    complaint flow (engine.desk.complaint), in this transaction."""
+    from engine.desk import complaint  # here, not at the top: complaint stages case columns through this module
+
     instance = runtime.load_instance(session, instance_id)
     access.require_chase(instance, actor)  # first: another customer learns nothing, not even the status
     if instance.status != "running":
         raise Conflict(f"request {instance_id} is already {instance.status}")
     if note and len(note) > 2000:
         raise InvalidInput("note longer than 2000 characters", field_errors={"note": ["at most 2000 characters"]})
-    # Read, then saved under the instance's version check: a racing chase conflicts instead of counting twice.
+    complaint.require_chase_allowed(session, instance_id)
+    # Read, then saved under the instance's version check: a racing chase conflicts instead of counting twice,
+    # before anything else of this chase (its row, a complaint flow) is written.
     chases = get(session, instance_id).chase_count + 1
-    events: list[tuple[str, dict[str, Any]]] = [(history.REQUEST_CHASED, {"count": chases, "note": note})]
     count(instance, chase_count=1)
-    if chases == COMPLAINT_AFTER_CHASES:
-        stage(instance, is_complaint=True)
-        events.append((history.COMPLAINT_RAISED, {"chases": chases}))
-    runtime.record_events(session, instance=instance, actor=actor.username, events=events)
+    runtime.record_events(session, instance=instance, actor=actor.username,
+                          events=[(history.REQUEST_CHASED, {"count": chases, "note": note})])
+    complaint.record_chase(session, instance_id=instance_id, number=chases, actor=actor, note=note)
+    if chases == COMPLAINT_AFTER_CHASES and instance.process_id != complaint.PROCESS:  # a complaint stays one
+        started = complaint.raise_complaint(session, request=instance, trigger="chases", actor=actor, summary=note)
+        # The request's history names its complaint flow (one raised earlier, by channel or category, too).
+        linked = started or complaint.complaint_of(session, instance_id)
+        runtime.record_events(session, instance=instance, actor=actor.username, events=[(
+            history.COMPLAINT_RAISED, {"chases": chases, "complaint_instance_id": linked})])
     return chases

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Select, Table, and_, false, func, or_, sel
 from sqlalchemy.orm import Session
 
 from engine import access, clock, users
-from engine.desk import handover
+from engine.desk import complaint, handover
 from engine.desk.levels import FAULT_LEVELS
 from engine.errors import InvalidInput, NotFound
 from engine.process import definitions, history
@@ -282,6 +282,10 @@ def task_page(session: Session, *, task_id: int, actor: Actor) -> dict[str, Any]
         "may_complete": may_act, "may_claim": is_ready and access.may_claim(row, actor),
         "may_release": is_ready and access.may_release(row, actor, bound_to_initiator=bound),
         "may_assign": may_assign, "members": members,
+        # Chases (who, when, the note) for whoever handles the request; its complaint flow, or the request of one.
+        "chases": complaint.chases_of(session, row.instance_id),
+        "complaint": complaint.link_of(session, row.instance_id),
+        "pickers": complaint.pickers(session, row.form_key) if may_act else {},
     }
 
 
@@ -359,7 +363,8 @@ def request_page(session: Session, *, instance_id: int, actor: Actor) -> dict[st
     request, steps = _steps(history.events_of(session, instance_id))
     page = _request_row(row, _open_tasks(session, [instance_id]), actor)
     page.update(request=request, steps=steps, may_chase=row.status == "running" and access.may_chase(row, actor),
-                linked=handover.linked(session, instance_id))
+                linked=handover.linked(session, instance_id),
+                chases=complaint.chases_of(session, instance_id), complaint=complaint.link_of(session, instance_id))
     return page
 
 

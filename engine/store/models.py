@@ -332,6 +332,14 @@ class Membership(Base):
 
 
 # The knowledge base's, the REST API's (tokens, alert intake), the zones' and customers', the spare parts',
-# the service reports' and the KPI roll-up's tables live in their own modules; importing them here puts them
-# in Base.metadata.
-from engine.store import api_models, customer_models, knowledge_models, kpi_models, parts_models, report_models  # noqa: E402,F401
+# the service reports', the KPI roll-up's and the chases' and complaints' tables live in their own modules;
+# importing them here puts them in Base.metadata.
+from engine.store import (  # noqa: E402,F401
+    api_models,
+    complaint_models,
+    customer_models,
+    knowledge_models,
+    kpi_models,
+    parts_models,
+    report_models,
+)

@@ -16,6 +16,7 @@ CHANNEL_CHOICES: Final = (
     Choice("web", "网站", "Website"),
     Choice("email", "邮件", "Email"),
     Choice("monitoring", "监控告警", "Monitoring alert"),
+    Choice("complaint", "投诉", "Complaint"),  # starts the complaint flow too (engine.desk.complaint)
 )
 CUSTOMER_TYPE_CHOICES: Final = (
     Choice("government", "政府", "Government"),

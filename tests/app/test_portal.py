@@ -4,10 +4,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app import database
+from engine.desk import complaint
 from engine.store.models import TaskRecord
 from tests.app.conftest import at_remote_fix, complete, open_task, start_request, visible_text
 from tests.support.flows import REQUEST, allow_closing
@@ -50,13 +52,13 @@ def test_enum_errors_show_labels_and_unknown_fields_are_named(client_for: Callab
     client = client_for("requester")
     typed = {"_process": "service_desk", "channel": "pigeon", "zebra": "1"}
     page = client.post("/portal/new", data=typed).text
-    assert "必须是以下之一：电话、传真、网站、邮件、监控告警。" in page
+    assert "必须是以下之一：电话、传真、网站、邮件、监控告警、投诉。" in page
     assert "monitoring" not in visible_text(page)
     # a key the form does not have is listed above the form, by its name
     assert re.search(r'<div class="problems" role="alert">.*<li>未知字段“zebra”。</li>', page, re.S)
     client.post("/locale", data={"locale": "en"})
     page = client.post("/portal/new", data=typed).text
-    assert "Must be one of: Phone, Fax, Website, Email, Monitoring alert." in page
+    assert "Must be one of: Phone, Fax, Website, Email, Monitoring alert, Complaint." in page
     assert "<li>Unknown field &#34;zebra&#34;.</li>" in page
 
 
@@ -85,7 +87,9 @@ def test_my_requests_show_where_each_one_stands(app: Flask, client_for: Callable
     assert requester.get("/portal/requests/999").status_code == 404
 
 
-def test_three_chases_make_a_complaint(app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
+def test_three_chases_make_a_complaint(app: Flask, client_for: Callable[[str], FlaskClient],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(complaint.INTERVAL_SETTING, "0")  # the throttle: test_a_chase_too_soon_is_refused_politely
     requester = client_for("requester")
     instance_id = start_request(requester)
     for count in (1, 2):

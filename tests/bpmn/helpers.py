@@ -258,3 +258,17 @@ def assert_resolved(flow: Flow) -> None:
     """The case record has a resolution time: nothing was closed as resolved without one."""
     with flow.db.transaction() as session:
         assert case.get(session, flow.id).resolved_at is not None
+
+
+# --- complaint ------------------------------------------------------------------------------------
+
+def complaint_responsible(person: str) -> Data:
+    return {"first_responsible": person, "finding": "工程师两次预约未到场，客户三次来电督促"}
+
+
+def complaint_handling() -> Data:
+    return {"actions": "当天派工程师到场修复，向客户致歉", "cause": "片区匹配错误，维护员未接到单"}
+
+
+def complaint_callback(*, satisfied: bool) -> Data:
+    return {"satisfied": satisfied, "customer_comment": "已修好" if satisfied else "还是经常断"}

@@ -20,7 +20,7 @@ from app import database
 from engine import clock, users
 from engine.audit import verification as audit
 from engine.audit import views as audit_views
-from engine.desk import case, sla
+from engine.desk import case, complaint, sla
 from engine.process import definitions, history, runtime, timers
 from engine.store.db import Database
 from engine.store.models import AccessLog, HistoryEvent, ProcessInstance
@@ -152,9 +152,11 @@ def test_claims_assignments_and_chases_do_not_disturb_re_execution(bundled: Data
     with bundled.transaction() as session:
         runtime.assign_task(session, task_id=task_id, assignee=users.actor(session, "service_desk"),
                             actor=users.actor(session, "desk_lead"))
-    for _ in range(case.COMPLAINT_AFTER_CHASES):
-        with bundled.transaction() as session:
-            case.chase_request(session, instance_id=flow.id, actor=users.actor(session, "requester"))
+    with clock.frozen(clock.now()) as advance:
+        for _ in range(case.COMPLAINT_AFTER_CHASES):
+            with bundled.transaction() as session:
+                case.chase_request(session, instance_id=flow.id, actor=users.actor(session, "requester"))
+            advance(complaint.chase_interval())  # one chase per interval
     assert flow.events("complaint_raised")
     assert verdict_of(bundled, flow.id).ok
     for step in REMOTE_FIX.steps[1:]:

@@ -106,10 +106,12 @@ def test_a_regrade_decides_the_outcome_against_the_new_deadline(bundled: Databas
 
 
 def test_chases_count_through_the_counter(bundled: Database) -> None:
-    flow = _classified(bundled)
-    for _ in range(3):
-        with bundled.transaction() as session:
-            case.chase_request(session, instance_id=flow.id, actor=users.actor(session, "requester"))
+    with clock.frozen(T0) as advance:
+        flow = _classified(bundled)
+        for _ in range(3):
+            with bundled.transaction() as session:
+                case.chase_request(session, instance_id=flow.id, actor=users.actor(session, "requester"))
+            advance(H)  # one chase per interval (engine.desk.complaint, 30 minutes by default)
     row = _case(bundled, flow)
     assert (row["chase_count"], row["is_complaint"]) == (3, True)
 

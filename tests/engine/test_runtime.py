@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import users
-from engine.desk import case, tasks
+from engine import clock, users
+from engine.desk import case, complaint, tasks
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessFailed, TaskTaken
 from engine.process import definitions, runtime
 from engine.store.db import Database
@@ -16,6 +16,7 @@ from engine.store.models import HistoryEvent, ProcessInstance, ServiceCase, Task
 from tests.support.flows import Flow
 
 MINI = (Path(__file__).parent / "diagrams" / "mini.bpmn").read_bytes()
+COMPLAINT = (Path(__file__).parents[2] / "bpmn" / "complaint.bpmn").read_bytes()
 FIXED = {"resolved": True, "method": "remote", "actions": "远程重启服务"}
 
 
@@ -196,12 +197,16 @@ def test_two_threads_complete_the_same_task_one_wins(mini: Database) -> None:
         assert flow.open_elements() == ["satisfaction"]
 
 def test_the_third_chase_makes_a_complaint(mini: Database) -> None:
+    with mini.transaction() as session:  # the 3rd chase starts it (tests/engine/test_chases_and_complaints.py)
+        definitions.deploy(session, [definitions.SourceFile("complaint.bpmn", COMPLAINT)])
     flow = Flow(mini, "mini")
     counts = []
-    for _ in range(3):
-        with mini.transaction() as session:
-            counts.append(case.chase_request(session, instance_id=flow.id, actor=users.actor(session, "requester"),
-                                                note="还没修好"))
+    with clock.frozen(clock.now()) as advance:
+        for _ in range(3):
+            with mini.transaction() as session:
+                counts.append(case.chase_request(session, instance_id=flow.id,
+                                                 actor=users.actor(session, "requester"), note="还没修好"))
+            advance(complaint.chase_interval())  # one chase per interval
     assert counts == [1, 2, 3]
     with pytest.raises(Forbidden), mini.transaction() as session:
         case.chase_request(session, instance_id=flow.id, actor=users.actor(session, "other_requester"))

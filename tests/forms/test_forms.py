@@ -41,7 +41,7 @@ _GROUPS = (
 )
 CONVENTIONS: dict[str, str] = {
     "request": (
-        "channel:enum(phone/fax/web/email/monitoring)! requester_name:string! "
+        "channel:enum(phone/fax/web/email/monitoring/complaint)! requester_name:string! "
         "contact_phone:string! contact_email:email organisation:string! "
         "customer_type:enum(government/education/medical/enterprise/internal) "
         "business_line:enum(video_surveillance/call_center/software_platform/"
@@ -125,6 +125,11 @@ CONVENTIONS: dict[str, str] = {
     ),
     "report_callback_start": "report_id:int[1..]! quarter:string!",
     "report_callback": "reached:bool! score:int[1..5] note:text",
+    # The complaint flow (engine.desk.complaint).
+    "complaint_start": "request_id:int[1..]! reason:enum(chases/channel/category)! title:string! summary:text",
+    "complaint_responsible": "first_responsible:string! finding:text!",
+    "complaint_handling": "actions:text! cause:text",
+    "complaint_callback": "satisfied:bool! customer_comment:text",
 }
 _SPEC_ITEM = re.compile(
     r"(?P<id>\w+):(?P<type>\w+)(?:\((?P<choices>[\w/]+)\))?"
@@ -169,6 +174,7 @@ SPEC_CHOICE_LABELS: dict[tuple[str, str, str], str] = {
     ("request", "channel", "web"): "网站",
     ("request", "channel", "email"): "邮件",
     ("request", "channel", "monitoring"): "监控告警",
+    ("request", "channel", "complaint"): "投诉",
     ("request", "customer_type", "government"): "政府",
     ("request", "customer_type", "education"): "教育",
     ("request", "customer_type", "medical"): "医疗",
@@ -466,10 +472,10 @@ def test_value_outside_the_enum_is_refused(key: str, field_id: str) -> None:
 def test_enum_message_names_labels_not_internal_codes() -> None:
     form = get_form("request")
     error = errors_of(form, minimal_payload(form) | {"channel": "pigeon"}, locale="zh_CN")
-    assert error.errors["channel"] == ["必须是以下之一：电话、传真、网站、邮件、监控告警。"]
+    assert error.errors["channel"] == ["必须是以下之一：电话、传真、网站、邮件、监控告警、投诉。"]
     assert "phone" not in error.errors["channel"][0] and "monitoring" not in error.errors["channel"][0]
     english = errors_of(form, minimal_payload(form) | {"channel": "pigeon"})
-    assert english.errors["channel"] == ["Must be one of: Phone, Fax, Website, Email, Monitoring alert."]
+    assert english.errors["channel"] == ["Must be one of: Phone, Fax, Website, Email, Monitoring alert, Complaint."]
 
 
 @pytest.mark.parametrize(("key", "field_id"), all_fields("string", "text", "email"))

@@ -75,3 +75,10 @@ class Flow:
 
     def gateways(self) -> list[tuple[str, list[str]]]:
         return [(e["element_id"], e["payload"]["taken"]) for e in self.events("gateway_taken")]
+
+
+def flow_of(db: Database, instance_id: int) -> Flow:
+    """A Flow for an instance started elsewhere (e.g. the complaint flow the desk's rules start)."""
+    flow = Flow.__new__(Flow)
+    flow.db, flow.id = db, instance_id
+    return flow
