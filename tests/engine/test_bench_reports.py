@@ -1,15 +1,18 @@
 """bench/reports.py --quick as a smoke test: the generated history, the dashboard's queries on both databases,
-the PDF of a summary and the RESULT line the coordinator reads."""
+the service report's PDF and the RESULT line the coordinator reads."""
 from __future__ import annotations
 
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from bench import reports
-from engine.desk import case
+from engine.desk import case, report_figures
+from engine.store import schema
+from engine.store.db import Database
 from tests.support import pg
 
 
@@ -36,10 +39,17 @@ def test_quick_run_prints_the_result_line(capsys: pytest.CaptureFixture[str],
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext is not installed")
-def test_the_pdf_shows_the_figures_in_chinese(tmp_path: object) -> None:
-    summary = {"period": {"label": "2026-11"}, "headline": {"opened": 12}, "trend": [],
-               "sla": [{"fault_level": "I", "target": "resolve", "met": 3, "missed": 1, "rate": 0.75}],
-               "breakdowns": {"zone": [{"value": "东区", "opened": 12, "resolved": 10, "resolve_rate": 0.9}]}}
-    shown = subprocess.run(["pdftotext", "-", "-"], input=reports.render_pdf(summary), capture_output=True,
-                           check=True).stdout.decode()
-    assert "服务报告 2026-11" in shown and "东区" in shown and "SLA 达成情况" in shown
+def test_the_timed_pdf_is_the_service_reports_with_the_generated_figures(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'reports.db'}"
+    schema.upgrade(url)
+    database = Database(url)
+    try:
+        reports.fill(database, 3000, years=1)
+        with database.transaction() as session:
+            figures = report_figures.figures(session, reports.kpi.Period.parse(reports.MONTH).start,
+                                             reports.kpi.Period.parse(reports.MONTH).end, {})
+            pdf = reports.report_pdf_of(session, reports.kpi.Period.parse(reports.MONTH))
+    finally:
+        database.dispose()
+    shown = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    assert figures["opened"] > 0 and f"定期运维报告 {reports.MONTH}" in shown and "本月运行平稳" in shown
