@@ -1,6 +1,6 @@
 """Reports benchmark: the /reports dashboard's KPI queries (engine.desk.kpi.dashboard) over 1 000 000 historical
-cases on PostgreSQL and 100 000 on SQLite, for one month and one year, and one month's service report as PDF (its figures from the case records and the
-rendering, as archiving it does).
+cases on PostgreSQL and 100 000 on SQLite, for one month and one year, and one month's service report as PDF
+(its figures from the case records and the rendering, as archiving it does).
 
 Cases are written as rows (process_instance + service_case, as the engine leaves them when a case is done:
 times, deadlines, SLA outcomes, attempts, reopenings, chases, satisfaction), spread evenly over --years years up
