@@ -70,7 +70,7 @@ class Task:
     candidate_group: str | None
     assignee: str | None
     started_by: str | None
-    form_key: str | None = None
+    form_key: str | None
 
 
 class RequestFacts(Protocol):

@@ -53,14 +53,18 @@ def at_risk_command(as_json: bool) -> None:
     _emit(rows, as_json, _at_risk_text)
 
 
+_PROCESS = "The process whose policy this is (default: service_desk, the defaults of a process without its own)."
+
+
 @sla_group.command("policy")
+@click.option("--process", "process_id", default=sla.DEFAULT_PROCESS, show_default=True, help=_PROCESS)
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 @_fail_cleanly
-def policy_command(as_json: bool) -> None:
+def policy_command(process_id: str, as_json: bool) -> None:
     """The SLA table: targets per fault level, in minutes."""
     with database(current_app).transaction() as session:
-        rows = sla.list_policies(session)
+        rows = sla.list_policies(session, process_id)
     _emit(rows, as_json, _policy_text)
 
 
@@ -79,10 +83,15 @@ _DURATION = "Minutes, or seconds such as 90s for drills and tests."
 @click.option("--emergency-plan-due-minutes", metavar="DURATION",
               help="Level I: the emergency plan is due this long after the request. " + _DURATION)
 @click.option("--no-emergency-plan", is_flag=True, help="Drop the level's emergency-plan rule.")
+@click.option("--calendar", type=click.Choice(["7x24", "workdays"]),
+              help="7x24, or Chinese working days (holidays and make-up days from chinesecalendar).")
+@click.option("--work-start", metavar="HH:MM", help="Working hours start (workdays calendar).")
+@click.option("--work-end", metavar="HH:MM", help="Working hours end (workdays calendar).")
+@click.option("--process", "process_id", default=sla.DEFAULT_PROCESS, show_default=True, help=_PROCESS)
 @click.option("--user", required=True, help="A process owner.")
 @with_appcontext
 @_fail_cleanly
-def set_policy_command(level: str, user: str, no_emergency_plan: bool, **changes: Any) -> None:
+def set_policy_command(level: str, user: str, no_emergency_plan: bool, process_id: str, **changes: Any) -> None:
     """Change a level's targets (new requests and re-graded ones use them)."""
     changes = {k: v for k, v in changes.items() if v is not None}
     if no_emergency_plan:
@@ -92,8 +101,8 @@ def set_policy_command(level: str, user: str, no_emergency_plan: bool, **changes
     if not changes:
         raise CommandLineError("give at least one setting to change")
     with database(current_app).transaction() as session:
-        sla.set_policy(session, level, actor=_actor(session, user), **changes)
-    click.echo(f"level {level} updated: " + ", ".join(f"{k}={v}" for k, v in sorted(changes.items())))
+        sla.set_policy(session, level, actor=_actor(session, user), process_id=process_id, **changes)
+    click.echo(f"{process_id} level {level} updated: " + ", ".join(f"{k}={v}" for k, v in sorted(changes.items())))
 
 
 @click.command("set-level")

@@ -13,7 +13,7 @@ from app.sla import bp
 from app.sla.schemas import AtRiskSchema, PolicyArgs, PolicySchema, RegradeArgs
 from app.web.requests import load_args, safe_next, wants_json
 from app.web.session import actor, unit_of_work
-from engine import access
+from engine import access, sla_clock
 from engine.desk import sla
 from engine.errors import InvalidInput
 
@@ -50,50 +50,61 @@ def at_risk() -> Any:
     return render_template("sla/at_risk.html", rows=rows, missed=missed, at_risk=len(rows) - missed)
 
 
-def _policy_page(*, level: str | None = None, values: dict[str, Any] | None = None,
+def _process(value: Any) -> str:
+    """The process whose policy a page or form is about (the service desk's, the defaults, unless named)."""
+    return value if isinstance(value, str) and value else sla.DEFAULT_PROCESS
+
+
+def _policy_page(*, process_id: str, level: str | None = None, values: dict[str, Any] | None = None,
                  errors: Mapping[str, Sequence[str]] | None = None, status: int = 200) -> Any:
     with unit_of_work() as session:
-        policies = sla.list_policies(session)
+        processes = sla.policy_processes(session)
+        policies = sla.list_policies(session, process_id)
     return render_template("sla/policy.html", policies=policies, editing=level, values=values or {},
-                           errors=errors or {}, may_edit=access.may_edit_sla_policy(actor())), status
+                           errors=errors or {}, may_edit=access.may_edit_sla_policy(actor()),
+                           processes=processes, process_id=process_id,
+                           holidays_until=sla_clock.covered_until()), status
 
 
 @bp.get("/policy")
 def policy() -> Any:
     access.require_read_sla(actor(), "read the SLA policy")
+    process_id = _process(request.args.get("process"))
     if wants_json():
         with unit_of_work() as session:
-            return jsonify(policies=PolicySchema(many=True).dump(sla.list_policies(session)))
-    return _policy_page()
+            return jsonify(policies=PolicySchema(many=True).dump(sla.list_policies(session, process_id)))
+    return _policy_page(process_id=process_id)
 
 
 @bp.post("/policy/<level>")
 def save_policy(level: str) -> Any:
     access.require_edit_sla_policy(actor())  # before the input is checked: a 403, not a 422, for others
     posted = _posted()
+    process_id = _process(posted.pop("process", None) or request.args.get("process"))
     try:
         changes = load_args(PolicyArgs(), posted)
     except InvalidInput as error:
         if wants_json():
             raise
-        return _policy_page(level=level, values=posted, errors=error.field_errors, status=422)
+        return _policy_page(process_id=process_id, level=level, values=posted, errors=error.field_errors,
+                            status=422)
     try:
         with unit_of_work() as session:
-            sla.set_policy(session, level, actor=actor(), **changes)
+            sla.set_policy(session, level, actor=actor(), process_id=process_id, **changes)
     except InvalidInput as error:
         if wants_json():
             raise
         # The engine's words are English: marked so, beside the field they are about.
         errors = {field: [_english(m) for m in messages]
                   for field, messages in (error.field_errors or {"_schema": [error.message]}).items()}
-        return _policy_page(level=level, values=posted, errors=errors, status=422)
+        return _policy_page(process_id=process_id, level=level, values=posted, errors=errors, status=422)
     if wants_json():
-        return jsonify(fault_level=level, **{name: sla.minutes_of(sla.duration_seconds(value))
-                                             if isinstance(value, dt.timedelta) else value
-                                             for name, value in changes.items()})
+        return jsonify(fault_level=level, process_id=process_id,
+                       **{name: sla.minutes_of(sla.duration_seconds(value)) if isinstance(value, dt.timedelta)
+                          else value for name, value in changes.items()})
     flash(gettext("The SLA targets of fault level %(level)s are saved; new and re-graded requests use them.",
                   level=level), "success")
-    return redirect(url_for("sla.policy"))
+    return redirect(url_for("sla.policy", process=process_id if process_id != sla.DEFAULT_PROCESS else None))
 
 
 @bp.post("/instances/<int:instance_id>/level")

@@ -11,6 +11,7 @@ from typing import Any
 from flask_babel import gettext
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from engine import sla_clock
 from engine.desk import sla
 from engine.desk.levels import FAULT_LEVELS
 
@@ -69,6 +70,17 @@ class PolicyArgs(_Translated):
     emergency_plan_after_minutes = Duration(allow_none=True, validate=_minutes)
     emergency_plan_due_minutes = Duration(allow_none=True, validate=_minutes)
     fault_report_minutes = Duration(required=True, validate=_minutes)
+    # The SLA clock (engine.sla_clock); a form without them leaves the calendar as it is.
+    calendar = fields.String(validate=validate.OneOf(sla_clock.KINDS))
+    work_start = fields.String(validate=validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$"))
+    work_end = fields.String(validate=validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$"))
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fields["calendar"].validators = [validate.OneOf(sla_clock.KINDS, error=gettext("Choose a calendar."))]
+        for name in ("work_start", "work_end"):
+            self.fields[name].validators = [validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$",
+                                                            error=gettext("A time of day such as 09:00."))]
 
     @pre_load
     def _blanks(self, data: Any, **kwargs: Any) -> Any:
@@ -155,5 +167,9 @@ class PolicySchema(Schema):
     emergency_plan_after_seconds = fields.Integer(allow_none=True)
     emergency_plan_due_seconds = fields.Integer(allow_none=True)
     fault_report_seconds = fields.Integer()
+    process_id = fields.String()
+    calendar = fields.String()
+    work_start = fields.String()
+    work_end = fields.String()
     updated_by = fields.String(allow_none=True)
     updated_at = fields.String(allow_none=True)

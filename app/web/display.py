@@ -28,6 +28,7 @@ PROCESS_NAMES = {
     "service_report": lazy_gettext("Service report"),
     "report_callback": lazy_gettext("Customer callback on a service report"),
     "complaint": lazy_gettext("Complaint handling"),
+    "fault_report": lazy_gettext("Fault report"),
 }
 FAULT_LEVEL_NAMES: dict[str, LazyString] = {
     FaultLevel.I: lazy_gettext("I · critical"),

@@ -22,7 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
-from engine import clock
+from engine import clock, sla_clock
 from engine.errors import InvalidInput, NotFound, OpsflowError, ProcessFailed
 from engine.process import definitions, history, persistence, step
 from engine.store.models import AccessLog, HistoryEvent, ProcessDefinition, ProcessInstance, TaskRecord
@@ -285,6 +285,7 @@ class _Replay:
         self.completed: list[str] = []
         # Task record id -> (SpiffWorkflow task id, element id) of the task its task_ready event announced.
         self.open: dict[int, tuple[str, str]] = {}
+        self.offered_at: dict[int, dt.datetime] = {}  # task record id -> its task_ready's time (SLA pauses)
         self.timers: dict[str, dt.datetime] = {}  # timers with a row, as of the last change (step.Outcome)
         self.outcome: _Expected | None = None
         self.ended = False
@@ -387,7 +388,32 @@ class _Replay:
         del self.open[cast(int, event.task_record_id)]
         data = event.payload.get("data") or {}
         engine_data = event.payload.get("engine_data") or {}
+        paused = self._check_pause(event, workflow, data, engine_data)
+        if paused is not None:
+            return paused
         return self._run(event, lambda: step.complete(workflow, task, data, engine_data, self._context()))
+
+    def _check_pause(self, event: _Event, workflow: BpmnWorkflow, data: dict[str, Any],
+                     engine_data: dict[str, Any]) -> Divergence | None:
+        """A completion that ended a wait on the customer records the pause (engine.sla_clock): it must be
+        the time from the task's offer to this completion, and move the deadlines as the SLA clock does."""
+        pauses = engine_data.get(sla_clock.PAUSES)
+        if pauses is None or len(pauses) == len(workflow.data.get(sla_clock.PAUSES) or []):
+            return None
+        offered = self.offered_at.get(cast(int, event.task_record_id))
+        if offered is None:
+            return self._divergence(event, {"pause": None}, {"pause": pauses[-1]},
+                                    "a pause of the SLA clock for a task whose offer the history does not show")
+        expected = sla_clock.after_pause(workflow.data, offered, event.at)
+        if "fault_level" in data:  # the same step re-graded: its deadlines come from the policy, pauses applied
+            expected = {sla_clock.PAUSES: expected[sla_clock.PAUSES]}
+        found = {name: engine_data.get(name) for name in expected}
+        if _plain(found) != _plain(expected):
+            differing = sorted(name for name in expected if _plain(found[name]) != _plain(expected[name]))
+            return self._divergence(event, {k: expected[k] for k in differing}, {k: found[k] for k in differing},
+                                    "the SLA clock's pause (from the task's offer to its completion) moves the "
+                                    "deadlines differently on re-execution")
+        return None
 
     def _migrate(self, event: _Event) -> Divergence | None:
         """The instance moved to another version: continue on its spec, as engine.process.runtime did."""
@@ -544,6 +570,7 @@ class _Replay:
             return self._divergence(event, expected, found, "the task was offered differently on re-execution")
         outcome.ready.pop(index)
         self.open[event.task_record_id] = (ready.spiff_id, ready.element_id)
+        self.offered_at[event.task_record_id] = event.at
         return None
 
     # ---- state, for replay_steps and the final comparison

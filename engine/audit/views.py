@@ -13,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, func, or_, select
 from sqlalchemy.orm import Session
 
+import forms
 from engine import access, clock
 from engine.audit import verification as audit
 from engine.desk.sla import REMINDER_FORMS
@@ -175,7 +176,9 @@ def sla_outcomes(session: Session, instance: dict[str, Any], *, now: dt.datetime
             continue
         target = next((t for t, due in deadlines.items() if due is not None and due == row.due_at), None)
         if target == "resolve" or row.due_at is None:
-            resolving.append(row)
+            # A step showing the resolve due time that does not answer 是否解决 (the callback) resolves nothing.
+            if row.due_at is None or _answers_resolved(row.form_key):
+                resolving.append(row)
             if target == "resolve" and resolution_at is None:
                 resolution_at = len(outcomes)
             continue
@@ -205,6 +208,14 @@ def sla_outcomes(session: Session, instance: dict[str, Any], *, now: dt.datetime
         outcomes.append({"target": target, "task_id": None, "element_id": None, "name": None, "form_key": None,
                          "due_at": due, "done_at": None, "done_by": None, "state": state})
     return outcomes
+
+
+def _answers_resolved(form_key: str | None) -> bool:
+    """Whether a step's form asks 是否解决 (the `resolved` field every resolution form has)."""
+    try:
+        return form_key is not None and any(f.id == "resolved" for f in forms.get_form(form_key).fields)
+    except forms.UnknownFormKey:
+        return False
 
 
 def _resolver(session: Session, instance_id: int) -> int | None:

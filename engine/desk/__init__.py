@@ -37,6 +37,7 @@ def install() -> None:
     hooks.task_completing.connect(sla.deadlines_on_completion)
     hooks.task_completed.connect(case.record_completion)
     hooks.task_completed.connect(sla.record_deadlines)
+    hooks.task_completed.connect(sla.start_fault_report)
     hooks.task_due.connect(sla.task_due)
     hooks.tasks_opened.connect(notify.mail_escalations)
     hooks.instance_ended.connect(case.close_case)

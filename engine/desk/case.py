@@ -57,6 +57,10 @@ _PENDING = "case"
 # Forms whose tasks remind of or escalate an SLA target: not work on the case (engine.desk.sla).
 _REMINDERS = frozenset({"sla_warning", "sla_escalation"})
 _REQUESTERS = "requester"
+# Processes whose instances are the organisation's own follow-up work, not a customer's request: they have a
+# case record (deadlines, history) but the reports and KPIs do not count them as requests.
+NOT_REQUESTS = frozenset({"service_report", "report_callback", "knowledge_review", "parts_report", "fault_report",
+                          "complaint"})
 
 
 @dataclass

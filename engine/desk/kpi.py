@@ -39,6 +39,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.desk import case
 from engine.errors import InvalidInput
 from engine.process import hooks
 from engine.store.kpi_models import ROLLUP_MEASURES, CaseRollup
@@ -178,8 +179,12 @@ def _scored(score: int) -> Callable[[dt.datetime], ColumnElement[bool]]:
 FIGURES.update({f"satisfaction_{score}": _scored(score) for score in SCORES})
 
 
+# Only customers' requests count: not the follow-up work the engine starts itself (case.NOT_REQUESTS).
+_REQUESTS = or_(c.process_id.is_(None), c.process_id.not_in(sorted(case.NOT_REQUESTS)))
+
+
 def _in_period(period: Period, filters: Filters) -> list[ColumnElement[bool]]:
-    return [c.opened_at >= period.start, c.opened_at < period.end, *filters.conditions()]
+    return [c.opened_at >= period.start, c.opened_at < period.end, _REQUESTS, *filters.conditions()]
 
 
 # The figures every grouped query gives (headline, breakdowns, SLA rows), all additive: counts of FIGURES,
@@ -409,7 +414,7 @@ def roll_up(session: Session, *, now: dt.datetime | None = None, limit: int | No
     A closed case never changes again; it is marked first (its row locked by this transaction) and summed
     from the mark, so a case that closes meanwhile waits for the next run instead of being counted twice or lost."""
     batch = secrets.randbits(31) or 1
-    waiting = and_(c.closed_at.is_not(None), c.rollup_batch.is_(None))
+    waiting = and_(c.closed_at.is_not(None), c.rollup_batch.is_(None), _REQUESTS)
     if limit is not None:
         oldest = select(c.instance_id).where(waiting).order_by(c.instance_id).limit(limit)
         waiting = c.instance_id.in_(oldest.scalar_subquery())

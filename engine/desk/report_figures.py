@@ -15,11 +15,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from engine.desk import case
 from engine.desk.case import ATTRIBUTES
 from engine.store.models import ProcessDefinition, ProcessInstance, ServiceCase
 
-# Instances of these processes are the desk's own paperwork, not requests: they are not counted.
-NOT_REQUESTS = ("service_report", "report_callback", "knowledge_review")
 # Filters applied to the case columns; others (contract, customer: no case column yet) are named as unapplied.
 FILTERS = (*ATTRIBUTES, "fault_level", "process_id")
 TOP = 5
@@ -58,7 +57,7 @@ def figures(session: Session, period_start: dt.datetime, period_end: dt.datetime
     query = (select(_cases, _instances.c.process_id, _instances.c.title)
              .join(_instances, _instances.c.id == _cases.c.instance_id)
              .where(_cases.c.opened_at >= period_start, _cases.c.opened_at < period_end,
-                    _instances.c.process_id.not_in(NOT_REQUESTS)))
+                    _instances.c.process_id.not_in(sorted(case.NOT_REQUESTS))))
     for key in FILTERS:
         if key in filters:
             column = _instances.c.process_id if key == "process_id" else _cases.c[key]

@@ -129,7 +129,7 @@ def visible_task(session: Session, *, task_id: int, actor: Actor, verb: str = "s
     if row is None:
         raise NotFound(f"task {task_id} does not exist", reason="task_missing", params={"task_id": task_id})
     access.require_see_task(access.Task(row.id, row.instance_id, row.name, row.element_id, row.candidate_group,
-                                        row.assignee, row.started_by), actor, verb)
+                                        row.assignee, row.started_by, row.form_key), actor, verb)
     return {"id": row.id, "instance_id": row.instance_id, "element_id": row.element_id, "name": row.name,
             "group": row.candidate_group, "form_key": row.form_key, "state": row.state, "assignee": row.assignee,
             "due_at": row.due_at.isoformat() if row.due_at else None, "created_at": row.created_at.isoformat(),

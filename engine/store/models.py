@@ -238,11 +238,13 @@ class Timer(Base):
 
 
 class SlaPolicy(Base):
-    """Targets per fault level (seed 001 §4.1), editable by process owners; seconds throughout (whole
-    minutes as a rule, seconds for drills and tests)."""
+    """Targets per process and fault level (seed 001 §4.1), editable by process owners; seconds throughout
+    (whole minutes as a rule, seconds for drills and tests). The service_desk rows are the defaults of a
+    process without rows of its own (engine.desk.sla)."""
 
     __tablename__ = "sla_policy"
 
+    process_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     fault_level: Mapped[str] = mapped_column(String(10), primary_key=True)
     name_zh: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(100))
@@ -255,6 +257,10 @@ class SlaPolicy(Base):
     fault_report_seconds: Mapped[int] = mapped_column(default=24 * 60 * 60)
     updated_by: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[dt.datetime | None]
+    # "7x24" (seed 001 §5.4) or "workdays": Chinese working days (engine.business_calendar), between these hours.
+    calendar: Mapped[str] = mapped_column(String(20), default="7x24")
+    work_start: Mapped[str] = mapped_column(String(5), default="09:00")
+    work_end: Mapped[str] = mapped_column(String(5), default="18:00")
 
 
 class HealthCheckSchedule(Base):

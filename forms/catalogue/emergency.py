@@ -149,4 +149,31 @@ DEFINITIONS: Final = (
             ),
         ),
     ),
+    # Starts 故障技术报告 when a level I/II fault of a flow without a report step is resolved (engine.desk.sla).
+    FormDefinition(
+        "fault_report_start",
+        "故障技术报告任务",
+        "Fault report due",
+        (
+            Field(
+                "source_instance",
+                "int",
+                required=True,
+                min=1,
+                label_zh="故障请求编号",
+                label_en="Request no.",
+                help_zh="已解决的故障请求的编号，报告写的就是它。",
+                help_en="The resolved fault request the report is about.",
+            ),
+            Field(
+                "title",
+                "string",
+                label_zh="标题",
+                label_en="Title",
+                help_zh="故障请求的标题。",
+                help_en="The fault request's title.",
+            ),
+            FAULT_LEVEL,
+        ),
+    ),
 )

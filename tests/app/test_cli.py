@@ -213,3 +213,17 @@ def test_create_user_makes_the_first_user_administrator_and_logs_it(app: Flask) 
         assert (entry.actor, entry.action, entry.username) == (f"console:{getpass.getuser()}", "user_created",
                                                                "admin")
         assert entry.detail == {"after": {"display_name": "admin", "email": None, "groups": ["user_admin"]}}
+
+
+def test_sla_set_takes_a_process_and_a_working_calendar(app: Flask) -> None:
+    assert run(app, "setup").exit_code == 0
+    result = run(app, "sla", "set", "II", "--process", "problem_management", "--calendar", "workdays",
+                 "--work-start", "08:30", "--user", "process_owner")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("problem_management level II updated: calendar=workdays")
+    [level_ii] = [p for p in run_json(app, "sla", "policy", "--process", "problem_management")
+                  if p["fault_level"] == "II"]
+    assert (level_ii["calendar"], level_ii["work_start"], level_ii["work_end"]) == ("workdays", "08:30", "18:00")
+    assert [p["calendar"] for p in run_json(app, "sla", "policy") if p["fault_level"] == "II"] == ["7x24"]
+    wrong = run(app, "sla", "set", "II", "--work-end", "25:00", "--user", "process_owner")
+    assert wrong.exit_code == 1 and "time of day" in wrong.stderr

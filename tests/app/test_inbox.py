@@ -50,7 +50,10 @@ def test_the_inbox_lists_my_groups_tasks_with_process_title_and_level(
     page = desk.get("/inbox").text
     accept_1, accept_2 = open_task(app, first, "accept"), open_task(app, second, "accept")
     assert task_ids(page) == [accept_1, accept_2]
-    assert "服务台及现场服务" in page and "应急服务" in page and "HIS 无法登录" in page and "无截止时间" in page
+    assert "服务台及现场服务" in page and "应急服务" in page and "HIS 无法登录" in page
+    # Was: "无截止时间" (应急 受理 had no due time); every human step now has one (issue 11 item 4):
+    # 受理 carries the 30-minute response target in both flows.
+    assert len(re.findall(r'<td class="due">[\d: -]+<br><span class="left">剩余 (?:29|30) 分钟', page)) == 2
     assert task_ids(client_for("engineer").get("/inbox").text) == []
     assert "目前没有待办任务" in client_for("engineer").get("/inbox").text
 

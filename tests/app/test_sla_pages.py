@@ -409,3 +409,29 @@ def test_a_completed_task_shows_whether_it_was_done_in_time_not_time_left(
 def test_a_duration_that_is_no_text_or_whole_number_is_refused_not_a_crash(app: Flask, typed: object) -> None:
     with database(app).transaction() as session, pytest.raises(InvalidInput):
         sla.set_policy(session, "II", actor=OWNER, resolve_minutes=typed)
+
+
+# --- per process, on a calendar (issue 11 items 4 and 7) -----------------------------------------------
+
+def test_each_process_s_policy_is_edited_on_its_own_tab_with_its_calendar(
+        app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
+    owner = client_for("process_owner")
+    page = owner.get("/sla/policy").text
+    assert 'href="/sla/policy?process=emergency"' in page and "应急服务" in page
+    assert 'name="calendar"' in page and "7×24" in page and "工作日" in page and "2026-12-31" in page
+    changed = {**LEVEL_II, "calendar": "workdays", "work_start": "08:30", "work_end": "17:30",
+               "process": "third_party"}
+    response = owner.post("/sla/policy/II", data=changed)
+    assert response.status_code == 302 and response.location == "/sla/policy?process=third_party"
+    with database(app).transaction() as session:
+        [third] = [p for p in sla.list_policies(session, "third_party") if p["fault_level"] == "II"]
+        [desk] = [p for p in sla.list_policies(session) if p["fault_level"] == "II"]
+    assert (third["calendar"], third["work_start"], third["work_end"]) == ("workdays", "08:30", "17:30")
+    assert (desk["calendar"], desk["updated_by"]) == ("7x24", None)  # the service desk's stays as it was
+    tab = owner.get("/sla/policy?process=third_party").text
+    assert 'value="08:30"' in tab and '<option value="workdays" selected>' in tab
+    assert english_words(client_for("service_manager").get("/sla/policy?process=third_party").text) == []
+    wrong = owner.post("/sla/policy/II", data={**changed, "work_start": "8h"})
+    assert wrong.status_code == 422 and "请填写时刻" in wrong.text
+    as_json = owner.get("/sla/policy?process=third_party", headers={"Accept": "application/json"}).json
+    assert {p["process_id"] for p in as_json["policies"]} == {"third_party"}

@@ -14,7 +14,7 @@ INTAKE = [
 ]
 CLOSING = [
     Step("record_in_backoffice", h.record_in_backoffice(), "service_desk"),
-    Step("fault_report", h.fault_report(), "project_manager"),
+    Step("fault_report", h.fault_report(), "engineer"),
 ]
 REMOTE_FAILED = Step("remote_handle", h.resolution(resolved=False), "engineer")
 ONSITE_FAILED = Step("onsite_with_parts", h.onsite_resolution(resolved=False), "engineer")

@@ -170,7 +170,10 @@ def test_verify_all_reports_each_instance_once_with_progress(bundled: Database) 
     seen: list[int] = []
     with bundled.transaction() as session:
         verdicts = audit.verify_all(session, progress=lambda v: seen.append(v.instance_id), batch_size=3)
-    assert [v.instance_id for v in verdicts] == seen == ids and all(v.ok for v in verdicts)
+        # Besides the requests, the fault reports their level II faults started (故障技术报告, issue 11 item 4).
+        every = list(session.scalars(select(ProcessInstance.id).order_by(ProcessInstance.id)))
+    assert set(ids) < set(every)
+    assert [v.instance_id for v in verdicts] == seen == every and all(v.ok for v in verdicts)
 
 
 # ------------------------------------------------------------------------------------------- tampering
@@ -284,7 +287,10 @@ def test_an_unreadable_saved_workflow_is_reported_and_the_others_still_verified(
     with bundled.transaction() as session:
         session.execute(update(ProcessInstance).where(ProcessInstance.id == broken.id)
                         .values(workflow_state='{"opsflow_state": 1}'))
-        verdicts = audit.verify_all(session)
+        every = audit.verify_all(session)
+    # Besides these two, the fault reports their level II faults started (故障技术报告, issue 11 item 4).
+    verdicts = [v for v in every if v.instance_id in (broken.id, fine.id)]
+    assert len(every) == 4 and all(v.ok for v in every if v not in verdicts)
     assert [v.ok for v in verdicts] == [False, True] and [v.instance_id for v in verdicts] == [broken.id, fine.id]
     first = verdicts[0].first_divergence
     assert (first.check, first.message) == ("final", "the instance cannot be checked") and verdicts[0].chain_ok
@@ -529,8 +535,12 @@ def test_cli_verify(app: Flask) -> None:
     every = run(app, "audit", "verify", "--all", "--json", "--user", "inspector")
     assert every.exit_code == 0, every.stderr
     report = json.loads(every.stdout)
-    assert (report["ok"], report["instances"], report["divergences"]) == (True, 2, 0)
-    assert report["events"] == len(first.events()) + len(second.events())
+    # The level II fault of `first` started its fault report (故障技术报告, issue 11 item 4): three instances.
+    with db.transaction() as session:
+        report_events = len(history.events_of(session, first.id + 1))
+        assert session.get(ProcessInstance, first.id + 1).process_id == "fault_report"
+    assert (report["ok"], report["instances"], report["divergences"]) == (True, 3, 0)
+    assert report["events"] == len(first.events()) + len(second.events()) + report_events
     assert "verifying" in every.stderr  # the progress bar
 
     seq = _edit_payload(db, first)
@@ -551,7 +561,8 @@ def test_cli_verify(app: Flask) -> None:
     with db.transaction() as session:
         verified = [(r.actor, r.instance_id) for r in session.scalars(
             select(AccessLog).where(AccessLog.action == "verify").order_by(AccessLog.id))]
-    assert verified[:3] == [("cli", first.id), ("inspector", first.id), ("inspector", second.id)]
+    assert verified[:4] == [("cli", first.id), ("inspector", first.id), ("inspector", first.id + 1),
+                            ("inspector", second.id)]
 
 
 def test_cli_export(app: Flask, tmp_path: Path) -> None:
@@ -591,7 +602,9 @@ RESOLUTION_CASES = {
     "resolved on site in time: met": (ONSITE_FIXED, HOUR, HOUR, ("met", "onsite_fix", "engineer")),
     "resolved on site too late: missed": (ONSITE_FIXED, 80 * HOUR, HOUR, ("missed", "onsite_fix", "engineer")),
     "resolved by a step without a due time: met": (EXPERT_FIXED, HOUR, HOUR, ("met", "expert_support", "engineer")),
-    "closed unresolved before the due time: missed": (CLOSED_UNRESOLVED, HOUR, HOUR, ("missed", "onsite_fix", None)),
+    # The last step that was to resolve it: 服务支持 (every step shows a due time; the callback resolves nothing).
+    "closed unresolved before the due time: missed": (CLOSED_UNRESOLVED, HOUR, HOUR,
+                                                      ("missed", "expert_support", None)),
 }
 # The bundled diagram no longer closes a case 服务支持 left unresolved (issue 11); instances of an earlier
 # version still can, so that case runs on such a version: 服务支持 未解决 goes on to the callback.

@@ -100,6 +100,7 @@ CONVENTIONS: dict[str, str] = {
     "sla_warning": "acknowledged:bool! comment:text",
     "sla_escalation": "action_taken:text! comment:text",
     "emergency_plan": "plan:text! measures:text",
+    "fault_report_start": "source_instance:int[1..]! title:string fault_level:enum(I/II/III/IV)!",
     "solution": (
         "title:string! kind:enum(policy/solution/change/test/technical/reference)! system:string "
         "device_type:enum(host/power/storage/memory/dvr/camera/call_seat/mas_terminal/network/software/other) "
