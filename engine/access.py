@@ -694,3 +694,62 @@ def require_read_complaints(actor: Actor) -> None:
     if not may_read_complaints(actor):
         raise Forbidden(f"{actor.username} may not read the complaint records", reason="complaints_hidden",
                         params={"username": actor.username})
+
+
+# --- finding requests: the agents' search and all-requests list (engine.desk.request_search, request_list) --
+
+# Who finds every request: the service desk (it takes every request) and whoever reads every history.
+REQUEST_FINDERS_OF_ALL = OVERSEERS | {SERVICE_DESK}
+
+
+class FoundRequestFacts(Protocol):
+    """What the finding rule reads of a request: who raised it, and the groups and people of its tasks (open
+    or done: candidate groups, assignees, who completed them)."""
+
+    @property
+    def started_by(self) -> str | None: ...
+    @property
+    def task_groups(self) -> frozenset[str]: ...
+    @property
+    def task_people(self) -> frozenset[str]: ...
+
+
+def may_search_requests(actor: Actor) -> bool:
+    """The search box and the all-requests list: the agents (and auditors); requesters follow their own
+    requests in the portal."""
+    return may_use_inbox(actor)
+
+
+def require_search_requests(actor: Actor) -> None:
+    if not may_search_requests(actor):
+        raise Forbidden(f"{actor.username} may not search requests (agents do; requesters see theirs in the "
+                        "portal)", reason="request_search_forbidden", params={"username": actor.username})
+
+
+def finds_every_request(actor: Actor) -> bool:
+    return bool(actor.groups & REQUEST_FINDERS_OF_ALL)
+
+
+def may_find_request(request: FoundRequestFacts, actor: Actor) -> bool:
+    """A request in an agent's search or list: every one for the service desk and the overseers; for the
+    others those they raised or one of whose tasks was their group's or theirs (another group's cases stay
+    hidden)."""
+    if not may_search_requests(actor):
+        return False
+    if finds_every_request(actor):
+        return True
+    return (request.started_by == actor.username or actor.username in request.task_people
+            or bool(request.task_groups & (actor.groups - {REQUESTERS})))
+
+
+def found_requests(actor: Actor) -> ColumnElement[bool]:
+    """SQL of may_find_request, a condition on process_instance."""
+    if not may_search_requests(actor):
+        return false()
+    if finds_every_request(actor):
+        return true()
+    me, groups = actor.username, sorted(actor.groups - {REQUESTERS})
+    worked = or_(_tasks.c.assignee == me, _tasks.c.completed_by == me,
+                 *([_tasks.c.candidate_group.in_(groups)] if groups else []))
+    return or_(_instances.c.started_by == me,
+               _instances.c.id.in_(select(_tasks.c.instance_id).where(worked)))

@@ -1,5 +1,5 @@
 """The service-desk domain: SLA, the case record, chasing, notices, health-check schedules, inbox and task lists,
-zones and customers.
+zones and customers, request numbers and the agents' request search.
 
 It acts on the process core through the core's hooks (engine.process.hooks); the core never imports it.
 `install()` connects every desk rule, here and nowhere else; each entry point calls it once before
@@ -20,8 +20,10 @@ def install() -> None:
         knowledge,
         kpi,
         notify,
+        numbers,
         parts,
         pickers,
+        request_search,
         schedules,
         service_reports,
         sla,
@@ -64,3 +66,9 @@ def install() -> None:
     hooks.instance_starting.connect(complaint.on_instance_starting)
     hooks.task_completing.connect(complaint.on_task_completing)
     hooks.task_completed.connect(complaint.on_task_completed)
+    # Issue 15 (search): the request's number at its start; its search words at the start and when a form
+    # changes its text, written after the case row (which names the customer).
+    hooks.instance_started.connect(numbers.number_at_start)
+    hooks.instance_started.connect(request_search.note_start)
+    hooks.task_completed.connect(request_search.note_completion)
+    hooks.instance_saved.connect(request_search.index_saved)

@@ -14,12 +14,14 @@ from engine.store.models import Base
 # The SQLite full-text table (FTS5, created by the migration) and the shadow tables SQLite keeps for it:
 # SQLAlchemy cannot describe virtual tables, so the schema comparison leaves them out.
 SQLITE_SEARCH_TABLE = "solution_fts"
+# engine.store.search_models.SQLITE_REQUEST_SEARCH_TABLE: the request search's, left out the same way.
+_SQLITE_FULL_TEXT = (SQLITE_SEARCH_TABLE, "request_fts")
 
 
 def modelled(name: str | None, type_: str, _parent: object) -> bool:
     """Alembic's include_name: everything but SQLite's full-text tables, which models cannot describe."""
     return not (type_ == "table" and bool(name)
-                and (name == SQLITE_SEARCH_TABLE or str(name).startswith(SQLITE_SEARCH_TABLE + "_")))
+                and any(name == fts or str(name).startswith(fts + "_") for fts in _SQLITE_FULL_TEXT))
 
 
 class Solution(Base):

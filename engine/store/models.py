@@ -90,13 +90,16 @@ class ProcessInstance(Base):
     __tablename__ = "process_instance"
     __table_args__ = (Index("ix_instance_status", "status"), Index("ix_instance_definition", "definition_id"),
                       Index("ix_instance_started_by", "started_by", "id"),
-                      Index("ix_instance_process_level", "process_id", "fault_level"))
+                      Index("ix_instance_process_level", "process_id", "fault_level"),
+                      UniqueConstraint("number", name="uq_process_instance_number"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
     process_id: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default=InstanceStatus.RUNNING)
     title: Mapped[str | None] = mapped_column(String(200))
+    # The readable request number (INC-2026-000123), given at the start in the same transaction (engine.desk.numbers).
+    number: Mapped[str | None] = mapped_column(String(20))
     fault_level: Mapped[str | None] = mapped_column(String(10))
     started_by: Mapped[str | None] = mapped_column(String(100))
     started_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
@@ -338,8 +341,8 @@ class Membership(Base):
 
 
 # The knowledge base's, the REST API's (tokens, alert intake), the zones' and customers', the spare parts',
-# the service reports', the KPI roll-up's and the chases' and complaints' tables live in their own modules;
-# importing them here puts them in Base.metadata.
+# the service reports', the KPI roll-up's, the chases' and complaints' and the request search's tables live
+# in their own modules; importing them here puts them in Base.metadata.
 from engine.store import (  # noqa: E402,F401
     api_models,
     complaint_models,
@@ -348,4 +351,5 @@ from engine.store import (  # noqa: E402,F401
     kpi_models,
     parts_models,
     report_models,
+    search_models,
 )
