@@ -91,7 +91,7 @@ class ProcessInstance(Base):
     __table_args__ = (Index("ix_instance_status", "status"), Index("ix_instance_definition", "definition_id"),
                       Index("ix_instance_started_by", "started_by", "id"),
                       Index("ix_instance_process_level", "process_id", "fault_level"),
-                      UniqueConstraint("number", name="uq_process_instance_number"))
+                      Index("ix_instance_number", "number", unique=True))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))

@@ -95,9 +95,9 @@ def _backfill_search(bind: sa.Connection) -> None:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("process_instance", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("number", sa.String(length=20), nullable=True))
-        batch_op.create_unique_constraint("uq_process_instance_number", ["number"])
+    # Plain ALTER TABLE and an index: a batch copy of process_instance would trip SQLite's foreign keys.
+    op.add_column("process_instance", sa.Column("number", sa.String(length=20), nullable=True))
+    op.create_index("ix_instance_number", "process_instance", ["number"], unique=True)
     op.create_table("request_counter",
                     sa.Column("prefix", sa.String(length=10), nullable=False),
                     sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
@@ -145,6 +145,5 @@ def downgrade() -> None:
         batch_op.drop_index("ix_request_search_document")
     op.drop_table("request_search")
     op.drop_table("request_counter")
-    with op.batch_alter_table("process_instance", schema=None) as batch_op:
-        batch_op.drop_constraint("uq_process_instance_number", type_="unique")
-        batch_op.drop_column("number")
+    op.drop_index("ix_instance_number", table_name="process_instance")
+    op.drop_column("process_instance", "number")
