@@ -82,3 +82,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(parts_bp, url_prefix="/parts")
     app.register_blueprint(report_archive_bp)  # url_prefix /reports/archive
     app.register_blueprint(reports_bp, url_prefix="/reports")
+    from app.requests import bp as requests_bp  # the agents' search and all-requests list
+    app.register_blueprint(requests_bp)

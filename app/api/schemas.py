@@ -63,12 +63,15 @@ class TaskSchema(Schema):
     completed_by = fields.String(allow_none=True)
     process_id = fields.String()
     title = fields.String(allow_none=True)
+    number = fields.String(allow_none=True, metadata={"description": "the request's readable number"})
     fault_level = fields.String(allow_none=True)
     instance_version = fields.Integer(metadata={"description": "the instance's lock version (its ETag)"})
 
 
 class InstanceSchema(Schema):
     id = fields.Integer(required=True)
+    number = fields.String(allow_none=True, metadata={"description": "the request's readable number "
+                                                                       "(INC-2026-000123)"})
     process_id = fields.String(required=True)
     version = fields.Integer(required=True)
     status = fields.String(required=True)

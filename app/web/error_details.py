@@ -47,6 +47,13 @@ DETAILS: dict[str, LazyString] = {
                                       "%(username)s may not see it."),
     "request_missing": lazy_gettext("Request %(instance_id)s does not exist."),
     "request_of_someone_else": lazy_gettext("Request %(instance_id)s was raised by someone else."),
+    "request_search_forbidden": lazy_gettext("%(username)s may not search requests; your own requests are under "
+                                             "My requests."),
+    "request_number_missing": lazy_gettext("There is no request %(number)s you may see."),
+    "saved_filter_missing": lazy_gettext("Saved filter %(filter_id)s does not exist."),
+    "saved_filter_exists": lazy_gettext("You already have a filter named “%(name)s”."),
+    "saved_filter_group": lazy_gettext("A filter is shared only with one of your own groups, not %(group_id)s."),
+    "saved_filters_too_many": lazy_gettext("You have %(limit)s saved filters already; delete one first."),
     "directory_hidden": lazy_gettext("%(username)s may not list users."),
     "sla_policy_missing": lazy_gettext("There is no SLA policy for fault level %(level)s."),
     "sla_report_forbidden": lazy_gettext("%(username)s may not read the SLA report or policy: managers, the "

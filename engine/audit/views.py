@@ -47,7 +47,8 @@ _cases = cast(Table, ServiceCase.__table__)
 _INSTANCE_COLUMNS = (
     _instances.c.id, _instances.c.process_id, _definitions.c.name.label("process_name"), _definitions.c.version,
     _instances.c.definition_id, _definitions.c.sha256, _instances.c.status, _instances.c.title,
-    _instances.c.fault_level, _instances.c.started_by, _instances.c.started_at, _instances.c.ended_at,
+    _instances.c.number, _instances.c.fault_level, _instances.c.started_by, _instances.c.started_at,
+    _instances.c.ended_at,
     _cases.c.resolved_at, _cases.c.chase_count, _cases.c.is_complaint, _instances.c.last_event_seq,
     *(_cases.c[f"{target}_due_at"] for target in SLA_TARGETS),
 )

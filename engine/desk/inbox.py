@@ -43,7 +43,8 @@ _ROW_COLUMNS = (
     _tasks.c.id, _tasks.c.instance_id, _tasks.c.element_id, _tasks.c.name, _tasks.c.candidate_group,
     _tasks.c.assignee, _tasks.c.form_key, _tasks.c.state, _tasks.c.created_at, _tasks.c.due_at,
     _tasks.c.completed_at, _tasks.c.completed_by, _instances.c.process_id, _instances.c.title,
-    _instances.c.fault_level, _instances.c.status.label("instance_status"), _instances.c.started_by,
+    _instances.c.number, _instances.c.fault_level, _instances.c.status.label("instance_status"),
+    _instances.c.started_by,
     _COMPLAINT, _definitions.c.name.label("process_name"), _definitions.c.version,
 )
 _FROM = _tasks.join(_instances, _instances.c.id == _tasks.c.instance_id).join(
@@ -275,7 +276,8 @@ def task_page(session: Session, *, task_id: int, actor: Actor) -> dict[str, Any]
     return {
         "task": task, "request": request, "steps": steps,
         "open_tasks": [dict(r._mapping) for r in _open_tasks(session, [row.instance_id])],
-        "instance": {"id": row.instance_id, "process_id": row.process_id, "process_name": row.process_name,
+        "instance": {"id": row.instance_id, "number": row.number, "process_id": row.process_id,
+                     "process_name": row.process_name,
                      "version": row.version, "status": row.instance_status, "title": row.title,
                      "fault_level": row.fault_level, "started_by": row.started_by, "started_at": row.started_at,
                      "chase_count": row.chase_count, "is_complaint": row.is_complaint},
@@ -311,7 +313,8 @@ class RequestsPage:
 
 
 _REQUEST_COLUMNS = (_instances.c.id, _instances.c.process_id, _definitions.c.name.label("process_name"),
-                    _instances.c.title, _instances.c.status, _instances.c.fault_level, _instances.c.started_by,
+                    _instances.c.title, _instances.c.number, _instances.c.status, _instances.c.fault_level,
+                    _instances.c.started_by,
                     _instances.c.started_at, _instances.c.ended_at, _CHASES, _COMPLAINT)
 _REQUESTS_FROM = _instances.join(_definitions, _definitions.c.id == _instances.c.definition_id).outerjoin(
     _cases, _cases.c.instance_id == _instances.c.id)

@@ -262,7 +262,8 @@ def _name(name: str) -> str:
 def _share(group_id: str | None, actor: Actor) -> str | None:
     if group_id and group_id not in actor.groups - {access.REQUESTERS}:
         raise InvalidInput(f"{actor.username} is not in group {group_id}",
-                           field_errors={"group_id": ["one of your own groups"]})
+                           field_errors={"group_id": ["one of your own groups"]}, reason="saved_filter_group",
+                           params={"group_id": group_id})
     return group_id or None
 
 
@@ -289,7 +290,8 @@ def save_filter(session: Session, *, actor: Actor, name: str, query: str, group_
     _unique(session, actor, name)
     count = session.scalar(select(func.count()).select_from(_filters).where(_filters.c.username == actor.username))
     if (count or 0) >= MAX_FILTERS:
-        raise InvalidInput(f"at most {MAX_FILTERS} saved filters", field_errors={"name": ["too many saved filters"]})
+        raise InvalidInput(f"at most {MAX_FILTERS} saved filters", field_errors={"name": ["too many saved filters"]},
+                           reason="saved_filters_too_many", params={"limit": MAX_FILTERS})
     saved = SavedFilter(username=actor.username, name=name, query=clean_query(query),
                         group_id=_share(group_id, actor))
     session.add(saved)

@@ -26,7 +26,8 @@ def task_to_dict(record: Any, instance: ProcessInstance | None = None) -> dict[s
         "completed_by": record.completed_by,
     }
     if instance is not None:
-        row.update(process_id=instance.process_id, title=instance.title, fault_level=instance.fault_level)
+        row.update(process_id=instance.process_id, title=instance.title, number=instance.number,
+                   fault_level=instance.fault_level)
     return row
 
 
@@ -67,8 +68,9 @@ def instance_view(session: Session, instance_id: int) -> dict[str, Any]:
 
 
 _SUMMARY = (select(ProcessInstance.id, ProcessInstance.process_id, ProcessDefinition.version, ProcessInstance.status,
-                   ProcessInstance.title, ProcessInstance.fault_level, ProcessInstance.started_by,
-                   ProcessInstance.started_at, ProcessInstance.ended_at, ProcessInstance.lock_version)
+                   ProcessInstance.title, ProcessInstance.number, ProcessInstance.fault_level,
+                   ProcessInstance.started_by, ProcessInstance.started_at, ProcessInstance.ended_at,
+                   ProcessInstance.lock_version)
             .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id))
 _OPEN_TASKS = select(*TaskRecord.__table__.columns).where(TaskRecord.state == TaskState.READY).order_by(TaskRecord.id)
 
@@ -80,8 +82,9 @@ def _instance_summary(session: Session, instance_id: int) -> dict[str, Any]:
         raise _missing(instance_id)
     open_tasks = session.connection().execute(_OPEN_TASKS.where(TaskRecord.instance_id == instance_id))
     return {
-        "id": row.id, "process_id": row.process_id, "version": row.version, "status": row.status, "title": row.title,
-        "fault_level": row.fault_level, "started_by": row.started_by, "started_at": row.started_at.isoformat(),
+        "id": row.id, "number": row.number, "process_id": row.process_id, "version": row.version,
+        "status": row.status, "title": row.title, "fault_level": row.fault_level, "started_by": row.started_by,
+        "started_at": row.started_at.isoformat(),
         "ended_at": row.ended_at.isoformat() if row.ended_at else None, "lock_version": row.lock_version,
         "open_tasks": [task_to_dict(t) for t in open_tasks],
     }
@@ -117,8 +120,8 @@ def tasks_page(session: Session, *, actor: Actor, scope: str = "workable", state
 _VISIBLE_TASK = (select(TaskRecord.id, TaskRecord.instance_id, TaskRecord.element_id, TaskRecord.name,
                         TaskRecord.candidate_group, TaskRecord.form_key, TaskRecord.state, TaskRecord.assignee,
                         TaskRecord.due_at, TaskRecord.created_at, TaskRecord.completed_at, TaskRecord.completed_by,
-                        ProcessInstance.process_id, ProcessInstance.title, ProcessInstance.fault_level,
-                        ProcessInstance.started_by, ProcessInstance.lock_version)
+                        ProcessInstance.process_id, ProcessInstance.title, ProcessInstance.number,
+                        ProcessInstance.fault_level, ProcessInstance.started_by, ProcessInstance.lock_version)
                  .join(ProcessInstance, ProcessInstance.id == TaskRecord.instance_id))
 
 
@@ -135,7 +138,7 @@ def visible_task(session: Session, *, task_id: int, actor: Actor, verb: str = "s
             "due_at": row.due_at.isoformat() if row.due_at else None, "created_at": row.created_at.isoformat(),
             "completed_at": row.completed_at.isoformat() if row.completed_at else None,
             "completed_by": row.completed_by, "process_id": row.process_id, "title": row.title,
-            "fault_level": row.fault_level, "instance_version": row.lock_version}
+            "number": row.number, "fault_level": row.fault_level, "instance_version": row.lock_version}
 
 
 def visible_instance(session: Session, *, instance_id: int, actor: Actor) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from engine.desk import numbers, request_list, request_search
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.process import runtime
 from engine.store.db import Database
-from engine.store.models import ProcessInstance, TaskRecord
+from engine.store.models import ProcessInstance
 from engine.store.search_models import RequestCounter
 from tests.support.flows import REQUEST, Flow
 
@@ -176,11 +176,13 @@ def test_agents_of_another_group_find_only_what_they_worked_on(bundled: Database
 
 def test_an_engineer_finds_the_requests_their_group_worked(bundled: Database, requests: dict[str, int]) -> None:
     assert _found(bundled, "engineer", "打印机") == []
-    Flow(bundled, "service_desk").id  # noqa: B018  (another request, not the engineer's)
-    with bundled.transaction() as session:  # as if the desk had handed the printer case to the engineers
-        session.execute(update(TaskRecord).where(TaskRecord.instance_id == requests["printer"])
-                        .values(candidate_group="engineer"))
+    flow = Flow.__new__(Flow)
+    flow.db, flow.id = bundled, requests["printer"]
+    flow.complete("accept", {"request_confirmed": True}, "service_desk")
+    flow.complete("classify", {"category": "fault", "fault_level": "III"}, "service_desk")
+    assert flow.open_elements() == ["remote_fix"]  # the engineers' task now
     assert _found(bundled, "engineer", "打印机") == [requests["printer"]]
+    assert _found(bundled, "vendor", "打印机") == []
 
 
 def test_requesters_do_not_search(bundled: Database, requests: dict[str, int]) -> None:
