@@ -20,13 +20,16 @@ from app.api.schemas import (
     PolicySchema,
     ProcessDetailSchema,
     ProcessSchema,
+    RequestPageSchema,
+    RequestsArgs,
+    RequestSchema,
     StartArgs,
     TaskListArgs,
     TaskSchema,
 )
 from app.web.session import unit_of_work
 from engine import access, users
-from engine.desk import knowledge, sla, tasks
+from engine.desk import knowledge, request_list, request_search, sla, tasks
 from engine.process import definitions, runtime
 
 
@@ -57,7 +60,9 @@ task_api = Blueprint("api_tasks", __name__, url_prefix="/api/v1/tasks",
 sla_api = Blueprint("api_sla", __name__, url_prefix="/api/v1/sla", description="SLA policies and targets at risk")
 knowledge_api = Blueprint("api_knowledge", __name__, url_prefix="/api/v1/knowledge",
                           description="Knowledge-base search")
-BLUEPRINTS = (processes, instances, task_api, sla_api, knowledge_api)
+requests_api = Blueprint("api_requests", __name__, url_prefix="/api/v1/requests",
+                         description="The agents' request search and list; a request by its number")
+BLUEPRINTS = (processes, instances, task_api, sla_api, knowledge_api, requests_api)
 for _blueprint in BLUEPRINTS:
     token_required(_blueprint, "api")
 
@@ -249,3 +254,34 @@ def search(args: dict[str, Any]) -> Any:
                                 device_type=args["device_type"], category=args["category"], status=args["status"],
                                 author=who.username if args["mine"] else None, limit=args["page_size"],
                                 offset=(args["page"] - 1) * args["page_size"])
+
+
+# --- requests -----------------------------------------------------------------------------------------
+
+@requests_api.get("")
+@requests_api.arguments(RequestsArgs, location="query")
+@requests_api.response(200, RequestPageSchema)
+@documented_errors(requests_api, 422)
+def list_requests(args: dict[str, Any]) -> Any:
+    """Requests I may find (agents; 403 for requesters): with `q` the search's best matches, without it the
+    list, newest first or by `sort`; the list's filters either way."""
+    filters = {key: args[key] for key in request_list.FILTER_KEYS}
+    with unit_of_work() as session:
+        if args["q"].strip():
+            found = request_search.search(session, actor=actor(), text=args["q"], page=args["page"],
+                                          page_size=args["page_size"], filters=filters)
+            return {"requests": found.rows, "page": found.page, "has_more": found.has_more, "total": None,
+                    "terms": found.terms}
+        listed = request_list.list_requests(session, actor=actor(), filters=filters, page=args["page"],
+                                            page_size=args["page_size"])
+        return {"requests": listed.rows, "page": listed.page, "has_more": listed.has_more, "total": listed.total,
+                "terms": []}
+
+
+@requests_api.get("/<string(maxlength=40):number>")
+@requests_api.response(200, RequestSchema)
+@documented_errors(requests_api, 404)
+def get_request(number: str) -> Any:
+    """A request by its number (INC-2026-000123); 404 for one I may not find, as for one that does not exist."""
+    with unit_of_work() as session:
+        return request_list.by_number(session, number=number, actor=actor())

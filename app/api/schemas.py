@@ -6,6 +6,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from app.inbox.schemas import AssignArgs, InboxArgs
 from app.kb.schemas import SearchArgs
+from app.requests.schemas import RequestListArgs
 from app.sla.schemas import AtRiskSchema, PolicySchema
 from engine import tokens
 from engine.desk import alerts
@@ -236,3 +237,44 @@ class AlertLevelSchema(Schema):
     fault_level = fields.String(required=True)
     updated_by = fields.String(allow_none=True)
     updated_at = fields.DateTime(allow_none=True)
+
+
+# --- requests: the agents' search and list (engine.desk.request_search, request_list) -------------------
+
+class RequestsArgs(RequestListArgs):
+    """The all-requests list's filters, and `q`: the search box's words or number (best first when given)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    q = fields.String(load_default="", validate=validate.Length(max=200),
+                      metadata={"description": "a request number (whole or its start), or words of the title, "
+                                               "requester, organisation or text"})
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class RequestSchema(Schema):
+    id = fields.Integer(required=True)
+    number = fields.String(allow_none=True, required=True)
+    title = fields.String(allow_none=True)
+    process_id = fields.String(required=True)
+    status = fields.String(required=True)
+    fault_level = fields.String(allow_none=True)
+    started_by = fields.String(allow_none=True)
+    requester_name = fields.String(allow_none=True)
+    started_at = fields.DateTime(required=True)
+    ended_at = fields.DateTime(allow_none=True)
+    customer = fields.String(allow_none=True)
+    zone = fields.String(allow_none=True)
+    assigned_group = fields.String(allow_none=True)
+    resolve_due_at = fields.DateTime(allow_none=True)
+    is_overdue = fields.Boolean(required=True)
+
+
+class RequestPageSchema(Schema):
+    requests = fields.List(fields.Nested(RequestSchema), required=True)
+    page = fields.Integer(required=True)
+    has_more = fields.Boolean(required=True)
+    total = fields.Integer(allow_none=True, required=True,
+                           metadata={"description": "how many match (the list's filters alone; null for a search)"})
+    terms = fields.List(fields.String(), required=True, metadata={"description": "the words searched for"})

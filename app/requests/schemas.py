@@ -18,8 +18,10 @@ class _Blanks(Schema):
 
     @pre_load
     def _blank_is_absent(self, data: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
-        """The filter form sends empty fields as ''; that means 'any'."""
-        return {key: value for key, value in data.items() if value != ""}
+        """The filter form sends empty fields as ''; that means 'any'. NUL characters mean nothing (and
+        PostgreSQL refuses them in text)."""
+        return {key: value.replace("\x00", "") if isinstance(value, str) else value
+                for key, value in data.items() if value != ""}
 
 
 class SearchArgs(_Blanks):

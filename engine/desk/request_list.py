@@ -59,8 +59,9 @@ _ROW_COLUMNS = (_instances.c.id, _instances.c.number, _instances.c.title, _insta
                 _instances.c.status, _instances.c.fault_level, _instances.c.started_by,
                 _users.c.display_name.label("requester_name"), _instances.c.started_at, _instances.c.ended_at,
                 _cases.c.customer, _cases.c.zone, _cases.c.assigned_group, _cases.c.resolve_due_at)
-_FROM = (_instances.outerjoin(_cases, _cases.c.instance_id == _instances.c.id)
-         .outerjoin(_users, _users.c.username == _instances.c.started_by))
+# The instance with its case (what the filters read) and its requester (the name a row shows).
+CASES_FROM = _instances.outerjoin(_cases, _cases.c.instance_id == _instances.c.id)
+_FROM = CASES_FROM.outerjoin(_users, _users.c.username == _instances.c.started_by)
 
 
 def _row(row: Any, now: dt.datetime) -> RequestRow:

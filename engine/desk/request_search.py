@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, column, delete, func, insert, literal_column, select, table
+from sqlalchemy import Table, and_, bindparam, column, delete, func, insert, literal_column, select, table
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.orm import Session
 
-from engine import access
+from engine import access, clock
 from engine.desk import knowledge_search, numbers, request_list
 from engine.process import hooks
 from engine.store.models import ProcessInstance, ServiceCase, User
@@ -135,13 +135,15 @@ class SearchResult:
 
 
 def search(session: Session, *, actor: Actor, text: str, page: int = 1, page_size: int = 20,
-           now: dt.datetime | None = None) -> SearchResult:
+           filters: dict[str, Any] | None = None, now: dt.datetime | None = None) -> SearchResult:
     """Requests the agent may see matching `text`, best first: a number typed in full or in part finds by
     number (newest first); other text by words, all of them in any searched field (requester, organisation,
-    title, description …), ranked by bm25 on SQLite and ts_rank on PostgreSQL."""
+    title, description …), ranked by bm25 on SQLite and ts_rank on PostgreSQL. `filters` are the
+    all-requests list's (engine.desk.request_list.conditions)."""
     access.require_search_requests(actor)
-    text = text.strip()[:200]
-    visible = access.found_requests(actor)
+    text = text.replace("\x00", "").strip()[:200]
+    at = now or clock.now()
+    visible = and_(access.found_requests(actor), *request_list.conditions(filters or {}, at))
     limit, offset = page_size + 1, (page - 1) * page_size
     terms: list[str] = []
     if not text:
@@ -149,15 +151,15 @@ def search(session: Session, *, actor: Actor, text: str, page: int = 1, page_siz
     elif numbers.is_number_prefix(text):
         number = numbers.normalised(text)
         ids = list(session.scalars(
-            select(_instances.c.id).where(_instances.c.number >= number, _instances.c.number < number + "\uffff",
-                                          visible)
+            select(_instances.c.id).select_from(request_list.CASES_FROM)
+            .where(_instances.c.number >= number, _instances.c.number < number + "\uffff", visible)
             .order_by(_instances.c.number.desc()).limit(limit).offset(offset)))
         terms = [number]
     else:
         terms = knowledge_search.query_terms(text)
         ids = _ranked(session, terms, visible, limit, offset) if terms else []
     has_more = len(ids) > page_size
-    rows = request_list.rows(session, ids[:page_size], now=now)
+    rows = request_list.rows(session, ids[:page_size], now=at)
     exact = rows[0] if len(rows) == 1 and page == 1 and rows[0].number == numbers.normalised(text) else None
     return SearchResult(rows, terms, has_more, exact, page)
 
@@ -166,14 +168,14 @@ def _ranked(session: Session, terms: list[str], visible: Any, limit: int, offset
     if session.get_bind().dialect.name == "postgresql":
         query = func.cast(bindparam("query", " & ".join(_quoted(term) for term in terms)), TSQUERY)
         statement = (select(_search.c.instance_id)
-                     .join(_instances, _instances.c.id == _search.c.instance_id)
+                     .join(request_list.CASES_FROM, _instances.c.id == _search.c.instance_id)
                      .where(_search.c.document.op("@@")(query), visible)
                      .order_by(func.ts_rank(_search.c.document, query).desc(), _search.c.instance_id.desc()))
     else:
         fts = table(SQLITE_REQUEST_SEARCH_TABLE, column("rowid"))
         whole: Any = literal_column(SQLITE_REQUEST_SEARCH_TABLE)
         match = " AND ".join('"' + term.replace('"', '""') + '"' for term in terms)
-        statement = (select(fts.c.rowid).join(_instances, _instances.c.id == fts.c.rowid)
+        statement = (select(fts.c.rowid).join(request_list.CASES_FROM, _instances.c.id == fts.c.rowid)
                      .where(whole.op("MATCH")(bindparam("match", match)), visible)
                      .order_by(func.bm25(whole), fts.c.rowid.desc()))
     return list(session.scalars(statement.limit(limit).offset(offset)))
