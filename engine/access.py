@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, Table, and_, exists, false, or_, select, true
 
 from engine.errors import Forbidden, InvalidInput, TaskTaken
 from engine.store.models import ProcessInstance, TaskRecord
@@ -751,5 +751,7 @@ def found_requests(actor: Actor) -> ColumnElement[bool]:
     me, groups = actor.username, sorted(actor.groups - {REQUESTERS})
     worked = or_(_tasks.c.assignee == me, _tasks.c.completed_by == me,
                  *([_tasks.c.candidate_group.in_(groups)] if groups else []))
+    # Correlated: each candidate request's few tasks down ix_task_instance (bench/search.py measured it
+    # against an IN over every task of the agent's groups, which reads the whole task table).
     return or_(_instances.c.started_by == me,
-               _instances.c.id.in_(select(_tasks.c.instance_id).where(worked)))
+               exists(select(_tasks.c.id).where(_tasks.c.instance_id == _instances.c.id, worked)))

@@ -167,7 +167,8 @@ class _Found:
     task_people: frozenset[str]
 
 
-def _found_facts(session: Session, instance_id: int, started_by: str | None) -> _Found:
+def found_facts(session: Session, instance_id: int, started_by: str | None) -> _Found:
+    """What engine.access.may_find_request reads of one request: who raised it, its tasks' groups and people."""
     tasks = session.execute(select(_tasks.c.candidate_group, _tasks.c.assignee, _tasks.c.completed_by)
                             .where(_tasks.c.instance_id == instance_id)).all()
     return _Found(started_by, frozenset(t.candidate_group for t in tasks if t.candidate_group),
@@ -190,7 +191,7 @@ def by_number(session: Session, *, number: str, actor: Actor) -> RequestRow:
     access.require_search_requests(actor)
     wanted = numbers.normalised(number)
     row = session.execute(select(*_ROW_COLUMNS).select_from(_FROM).where(_instances.c.number == wanted)).one_or_none()
-    if row is None or not access.may_find_request(_found_facts(session, row.id, row.started_by), actor):
+    if row is None or not access.may_find_request(found_facts(session, row.id, row.started_by), actor):
         raise NotFound(f"request {wanted} does not exist", reason="request_number_missing",
                        params={"number": wanted})
     return _row(row, clock.now())

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from engine import clock, users
+from engine import access, clock, users
 from engine.desk import numbers, request_list, request_search
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.process import runtime
@@ -318,3 +318,28 @@ def test_a_second_start_waits_for_the_first_to_commit(bundled: Database) -> None
         assert second == []  # blocked on the row
     waiting.join(timeout=30)
     assert (mine, second) == ("INC-2026-000002", ["INC-2026-000003"])
+
+
+def test_the_finding_rule_in_python_and_in_sql_agree(bundled: Database, requests: dict[str, int],
+                                                     make_user: Any) -> None:
+    flow = Flow.__new__(Flow)
+    flow.db, flow.id = bundled, requests["printer"]
+    flow.complete("accept", {"request_confirmed": True}, "service_desk")
+    flow.complete("classify", {"category": "fault", "fault_level": "III"}, "service_desk")
+    make_user("desk.engineer", "service_desk", "engineer")
+    make_user("both", "requester", "engineer")
+    names = ("service_desk", "engineer", "vendor", "auditor", "process_owner", "service_manager", "li.lei",
+             "requester", "desk.engineer", "both")
+    found = {}
+    with bundled.transaction() as session:
+        for username in names:
+            actor = users.actor(session, username)
+            in_sql = set(session.scalars(select(ProcessInstance.id).where(access.found_requests(actor))))
+            in_python = {i for i in requests.values() if access.may_find_request(request_list.found_facts(
+                session, i, session.scalar(select(ProcessInstance.started_by).where(ProcessInstance.id == i))), actor)}
+            assert in_sql == in_python, username
+            found[username] = in_sql
+    everything = set(requests.values())
+    assert found["service_desk"] == found["auditor"] == found["process_owner"] == found["desk.engineer"] == everything
+    assert found["engineer"] == found["both"] == {requests["printer"]}
+    assert found["vendor"] == found["li.lei"] == found["requester"] == set()  # requesters search nothing

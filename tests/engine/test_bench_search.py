@@ -1,0 +1,23 @@
+"""bench/search.py on a few hundred requests as a smoke test: every kind of search runs on SQLite and on
+PostgreSQL, every whole number typed is found by the service desk, and the last line is the RESULT line."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bench import search as bench_search
+from tests.support import pg
+
+
+def test_small_search_bench(postgres_server: pg.PostgresServer, capsys: pytest.CaptureFixture[str]) -> None:
+    url = postgres_server.create_database("opsflow_bench_search_small")
+    try:
+        assert bench_search.main(["--requests", "300", "--url", url]) == 0
+    finally:
+        postgres_server.drop_database("opsflow_bench_search_small")
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert re.fullmatch(r"RESULT requests=300 p50_ms=[\d.]+ p95_ms=[\d.]+", lines[-1]), lines[-1]
+    desk = [line for line in lines if " service_desk: " in line]
+    assert len(desk) == 2 and all("numbers found 80/80" in line for line in desk), lines
+    assert all("LIKE baseline" in line for line in desk)
