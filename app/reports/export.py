@@ -67,7 +67,8 @@ def summary_tables(summary: dict[str, Any]) -> list[ExportTable]:
 
 
 def cases_table(rows: list[dict[str, Any]]) -> ExportTable:
-    columns = ("instance_id", "title", *(name for name in kpi.CASE_COLUMNS if name != "instance_id"))
+    # The request number last: readers of older exports find their columns where they were.
+    columns = ("instance_id", "title", *(name for name in kpi.CASE_COLUMNS if name != "instance_id"), "number")
     return ExportTable(gettext("Cases"), list(columns),
                        [[plain(row)[name] for name in columns] for row in rows])
 

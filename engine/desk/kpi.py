@@ -472,7 +472,7 @@ def cases_query(period: Period, figure: str, filters: Filters | None = None, *, 
         if dimension not in DIMENSIONS:
             raise InvalidInput(f"cannot break down by {dimension!r}; one of {', '.join(DIMENSIONS)}")
         conditions.append(c[dimension].is_(None) if not value else c[dimension] == value)
-    return (select(*(c[name] for name in CASE_COLUMNS), _instances.c.title)
+    return (select(*(c[name] for name in CASE_COLUMNS), _instances.c.title, _instances.c.number)
             .join(_instances, _instances.c.id == c.instance_id)
             .where(*conditions).order_by(c.opened_at.desc(), c.instance_id.desc()))
 

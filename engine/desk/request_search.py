@@ -150,9 +150,12 @@ def search(session: Session, *, actor: Actor, text: str, page: int = 1, page_siz
         ids: list[int] = []
     elif numbers.is_number_prefix(text):
         number = numbers.normalised(text)
+        # A whole number down the unique index; the start of one with LIKE, which (unlike a range up to some
+        # highest character) means the same under every collation: PostgreSQL's locale ones ignore the hyphens.
+        matching = (_instances.c.number == number if numbers.is_number(number)
+                    else _instances.c.number.startswith(number, autoescape=True))
         ids = list(session.scalars(
-            select(_instances.c.id).select_from(request_list.CASES_FROM)
-            .where(_instances.c.number >= number, _instances.c.number < number + "\uffff", visible)
+            select(_instances.c.id).select_from(request_list.CASES_FROM).where(matching, visible)
             .order_by(_instances.c.number.desc()).limit(limit).offset(offset)))
         terms = [number]
     else:

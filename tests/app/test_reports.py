@@ -154,6 +154,7 @@ def test_csv_export_reads_back(client_for: Callable[[str], FlaskClient], cases: 
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert rows[0][:2] == ["instance_id", "title"]
     assert sorted(int(row[0]) for row in rows[1:]) == sorted([cases["east"], cases["waiting"]])
+    assert rows[0][-1] == "number" and all(re.fullmatch(r"[A-Z]{3}-\d{4}-\d{6}", row[-1]) for row in rows[1:])
     summary = client_for("quality_admin").get("/reports/export.csv?period=2026-11").data.decode("utf-8-sig")
     assert summary.startswith("主要指标\r\n指标,数值,键\r\n新建工单,3,opened\r\n")
     assert client_for("quality_admin").get("/reports/export.pdf?period=2026-11").status_code == 404
