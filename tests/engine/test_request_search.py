@@ -149,6 +149,18 @@ def test_a_changed_title_is_found_by_its_new_words(bundled: Database, requests: 
     assert _found(bundled, "service_desk", "超时") == [requests["his"]]  # the other fields stay
 
 
+def test_a_step_recording_a_searched_field_makes_it_searchable(bundled: Database) -> None:
+    """应急's 分析故障 records the symptom: found by its words from then on, with the request's own words."""
+    flow = Flow(bundled, "emergency", {**REQUEST, "title": "全院网络中断"}, user="service_desk")
+    assert _found(bundled, "service_desk", "宕机") == []
+    flow.complete("accept", {"request_confirmed": True, "notes": "电话受理"}, "service_desk")
+    flow.complete("analyse_fault", {"symptom": "核心交换机宕机，全院断网", "suspected_cause": "电源模块故障",
+                                    "fault_level": "I"}, "engineer")
+    assert _found(bundled, "service_desk", "宕机") == [flow.id]
+    assert _found(bundled, "service_desk", "网络 中断") == [flow.id]
+    assert _number(bundled, flow.id).startswith("EMG-")
+
+
 def test_more_text_sources_are_searched(bundled: Database, requests: dict[str, int],
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """The hook a comments table will use."""
