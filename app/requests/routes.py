@@ -12,6 +12,7 @@ from app.requests.schemas import RequestListArgs, SavedFilterArgs, SearchArgs
 from app.web.error_details import describe
 from app.web.requests import load_args, wants_json
 from app.web.session import actor, unit_of_work
+from engine import access
 from engine.desk import request_list, request_search
 from engine.desk.inbox import request_processes
 from engine.desk.request_list import FILTER_KEYS
@@ -38,7 +39,7 @@ def index() -> Any:
         processes = request_processes(session)
     query = urlencode({k: v for k, v in request.args.items() if k in FILTER_KEYS and v})
     return render_template("requests/index.html", page=page, filters=filters, saved=saved, query=query,
-                           processes=processes, groups=sorted(actor().groups - {"requester"}))
+                           processes=processes, groups=sorted(actor().groups - {access.REQUESTERS}))
 
 
 @bp.get("/requests/<string(maxlength=40):number>")

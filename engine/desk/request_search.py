@@ -113,7 +113,7 @@ def index_saved(saved: hooks.Moment) -> None:
     if data is None:
         return
     session = saved.session
-    number = instance.pending.get("request_number")
+    number = instance.pending.pop("request_number", None)
     if number is not None:  # the start: the request's facts too
         name = session.scalar(select(_users.c.display_name).where(_users.c.username == instance.started_by))
         customer = session.scalar(select(_cases.c.customer).where(_cases.c.instance_id == instance.id))
