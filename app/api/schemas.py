@@ -269,6 +269,8 @@ class RequestSchema(Schema):
     assigned_group = fields.String(allow_none=True)
     resolve_due_at = fields.DateTime(allow_none=True)
     is_overdue = fields.Boolean(required=True)
+    snippet = fields.Function(lambda row: "".join(text for text, _ in row.snippet), required=True,
+                              metadata={"description": "the search's: text around the words found"})
 
 
 class RequestPageSchema(Schema):

@@ -4,7 +4,7 @@ agent's saved filters (a name for a query string; shared with one of their group
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode
 
@@ -52,7 +52,8 @@ class RequestRow:
     assigned_group: str | None
     resolve_due_at: dt.datetime | None
     is_overdue: bool
-    snippet: str = ""
+    # The search's (engine.desk.request_search): text around the words found, as (piece, matched) pieces.
+    snippet: list[tuple[str, bool]] = field(default_factory=list)
 
 
 _ROW_COLUMNS = (_instances.c.id, _instances.c.number, _instances.c.title, _instances.c.process_id,

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.orm import Session
 
 from engine import access, clock
-from engine.desk import knowledge_search, numbers, request_list
+from engine.desk import knowledge, knowledge_search, numbers, request_list
 from engine.process import hooks
 from engine.store.models import ProcessInstance, ServiceCase, User
 from engine.store.search_models import SQLITE_REQUEST_SEARCH_TABLE, RequestSearch
@@ -31,9 +31,11 @@ _instances = cast(Table, ProcessInstance.__table__)
 _cases = cast(Table, ServiceCase.__table__)
 _users = cast(Table, User.__table__)
 
-# The form fields searched as the request's text, and the request's own facts kept beside them.
+# The form fields searched as the request's text (fields_of adds the request's own facts beside them).
 TEXT_FIELDS = ("title", "description", "system", "organisation", "requester_name", "category", "symptom")
-FACTS = ("number", "requester", "requester_name_of_user", "customer")
+# The plain text, in the order a snippet reads best (the number is shown apart, and found by its column).
+_TEXT_ORDER = ("title", "description", "symptom", "system", "category", "organisation", "customer",
+               "requester_name", "requester_name_of_user", "requester")
 MAX_FIELD = 4000  # characters of one field that are indexed (a pasted log says nothing more after that)
 
 # More text of a request to search, by instance id: a receiver per source. The request_comment table (not
@@ -57,7 +59,7 @@ def search_row(fields: dict[str, str], dialect: str, *, more: str = "") -> dict[
     """request_search's values for these fields: the words, and on PostgreSQL the tsvector in its input syntax."""
     words = [word for name in sorted(fields) if name != "number"
              for word in knowledge_search.tokens(fields[name])] + knowledge_search.tokens(more)
-    text = "\n".join(fields[name] for name in sorted(fields))
+    text = "\n".join(fields[name] for name in _TEXT_ORDER if fields.get(name))
     return {"fields": fields, "text": (text + "\n" + more).strip(), "words": " ".join(words),
             "document": _tsvector(words) if dialect == "postgresql" else None}
 
@@ -163,8 +165,18 @@ def search(session: Session, *, actor: Actor, text: str, page: int = 1, page_siz
         ids = _ranked(session, terms, visible, limit, offset) if terms else []
     has_more = len(ids) > page_size
     rows = request_list.rows(session, ids[:page_size], now=at)
+    if rows and terms and not numbers.is_number_prefix(text):
+        _add_snippets(session, rows, terms)
     exact = rows[0] if len(rows) == 1 and page == 1 and rows[0].number == numbers.normalised(text) else None
     return SearchResult(rows, terms, has_more, exact, page)
+
+
+def _add_snippets(session: Session, rows: list[request_list.RequestRow], terms: list[str]) -> None:
+    """Where the words were found: about 90 characters of the request's text around the first of them."""
+    texts = {instance_id: text for instance_id, text in session.execute(
+        select(_search.c.instance_id, _search.c.text).where(_search.c.instance_id.in_([row.id for row in rows])))}
+    for row in rows:
+        row.snippet = knowledge.highlight(knowledge.snippet(texts.get(row.id, "").replace("\n", " · "), terms), terms)
 
 
 def _ranked(session: Session, terms: list[str], visible: Any, limit: int, offset: int) -> list[int]:

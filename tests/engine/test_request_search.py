@@ -122,6 +122,14 @@ def test_search_finds_by_title_description_requester_and_organisation(bundled: D
     assert _found(bundled, "service_desk", "蓝屏") == []
 
 
+def test_results_show_where_the_words_were_found(bundled: Database, requests: dict[str, int]) -> None:
+    row, = _search(bundled, "service_desk", "数据库连接").rows
+    assert [piece for piece, matched in row.snippet if matched] == ["数据库", "连接"]  # the words searched for
+    assert "".join(piece for piece, _ in row.snippet).startswith("HIS 无法登录 · 门诊 HIS 登录超时，提示数据库连接失败")
+    by_number, = _search(bundled, "service_desk", _number(bundled, requests["his"])).rows
+    assert by_number.snippet == []
+
+
 def test_search_ranks_and_pages(bundled: Database, requests: dict[str, int]) -> None:
     extra = [_start(bundled, title=f"打印机故障 {n}", description="打印机 打印机 打印机") for n in range(3)]
     first = _search(bundled, "service_desk", "打印机", page_size=2)
