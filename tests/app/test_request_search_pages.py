@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from app import database
 from engine.store.models import ProcessInstance
 from tests.app.conftest import at_remote_fix, start_request, visible_text
+from tests.app.test_i18n import english_words
 
 NUMBER = re.compile(r"INC-\d{4}-\d{6}")
 
@@ -124,3 +125,16 @@ def test_numbers_are_shown_in_the_inbox_and_on_task_pages(app: Flask, client_for
     assert number in client_for("requester").get("/portal/").text
     assert number in client_for("auditor").get("/audit/").text
     assert number in client_for("auditor").get(f"/audit/instances/{instance_id}").text
+
+
+def test_the_pages_are_chinese_by_default_and_english_on_request(app: Flask,
+                                                                 client_for: Callable[[str], FlaskClient]) -> None:
+    start_request(client_for("requester"), title="打印机卡纸")
+    desk = client_for("service_desk")
+    desk.post("/requests/filters", data={"name": "一级", "query": "fault_level=I", "group_id": "service_desk"})
+    pages = {"list": desk.get("/requests"), "results": desk.get("/search", query_string={"q": "打印机"}),
+             "no results": desk.get("/search", query_string={"q": "蓝屏"}),
+             "not found": desk.get("/requests/INC-1999-000001")}
+    assert {name: english_words(page.text) for name, page in pages.items() if english_words(page.text)} == {}
+    desk.post("/locale", data={"locale": "en"})
+    assert "Saved filters" in desk.get("/requests").text and "Search requests" in desk.get("/search").text
