@@ -35,6 +35,9 @@ class Config:
     BABEL_DEFAULT_LOCALE = os.environ.get("OPSFLOW_DEFAULT_LOCALE", "zh_CN")
     # Times are stored in UTC and shown in this zone (the customers are in China).
     BABEL_DEFAULT_TIMEZONE = os.environ.get("OPSFLOW_TIMEZONE", "Asia/Shanghai")
+    # The most case rows one CSV/XLSX export of the reports holds (the rest is named in a last line): a year of a
+    # large contract must not build a file the size of the database in the worker's memory.
+    REPORT_EXPORT_MAX_ROWS = _env_int("OPSFLOW_REPORT_EXPORT_MAX_ROWS", 50_000)
     # A CSRF token lives as long as the session: a long form must not expire while it is typed.
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -673,16 +673,10 @@ def may_see_chases(actor: Actor) -> bool:
     return SERVICE_DESK in actor.groups or actor.is_manager or actor.is_auditor
 
 
-def may_be_first_responsible(person: Actor) -> bool:
-    """Who may be named first-responsible for a complaint: staff (not customers, not auditors)."""
+def is_staff(person: Actor) -> bool:
+    """Who a form's staff picker offers (the complaint's first-responsible person, engine.desk.pickers): the
+    people who deliver the service, not customers, auditors or the users' administrators."""
     return bool(person.groups - {REQUESTERS, AUDITORS, USER_ADMINS})
-
-
-def require_first_responsible(person: Actor) -> None:
-    if not may_be_first_responsible(person):
-        raise InvalidInput(f"{person.username} cannot be named first-responsible: only staff can",
-                           field_errors={"first_responsible": [f"{person.username} is not a staff member"]},
-                           reason="first_responsible_not_staff", params={"username": person.username})
 
 
 def may_read_complaints(actor: Actor) -> bool:

@@ -16,7 +16,9 @@ from forms.messages import (
     language,
 )
 
-# "user": the user name of an active member of the field's `group` (a picker; engine.desk.pickers checks it).
+# "user": the user name of an active member of the field's `group` (a picker; engine.desk.pickers checks it);
+# the group STAFF stands for every staff member (engine.access.is_staff), not one group.
+STAFF = "staff"
 FieldType = Literal["string", "text", "email", "bool", "int", "date", "datetime", "enum", "parts_list", "user"]
 FIELD_TYPES: Final[frozenset[str]] = frozenset(get_args(FieldType))
 
@@ -76,7 +78,7 @@ class Field:
     choices: tuple[Choice, ...] = ()
     min: int | None = None
     max: int | None = None
-    group: str | None = None  # user fields: whose members may be picked
+    group: str | None = None  # user fields: whose members may be picked (STAFF: any staff member)
 
     def __post_init__(self) -> None:
         check_identifier(self.id, what="Field id")

@@ -112,7 +112,7 @@ def start_instance(args: dict[str, Any], process_id: str) -> Any:
 
 # --- instances --------------------------------------------------------------------------------------
 
-@instances.get("/<int(max=2147483647):instance_id>")
+@instances.get("/<int:instance_id>")
 @instances.response(200, InstanceSchema, headers={"ETag": {"schema": {"type": "string"}}})
 @documented_errors(instances, 404)
 def get_instance(instance_id: int) -> Any:
@@ -122,7 +122,7 @@ def get_instance(instance_id: int) -> Any:
     return found, 200, {"ETag": etag(instance_id, found["lock_version"])}
 
 
-@instances.get("/<int(max=2147483647):instance_id>/history")
+@instances.get("/<int:instance_id>/history")
 @instances.response(200, HistoryEventSchema(many=True))
 @instances.paginate(page_size=50, max_page_size=500)
 @documented_errors(instances, 404)
@@ -153,7 +153,7 @@ def list_tasks(args: dict[str, Any], pagination_parameters: Any) -> Any:
     return rows
 
 
-@task_api.get("/<int(max=2147483647):task_id>")
+@task_api.get("/<int:task_id>")
 @task_api.response(200, TaskSchema, headers={"ETag": {"schema": {"type": "string"}}})
 @documented_errors(task_api, 404)
 def get_task(task_id: int) -> Any:
@@ -178,7 +178,7 @@ def _change_task(task_id: int, verb: str, change: Any) -> Any:
     return found, 200, {"ETag": etag(found["instance_id"], found["instance_version"])}
 
 
-@task_api.post("/<int(max=2147483647):task_id>/claim")
+@task_api.post("/<int:task_id>/claim")
 @task_api.response(200, TaskSchema)
 @task_api.doc(parameters=[IF_MATCH])
 @documented_errors(task_api, 404, 409, 412, 428)
@@ -188,7 +188,7 @@ def claim(task_id: int) -> Any:
                         lambda session, who: runtime.claim_task(session, task_id=task_id, actor=who))
 
 
-@task_api.post("/<int(max=2147483647):task_id>/release")
+@task_api.post("/<int:task_id>/release")
 @task_api.response(200, TaskSchema)
 @task_api.doc(parameters=[IF_MATCH])
 @documented_errors(task_api, 404, 409, 412, 428)
@@ -198,7 +198,7 @@ def release(task_id: int) -> Any:
                         lambda session, who: runtime.release_task(session, task_id=task_id, actor=who))
 
 
-@task_api.post("/<int(max=2147483647):task_id>/assign")
+@task_api.post("/<int:task_id>/assign")
 @task_api.arguments(AssignArgs(only=("assignee",)))
 @task_api.response(200, TaskSchema)
 @task_api.doc(parameters=[IF_MATCH])
@@ -209,7 +209,7 @@ def assign(args: dict[str, Any], task_id: int) -> Any:
         session, task_id=task_id, assignee=users.actor(session, args["assignee"]), actor=who))
 
 
-@task_api.post("/<int(max=2147483647):task_id>/complete")
+@task_api.post("/<int:task_id>/complete")
 @task_api.arguments(CompleteArgs)
 @task_api.response(200, TaskSchema)
 @task_api.doc(parameters=[IF_MATCH])

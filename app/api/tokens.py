@@ -44,7 +44,7 @@ def create_token(args: dict[str, Any]) -> Any:
         return {**tokens.token_row(token), "secret": secret}, 201
 
 
-@api.delete("/<int(max=2147483647):token_id>")
+@api.delete("/<int:token_id>")
 @api.response(200, TokenSchema)
 @documented_errors(api, 404)
 def revoke_token(token_id: int) -> Any:
@@ -76,7 +76,7 @@ def new_token() -> Any:
     return _page(secret=secret, status=201)
 
 
-@page.post("/api-tokens/<int(max=2147483647):token_id>/revoke")
+@page.post("/api-tokens/<int:token_id>/revoke")
 def revoke(token_id: int) -> Any:
     with unit_of_work() as session:
         tokens.revoke_token(session, token_id=token_id, actor=web_actor())

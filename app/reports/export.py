@@ -66,11 +66,17 @@ def summary_tables(summary: dict[str, Any]) -> list[ExportTable]:
     return tables
 
 
-def cases_table(rows: list[dict[str, Any]]) -> ExportTable:
+def cases_table(rows: list[dict[str, Any]], *, at_most: int) -> ExportTable:
+    """The cases, at most `at_most` of them (the caller fetched one more to know): a last line says what was left
+    out rather than cutting silently."""
     # The request number last: readers of older exports find their columns where they were.
     columns = ("instance_id", "title", *(name for name in kpi.CASE_COLUMNS if name != "instance_id"), "number")
-    return ExportTable(gettext("Cases"), list(columns),
-                       [[plain(row)[name] for name in columns] for row in rows])
+    table = ExportTable(gettext("Cases"), list(columns),
+                        [[plain(row)[name] for name in columns] for row in rows[:at_most]])
+    if len(rows) > at_most:
+        table.rows.append([gettext("Only the newest %(count)d cases are exported; narrow the period or the filters "
+                                   "for the rest.", count=at_most)])
+    return table
 
 
 def render(tables: list[ExportTable], fmt: str) -> tuple[bytes, str]:
@@ -86,8 +92,7 @@ def render(tables: list[ExportTable], fmt: str) -> tuple[bytes, str]:
             writer.writerow(table.header)
             writer.writerows(table.rows)
         return ("\ufeff" + out.getvalue()).encode("utf-8"), FORMATS[fmt]  # the BOM: Excel reads UTF-8 Chinese
-    book = Workbook()
-    book.remove(book.active)
+    book = Workbook(write_only=True)  # rows go straight to the file's XML, not kept as cell objects
     for table in tables:
         sheet = book.create_sheet(_sheet_title(table.title, book.sheetnames))
         sheet.append(table.header)

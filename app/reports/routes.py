@@ -128,8 +128,10 @@ def download(fmt: str) -> Any:
     period, filters, _kept, what = _drill_down()
     with unit_of_work() as session:
         if request.args.get("what") == "cases":
-            tables = [export.cases_table(kpi.cases(session, period, what["figure"], filters, limit=None,
-                                                   dimension=what["dimension"], value=what["value"]))]
+            at_most = current_app.config["REPORT_EXPORT_MAX_ROWS"]
+            tables = [export.cases_table(kpi.cases(session, period, what["figure"], filters, limit=at_most + 1,
+                                                   dimension=what["dimension"], value=what["value"]),
+                                         at_most=at_most)]
             name = f"cases-{what['figure']}-{period.label}"
         else:
             tables = export.summary_tables(kpi.summary(session, period, filters, timezone=_timezone()))

@@ -114,8 +114,6 @@ DETAILS: dict[str, LazyString] = {
     # Chases and complaints (engine.desk.complaint).
     "chase_too_soon": lazy_gettext("Request %(instance_id)s was chased at %(last_at)s. One chase per %(minutes)s "
                                    "minutes: the next is possible from %(next_at)s."),
-    "first_responsible_unknown": lazy_gettext("There is no active user %(username)s to name first-responsible."),
-    "first_responsible_not_staff": lazy_gettext("%(username)s cannot be named first-responsible: only staff can."),
     "complaint_not_by_hand": lazy_gettext("A complaint flow is started from a request (its 3rd chase, the complaint "
                                           "channel or category complaint), not by hand."),
     "complaints_hidden": lazy_gettext("%(username)s may not read the complaint records."),

@@ -7,8 +7,21 @@ from urllib.parse import urlsplit
 
 from flask import request
 from marshmallow import Schema, ValidationError
+from werkzeug.routing import IntegerConverter
 
 from engine.errors import InvalidInput
+
+# Row ids are 32-bit integers in PostgreSQL: a larger number in a URL is a page that cannot exist (404),
+# not a database error (500).
+DATABASE_ID_MAX = 2**31 - 1
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:…>` in every route, bounded to what an id column holds unless the route names its own max."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", DATABASE_ID_MAX)
+        super().__init__(map, *args, **kwargs)
 
 
 def wants_json() -> bool:

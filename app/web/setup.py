@@ -23,6 +23,7 @@ from app.web.display import (
 )
 from app.web.form_display import display_value, form_fields, form_title, labelled, unplaced_errors
 from app.web.i18n import CatalogDomain, babel, locale, select_locale
+from app.web.requests import DatabaseIdConverter
 from app.web.session import load_user, login_manager, may
 from engine.errors import NotFound
 
@@ -33,6 +34,7 @@ csrf = CSRFProtect()
 
 def init_app(app: Flask) -> None:
     """Sessions (Flask-Login), CSRF on every form, languages and the template helpers."""
+    app.url_map.converters["int"] = DatabaseIdConverter  # before any route is added
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Please sign in to see this page.")

@@ -178,21 +178,13 @@ def on_instance_starting(start: hooks.Start) -> dict[str, Any]:
 
 def on_task_completing(completion: hooks.Completion) -> dict[str, Any]:
     """task_completing: 事件分类 filing the request under 投诉 raises its complaint (the link is engine data
-    of the classification); in the complaint flow, the first-responsible person named must be staff."""
+    of the classification). The first-responsible person named is checked as every user field is
+    (engine.desk.pickers: an active staff member)."""
     instance, data = completion.instance, completion.data
     if completion.form_key == CLASSIFY_FORM and data.get("category") == COMPLAINT:
         complaint_id = raise_complaint(completion.session, request=instance, trigger="category",
                                        actor=completion.actor, summary=data.get("impact"))
         return {LINK_VARIABLE: complaint_id} if complaint_id else {}
-    if instance.process_id == PROCESS and completion.form_key == RESPONSIBLE_FORM:
-        named = str(data.get(FIRST_RESPONSIBLE) or "")
-        try:
-            person = users.actor(completion.session, named)
-        except NotFound:
-            raise InvalidInput(f"there is no active user {named!r} to name first-responsible",
-                               field_errors={FIRST_RESPONSIBLE: [f"no active user {named!r}"]},
-                               reason="first_responsible_unknown", params={"username": named}) from None
-        access.require_first_responsible(person)
     return {}
 
 
@@ -240,22 +232,6 @@ def link_of(session: Session, instance_id: int) -> dict[str, Any] | None:
     found = dict(row._mapping)
     found["is_complaint_flow"] = row.instance_id == instance_id
     return found
-
-
-def responsible_choices(session: Session) -> list[tuple[str, str]]:
-    """The user picker of 确定第一责任人: (user name, label) of every active staff member."""
-    choices = []
-    for user in users.list_users(session):
-        person = Actor(user.username, frozenset(g.id for g in user.groups))
-        if user.is_active and access.may_be_first_responsible(person):
-            choices.append((user.username, f"{user.display_name} ({user.username})"
-                            if user.display_name and user.display_name != user.username else user.username))
-    return choices
-
-
-def pickers(session: Session, form_key: str | None) -> dict[str, list[tuple[str, str]]]:
-    """Fields of a form whose value is a user, with the users to pick from."""
-    return {FIRST_RESPONSIBLE: responsible_choices(session)} if form_key == RESPONSIBLE_FORM else {}
 
 
 def per_person(session: Session, *, actor: Actor) -> list[dict[str, Any]]:

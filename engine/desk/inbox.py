@@ -287,7 +287,6 @@ def task_page(session: Session, *, task_id: int, actor: Actor) -> dict[str, Any]
         # Chases (who, when, the note) for whoever handles the request; its complaint flow, or the request of one.
         "chases": complaint.chases_of(session, row.instance_id),
         "complaint": complaint.link_of(session, row.instance_id),
-        "pickers": complaint.pickers(session, row.form_key) if may_act else {},
     }
 
 

@@ -1,5 +1,6 @@
-"""Users picked in a form (field type "user", such as the engineer 派发现场服务单 names): the choices a page
-lists, and the check every completion passes, whichever client sent it, before the task runs."""
+"""Users picked in a form (field type "user": the engineer 派发现场服务单 names, the complaint's first-responsible
+person): the choices a page lists, and the check every completion passes, whichever client sent it, before the
+task runs. A field's group is one group's active members, or STAFF: every active staff member (access.is_staff)."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -8,20 +9,30 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 import forms
-from engine import users
+from engine import access, users
 from engine.errors import InvalidInput
 from engine.process import hooks
 from engine.store.models import Group, User
 from forms.messages import language, message
+from forms.model import STAFF
+
+STAFF_NAMES = ("服务人员", "the staff")
+
+
+# Staff is every group but these (access.is_staff says the same of one person).
+_NOT_STAFF = (access.REQUESTERS, access.AUDITORS, access.USER_ADMINS)
 
 
 def _members(group: str) -> Select[str, str]:
-    return select(User.username, User.display_name).where(User.is_active, User.groups.any(Group.id == group))
+    of_group = (Group.id.not_in(_NOT_STAFF) if group == STAFF else Group.id == group)
+    return select(User.username, User.display_name).where(User.is_active, User.groups.any(of_group))
 
 
 def members(session: Session, group: str) -> list[tuple[str, str]]:
-    """(user name, display name) of the active members of `group`, by user name: what a picker offers."""
-    return [(row.username, row.display_name or row.username)
+    """(user name, label) of the active members of `group` (or of the staff), by user name: what a picker
+    offers; the label names the account too, as two people may share a name."""
+    return [(row.username, f"{row.display_name} ({row.username})"
+             if row.display_name and row.display_name != row.username else row.username)
             for row in session.execute(_members(group).order_by(User.username))]
 
 
@@ -38,7 +49,7 @@ def _user_fields(form_key: str) -> tuple[forms.Field, ...]:
 
 
 def _group_name(group: str, locale: str) -> str:
-    zh, en = users.GROUPS.get(group, (group, group))
+    zh, en = users.GROUPS.get(group, STAFF_NAMES if group == STAFF else (group, group))
     return zh if language(locale) == "zh" else en
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Final
 
 from forms.definition import FormDefinition
-from forms.model import Choice, Field
+from forms.model import STAFF, Choice, Field
 
 REASON_CHOICES: Final = (
     Choice("chases", "三次督促", "Chased three times"),
@@ -66,11 +66,12 @@ DEFINITIONS: Final = (
         "确定第一责任人",
         "Name the first-responsible person",
         (
-            # A user picker of the active staff (engine.desk.complaint.pickers); the engine refuses anyone else.
+            # A user picker of the active staff (engine.desk.pickers); the engine refuses anyone else.
             Field(
                 "first_responsible",
-                "string",
+                "user",
                 required=True,
+                group=STAFF,
                 label_zh="第一责任人",
                 label_en="First-responsible person",
                 help_zh="对被投诉的服务负首要责任的人员（账号）。",

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.routing import IntegerConverter
 
 from app.web.error_details import DETAILS
 from engine.errors import Conflict
@@ -121,3 +122,24 @@ def test_every_reason_raised_has_wording_that_its_parameters_fill() -> None:
         if names is not None:
             wanted = set(re.findall(r"%\((\w+)\)s", DETAILS[reason]._args[0]))
             assert wanted <= names, f"{where}: {reason!r} needs {sorted(wanted - names)}"
+
+
+def test_an_id_beyond_the_id_column_is_a_missing_page_on_every_route(
+        app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
+    """PostgreSQL's id columns are 32-bit and SQLite's 64-bit: a larger number in any URL is 404, not a 500 from
+    the driver (seen on /tasks/<id> before the converter was bounded)."""
+    client = client_for("service_desk")
+    huge = str(2**63)
+    checked = []
+    for rule in app.url_map.iter_rules():
+        ids = [name for name, converter in rule._converters.items() if isinstance(converter, IntegerConverter)]
+        if not ids or "GET" not in (rule.methods or set()):
+            continue
+        path = rule.rule
+        for name in rule.arguments:
+            path = re.sub(rf"<[^>]*:?{name}>", huge if name in ids else "x", path)
+        answer = client.get(path)
+        checked.append(path)
+        assert answer.status_code == 404, (path, answer.status_code)
+    assert any(path.startswith(f"/tasks/{huge}") for path in checked)
+    assert any(path.startswith(f"/api/v1/tasks/{huge}") for path in checked)

@@ -184,3 +184,19 @@ def test_the_summary_the_pdf_reuses_matches_the_page(app: Flask, client_for: Cal
         summary = kpi.summary(session, kpi.Period.parse("2026-11"))
     shown = client_for("auditor").get("/reports/?period=2026-11", headers={"Accept": "application/json"}).get_json()
     assert summary["headline"] == shown["headline"] and summary["sla"] == shown["sla"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_case_export_stops_at_its_limit_and_says_so(app: Flask, client_for: Callable[[str], FlaskClient],
+                                                       cases: dict[str, int], fmt: str) -> None:
+    app.config["REPORT_EXPORT_MAX_ROWS"] = 2
+    response = client_for("auditor").get(f"/reports/export.{fmt}?period=2026-11&what=cases&figure=opened")
+    assert response.status_code == 200
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    else:
+        rows = [[cell for cell in row if cell is not None]
+                for row in load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True)]
+    assert rows[0][:2] == ["instance_id", "title"]
+    assert [int(row[0]) for row in rows[1:3]] == [cases["waiting"], cases["west"]]  # the newest two
+    assert rows[3:] == [["仅导出最新的 2 个工单；其余请缩小时间段或筛选条件。"]]

@@ -128,7 +128,7 @@ CONVENTIONS: dict[str, str] = {
     "report_callback": "reached:bool! score:int[1..5] note:text",
     # The complaint flow (engine.desk.complaint).
     "complaint_start": "request_id:int[1..]! reason:enum(chases/channel/category)! title:string! summary:text",
-    "complaint_responsible": "first_responsible:string! finding:text!",
+    "complaint_responsible": "first_responsible:user! finding:text!",
     "complaint_handling": "actions:text! cause:text",
     "complaint_callback": "satisfied:bool! customer_comment:text",
 }
