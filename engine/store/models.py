@@ -342,6 +342,7 @@ class Membership(Base):
 # importing them here puts them in Base.metadata.
 from engine.store import (  # noqa: E402,F401
     api_models,
+    attachment_models,
     complaint_models,
     customer_models,
     knowledge_models,
