@@ -90,6 +90,7 @@ def download_response(found: attachments.Download) -> Response:
         response = Response(found.chunks(), mimetype=found.content_type, direct_passthrough=True)
         response.content_length = found.size
         response.set_etag(found.sha256)
+    response.headers["Content-Type"] = found.content_type  # as stored: no charset guessed for a text file
     response.headers["Content-Disposition"] = content_disposition(found.filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
