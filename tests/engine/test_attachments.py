@@ -12,13 +12,14 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from sqlalchemy import update
+from sqlalchemy import create_engine, inspect, update
 
 from engine import users
 from engine.audit import verification as audit
 from engine.desk import attachment_store, attachments
 from engine.desk.attachment_store import CHUNK, DiskStore, S3Store
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
+from engine.store import schema
 from engine.store.db import Database
 from engine.store.models import ProcessInstance
 from tests.support.flows import Flow
@@ -319,3 +320,22 @@ def test_s3_store_from_settings_reads_its_keys_from_the_environment(monkeypatch:
 def test_the_disk_is_the_default_store(tmp_path: Path) -> None:
     store = attachment_store.open_store(directory=tmp_path)
     assert isinstance(store, DiskStore) and store.directory == tmp_path
+
+
+# --- the migration --------------------------------------------------------------------------------
+
+def test_the_attachment_table_migrates_up_and_down(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    schema.upgrade(url, "slacal_0001")
+    engine = create_engine(url)
+    try:
+        assert "attachment" not in inspect(engine).get_table_names()
+        schema.upgrade(url, "attachments_0001")
+        assert "attachment" in inspect(engine).get_table_names()
+        assert {"ix_attachment_instance"} == {i["name"] for i in inspect(engine).get_indexes("attachment")}
+        schema.downgrade(url, "slacal_0001")
+        inspect(engine).clear_cache()
+        assert "attachment" not in inspect(engine).get_table_names()
+        schema.upgrade(url, "attachments_0001")
+    finally:
+        engine.dispose()

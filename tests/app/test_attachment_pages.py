@@ -2,6 +2,7 @@
 page, the panel on both, the download's headers and bytes, who may see and add what, the size limit (413)."""
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from collections.abc import Callable
@@ -11,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.app.conftest import PASSWORD, at_remote_fix, make_app, start_request, visible_text
+from tests.app.conftest import PASSWORD, at_remote_fix, csrf_token_on, make_app, start_request, visible_text
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 LOG = "2026-12-05 08:00:01 交换机 3 号端口 down\n".encode()
@@ -139,3 +140,26 @@ def test_the_number_of_files_per_request_is_limited(tmp_path: Path, web_template
     assert len(attachment_ids(page)) == limit
     assert shows(page, f"未添加 one-more.txt：请求 {instance_id} 已有 3 个附件")
     assert 'class="attachment-upload"' not in page
+
+
+def test_the_audit_page_shows_the_attachment_and_verifies(client_for: Callable[[str], FlaskClient]) -> None:
+    requester = client_for("requester")
+    instance_id = start_request(requester)
+    upload(requester, instance_id, "故障截图.pdf", PDF)
+    page = client_for("auditor").get(f"/audit/instances/{instance_id}").text
+    row = re.search(r'<tr class="event kind-attachment_added.*?</tr>', page, re.S)
+    assert row, "no attachment_added row"
+    assert shows(row[0], "添加了附件") and shows(row[0], f"故障截图.pdf · {len(PDF)} 字节")
+    assert hashlib.sha256(PDF).hexdigest() in row[0]
+    assert 'data-ok="true"' in page  # the chain and the re-execution accept the event
+
+
+def test_the_upload_form_needs_its_csrf_token(csrf_app: Flask) -> None:
+    client = csrf_app.test_client()
+    client.post("/login", data={"username": "requester", "password": PASSWORD,
+                                "csrf_token": csrf_token_on(client, "/login")})
+    instance_id = start_request(client, csrf_token=csrf_token_on(client, "/portal/new"))
+    assert upload(client, instance_id, "a.txt", b"x").status_code == 400
+    token = csrf_token_on(client, f"/portal/requests/{instance_id}")
+    assert upload(client, instance_id, "a.txt", b"x", csrf_token=token).status_code == 302
+    assert len(attachment_ids(client.get(f"/portal/requests/{instance_id}").text)) == 1
