@@ -698,7 +698,8 @@ def require_read_complaints(actor: Actor) -> None:
 
 # --- attachments on requests and tasks (engine.desk.attachments) ------------------------------------
 # `works_on_it`: the actor sees one of the request's tasks (may_see_task over its task records, open or
-# done), which the engine reads from the database; the rules here only weigh it.
+# done), which the engine reads from the database; the rules here only weigh it. A customer who sees a task
+# of a colleague's request (a need owner's decision, engine.desk.zones) reads its customer-visible files.
 ATTACHMENT_VISIBILITIES = ("customer", "internal")  # customer: the requester sees it; internal: staff only
 
 
@@ -711,7 +712,7 @@ def _works_on_request(actor: Actor, *, works_on_it: bool) -> bool:
 def may_read_attachments(request: RequestFacts, actor: Actor, *, works_on_it: bool) -> bool:
     """Who sees the request or one of its tasks sees its attachments: the requester (customer-visible ones),
     the service desk, the agents working on it, the auditors and the overseers who read every history."""
-    return may_view_instance(request, actor) or _works_on_request(actor, works_on_it=works_on_it)
+    return may_view_instance(request, actor) or works_on_it
 
 
 def require_read_attachments(request: RequestFacts, actor: Actor, *, works_on_it: bool) -> None:

@@ -109,7 +109,7 @@ def download(attachment_id: int) -> Any:
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
     """For the portal's request page and the task page: the attachments panel of a request."""
-    def attachments_panel(instance_id: int) -> dict[str, Any]:
+    def attachments_panel(instance_id: int) -> dict[str, Any] | None:
         with unit_of_work() as session:
             return attachments.panel(session, settings=settings(), instance_id=instance_id, actor=actor())
 

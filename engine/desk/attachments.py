@@ -220,9 +220,8 @@ def _task_facts(session: Session, request: _Request, *, task_id: int | None = No
 
 
 def works_on(session: Session, request: _Request, actor: Actor) -> bool:
-    """Whether the actor sees one of the request's tasks (open or done) as staff: the fact the rules weigh."""
-    if not access.may_use_inbox(actor):
-        return False  # a customer's own tasks make them no agent
+    """Whether the actor sees one of the request's tasks (open or done): the fact the rules weigh (a customer
+    deciding on a colleague's request reads its customer-visible files; only staff add to what is not theirs)."""
     return any(access.may_see_task(task, actor) for task in _task_facts(session, request))
 
 
@@ -304,11 +303,14 @@ def _rows(session: Session, instance_id: int, internal: bool) -> list[dict[str, 
     return [dict(row._mapping) for row in session.execute(query)]
 
 
-def panel(session: Session, *, settings: Settings, instance_id: int, actor: Actor) -> dict[str, Any]:
+def panel(session: Session, *, settings: Settings, instance_id: int, actor: Actor) -> dict[str, Any] | None:
     """What an attachments panel shows one actor: the files they may see, whether they may add one (and an
-    internal one), and the limits."""
+    internal one), and the limits; None for whoever may not read them (the page shows no panel)."""
     request = _request(session, instance_id)
-    works, internal = _readable(session, request, actor)
+    works = works_on(session, request, actor)
+    if not access.may_read_attachments(request, actor, works_on_it=works):
+        return None
+    internal = access.may_read_internal_attachments(request, actor, works_on_it=works)
     items = _rows(session, instance_id, internal)
     is_open = request.status == InstanceStatus.RUNNING
     count = len(items) if internal else session.connection().scalar(

@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 from sqlalchemy import create_engine, inspect, update
 
-from engine import users
+from engine import access, users
 from engine.audit import verification as audit
 from engine.desk import attachment_store, attachments
 from engine.desk.attachment_store import CHUNK, DiskStore, S3Store
@@ -339,3 +339,36 @@ def test_the_attachment_table_migrates_up_and_down(tmp_path: Path) -> None:
         schema.upgrade(url, "attachments_0001")
     finally:
         engine.dispose()
+
+
+# --- the rules as a table -------------------------------------------------------------------------
+
+class _Request:
+    id, started_by = 7, "alice"
+
+
+_ALICE = users.Actor("alice", frozenset({"requester"}))
+_BOB = users.Actor("bob", frozenset({"requester"}))  # e.g. a need owner deciding on alice's request
+_DESK = users.Actor("desk", frozenset({"service_desk"}))
+_ENGINEER = users.Actor("eng", frozenset({"engineer"}))
+_AUDITOR = users.Actor("aud", frozenset({"auditor"}))
+_OWNER = users.Actor("owner", frozenset({"process_owner"}))
+
+
+@pytest.mark.parametrize(("actor", "works_on_it", "reads", "reads_internal", "adds", "adds_internal"), [
+    (_ALICE, False, True, False, True, False),  # the requester: customer-visible files, their own request
+    (_BOB, False, False, False, False, False),  # another customer
+    (_BOB, True, True, False, False, False),  # another customer who sees one of its tasks: reads only
+    (_DESK, False, True, True, True, True),  # the service desk takes every request
+    (_ENGINEER, False, False, False, False, False),  # an engineer nothing of it reaches
+    (_ENGINEER, True, True, True, True, True),  # an engineer working on it
+    (_AUDITOR, False, True, True, False, False),  # auditors read
+    (_OWNER, False, True, True, False, False),  # overseers read every history
+])
+def test_who_reads_and_adds_attachments(actor: users.Actor, works_on_it: bool, reads: bool, reads_internal: bool,
+                                        adds: bool, adds_internal: bool) -> None:
+    request = _Request()
+    assert access.may_read_attachments(request, actor, works_on_it=works_on_it) is reads
+    assert access.may_read_internal_attachments(request, actor, works_on_it=works_on_it) is reads_internal
+    assert access.may_attach(request, actor, "customer", works_on_it=works_on_it) is adds
+    assert access.may_attach(request, actor, "internal", works_on_it=works_on_it) is adds_internal
