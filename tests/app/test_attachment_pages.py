@@ -163,3 +163,28 @@ def test_the_upload_form_needs_its_csrf_token(csrf_app: Flask) -> None:
     token = csrf_token_on(client, f"/portal/requests/{instance_id}")
     assert upload(client, instance_id, "a.txt", b"x", csrf_token=token).status_code == 302
     assert len(attachment_ids(client.get(f"/portal/requests/{instance_id}").text)) == 1
+
+
+def test_downloads_stream_from_an_s3_bucket(tmp_path: Path, web_template: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    from moto import mock_aws
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="opsflow-web")
+        app = make_app(tmp_path, web_template, S3_BUCKET="opsflow-web", S3_REGION="us-east-1")
+        client = app.test_client()
+        client.post("/login", data={"username": "requester", "password": PASSWORD})
+        instance_id = start_request(client)
+        content = LOG * 5000  # several chunks
+        assert upload(client, instance_id, "交换机.log", content).status_code == 302
+        [attachment_id] = attachment_ids(client.get(f"/portal/requests/{instance_id}").text)
+        download = client.get(f"/attachments/{attachment_id}")
+        assert download.is_streamed and download.data == content
+        assert download.headers["Content-Length"] == str(len(content))
+        assert download.headers["Content-Type"] == "text/plain"
+        assert download.headers["X-Content-Type-Options"] == "nosniff"
+        assert download.headers["Content-Disposition"].startswith("attachment;")
+        assert not (tmp_path / "attachments").exists()  # nothing went to the disk store

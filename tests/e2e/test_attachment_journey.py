@@ -33,6 +33,10 @@ def test_the_engineer_attaches_a_log_the_requester_downloads_it(browser: Any, se
         panel = page.locator("section#attachments")
         assert "还没有附件" in panel.inner_text()
         upload = panel.locator("input[type=file]")
+        huge = tmp_path / "备份.zip"  # over the 20 MiB limit: said at once, before it is sent
+        huge.write_bytes(b"PK\x03\x04" + b"\x00" * (20 * 1024 * 1024))
+        upload.set_input_files(str(huge))
+        assert "备份.zip 超过了每个文件 20 MB 的上限" in upload.evaluate("input => input.validationMessage")
         upload.set_input_files(str(fake))
         panel.locator("button[type=submit]").click()
         page.wait_for_load_state()
