@@ -233,6 +233,9 @@ def add_attachment(session: Session, *, settings: Settings, instance_id: int, ac
     """Add a file to a request (on one of its tasks, if given): checked, kept in the store, its row and its
     attachment_added event written in this transaction (the caller commits). Only while the request runs."""
     request = _request(session, instance_id)
+    # Read now, saved with the event under the instance's version check: a racing upload conflicts rather
+    # than pass the count limit with this one.
+    instance = runtime.load_instance(session, instance_id)
     if visibility not in VISIBILITIES:
         raise InvalidInput(f"visibility must be one of {', '.join(VISIBILITIES)}, not {visibility!r}",
                            field_errors={"visibility": [f"one of {', '.join(VISIBILITIES)}"]},
@@ -265,7 +268,6 @@ def add_attachment(session: Session, *, settings: Settings, instance_id: int, ac
            "visibility": visibility, "uploaded_by": actor.username, "created_at": clock.now()}
     attachment_id = session.connection().execute(_attachments.insert().values(row)
                                                  .returning(_attachments.c.id)).scalar_one()
-    instance = runtime.load_instance(session, instance_id)
     runtime.record_events(session, instance=instance, actor=actor.username, events=[(history.ATTACHMENT_ADDED, {
         "attachment_id": attachment_id, "filename": name, "size": spooled.size, "sha256": spooled.sha256,
         "content_type": content_type, "visibility": visibility, "task_id": task_id})])
