@@ -29,6 +29,16 @@ class Config:
     DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'opsflow.db'}")
     BPMN_DIR = Path(os.environ.get("OPSFLOW_BPMN_DIR", ROOT / "bpmn"))
     MAX_CONTENT_LENGTH = _env_int("OPSFLOW_MAX_UPLOAD_BYTES", 4 * 1024 * 1024)
+    # Attachments (engine.desk.attachments): kept in this directory, or in an S3-compatible bucket when
+    # OPSFLOW_S3_BUCKET is set (keys: OPSFLOW_S3_ACCESS_KEY_ID/…_SECRET_ACCESS_KEY, else boto3's own chain).
+    # The upload routes raise MAX_CONTENT_LENGTH for their own requests to the file limit plus the form's
+    # few fields (app/attachments), so a file at the limit passes and a larger one is a 413 naming it.
+    ATTACHMENT_DIR = os.environ.get("OPSFLOW_ATTACHMENT_DIR", str(ROOT / "instance" / "attachments"))
+    ATTACHMENT_MAX_BYTES = _env_int("OPSFLOW_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
+    ATTACHMENT_MAX_FILES = _env_int("OPSFLOW_ATTACHMENT_MAX_FILES", 20)
+    S3_ENDPOINT = os.environ.get("OPSFLOW_S3_ENDPOINT") or None
+    S3_BUCKET = os.environ.get("OPSFLOW_S3_BUCKET") or None
+    S3_REGION = os.environ.get("OPSFLOW_S3_REGION") or None
     # SQLite: how long a request or command waits for another process's write lock before it
     # answers "the database is busy" (503 on the web, one error line in the CLI).
     DATABASE_BUSY_TIMEOUT_MS = _env_int("OPSFLOW_DB_BUSY_TIMEOUT_MS", 30_000)
@@ -50,6 +60,13 @@ class Config:
             raise ConfigError(f"DATABASE_URL must be sqlite:/// or postgresql+psycopg://, got {cls.DATABASE_URL!r}")
         if cls.BABEL_DEFAULT_LOCALE not in ("zh_CN", "en"):
             raise ConfigError("OPSFLOW_DEFAULT_LOCALE must be zh_CN or en")
+        if cls.ATTACHMENT_MAX_BYTES < 1:
+            raise ConfigError(f"OPSFLOW_ATTACHMENT_MAX_BYTES must be a positive number of bytes, "
+                              f"got {cls.ATTACHMENT_MAX_BYTES}")
+        if cls.ATTACHMENT_MAX_FILES < 1:
+            raise ConfigError(f"OPSFLOW_ATTACHMENT_MAX_FILES must be at least 1, got {cls.ATTACHMENT_MAX_FILES}")
+        if cls.S3_ENDPOINT and not cls.S3_BUCKET:
+            raise ConfigError("OPSFLOW_S3_ENDPOINT is set but OPSFLOW_S3_BUCKET is not: name the bucket")
         try:
             ZoneInfo(cls.BABEL_DEFAULT_TIMEZONE)
         except (ZoneInfoNotFoundError, ValueError):

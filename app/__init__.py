@@ -5,6 +5,8 @@ from flask import Flask
 
 import config as config_module
 from engine import desk
+from engine.desk import attachment_store
+from engine.desk.attachments import Settings as AttachmentSettings
 from engine.store.db import Database
 
 
@@ -27,10 +29,15 @@ def database(app: Flask) -> Database:
 
 
 def _init_engine(app: Flask) -> None:
-    """The database, and the service desk's rules on the process core's hooks (engine.desk.install)."""
+    """The database, the attachment store, and the service desk's rules on the process core's hooks
+    (engine.desk.install)."""
     desk.install()
     app.extensions["opsflow_db"] = Database(app.config["DATABASE_URL"],
                                             busy_timeout_ms=app.config["DATABASE_BUSY_TIMEOUT_MS"])
+    app.extensions["opsflow_attachments"] = AttachmentSettings(
+        attachment_store.open_store(directory=app.config["ATTACHMENT_DIR"], s3_bucket=app.config["S3_BUCKET"],
+                                    s3_endpoint=app.config["S3_ENDPOINT"], s3_region=app.config["S3_REGION"]),
+        max_bytes=app.config["ATTACHMENT_MAX_BYTES"], max_files=app.config["ATTACHMENT_MAX_FILES"])
 
 
 def _init_web(app: Flask) -> None:
@@ -56,6 +63,7 @@ def _register_cli(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
+    from app.attachments import bp as attachments_bp
     from app.audit import bp as audit_bp
     from app.auth import bp as auth_bp
     from app.customers import bp as customers_bp
@@ -84,3 +92,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp, url_prefix="/reports")
     from app.requests import bp as requests_bp  # the agents' search and all-requests list
     app.register_blueprint(requests_bp)
+    app.register_blueprint(attachments_bp)  # files on requests and tasks (engine.desk.attachments)

@@ -114,6 +114,13 @@ class TaskTaken(Conflict):
         self.details["assignee"] = assignee
 
 
+class TooLarge(OpsflowError):
+    """An upload larger than its limit (413); the message names the file and the limit."""
+
+    code = "too_large"
+    status = 413
+
+
 class InvalidInput(OpsflowError):
     """Submitted data does not fit the form; `field_errors` maps field id to messages."""
 

@@ -55,12 +55,12 @@ class OpsflowApi(Api):
 
 def register(app: Flask, csrf: CSRFProtect) -> None:
     """The API's blueprints, exempt from CSRF (a token authenticates them, never the session cookie)."""
-    from app.api import alerts, routes, tokens
+    from app.api import alerts, attachments, routes, tokens
 
     for name, value in SETTINGS.items():
         app.config.setdefault(name, value)
     api = OpsflowApi(app)
-    for blueprint in (*routes.BLUEPRINTS, *alerts.BLUEPRINTS, tokens.api):
+    for blueprint in (*routes.BLUEPRINTS, *alerts.BLUEPRINTS, *attachments.BLUEPRINTS, tokens.api):
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint)
     app.register_blueprint(tokens.page)

@@ -2,14 +2,18 @@
 same thing: the task filters (app/inbox), the SLA rows (app/sla) and the knowledge search (app/kb)."""
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from typing import Any
+
+from flask_smorest.fields import Upload
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from werkzeug.datastructures import FileStorage
 
 from app.inbox.schemas import AssignArgs, InboxArgs
 from app.kb.schemas import SearchArgs
 from app.requests.schemas import RequestListArgs
 from app.sla.schemas import AtRiskSchema, PolicySchema
 from engine import tokens
-from engine.desk import alerts
+from engine.desk import alerts, attachments
 from engine.desk.levels import FAULT_LEVELS
 from engine.desk.tasks import TASK_SCOPES
 
@@ -280,3 +284,43 @@ class RequestPageSchema(Schema):
     total = fields.Integer(allow_none=True, required=True,
                            metadata={"description": "how many match (the list's filters alone; null for a search)"})
     terms = fields.List(fields.String(), required=True, metadata={"description": "the words searched for"})
+
+
+# --- attachments (app/api/attachments.py) -----------------------------------------------------------
+
+class FileField(Upload):
+    """A file part of a multipart body: its bytes are read by the engine, in chunks, never here."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> FileStorage:
+        if not isinstance(value, FileStorage) or not value.filename:
+            raise ValidationError("send the file as a file part with a file name")
+        return value
+
+
+class AttachmentUploadArgs(Schema):
+    """multipart/form-data: the file, who sees it, and the task it goes with (optional)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    file = FileField(required=True, metadata={"description": "the file; its name decides the type with its "
+                                                             "first bytes (pdf, png, jpg, gif, zip, Office, txt, "
+                                                             "csv, log)"})
+    visibility = fields.String(load_default="customer", validate=validate.OneOf(attachments.VISIBILITIES),
+                               metadata={"description": "customer: the requester sees it too; internal: staff only"})
+    task_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2147483647),
+                             metadata={"description": "one of the request's tasks the file goes with"})
+
+
+class AttachmentSchema(Schema):
+    id = fields.Integer(required=True)
+    instance_id = fields.Integer(required=True)
+    task_id = fields.Integer(allow_none=True)
+    filename = fields.String(required=True, metadata={"description": "the name it is downloaded under"})
+    original_filename = fields.String(required=True, metadata={"description": "the name as uploaded"})
+    content_type = fields.String(required=True)
+    size = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+    visibility = fields.String(required=True)
+    uploaded_by = fields.String(required=True)
+    created_at = fields.DateTime(required=True)

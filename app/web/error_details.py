@@ -117,6 +117,28 @@ DETAILS: dict[str, LazyString] = {
     "complaint_not_by_hand": lazy_gettext("A complaint flow is started from a request (its 3rd chase, the complaint "
                                           "channel or category complaint), not by hand."),
     "complaints_hidden": lazy_gettext("%(username)s may not read the complaint records."),
+    # Attachments (engine.desk.attachments).
+    "attachment_too_large": lazy_gettext("%(filename)s is larger than the limit of %(limit_size)s per file."),
+    "attachment_upload_too_large": lazy_gettext("The file sent is larger than the limit of %(limit_size)s per "
+                                                "file; nothing was attached."),
+    "attachment_name_missing": lazy_gettext("The file has no name."),
+    "attachment_empty": lazy_gettext("%(filename)s is empty."),
+    "attachment_type_refused": lazy_gettext("%(filename)s: files of this type are not accepted (accepted: "
+                                            "%(allowed)s)."),
+    "attachment_content_refused": lazy_gettext("%(filename)s contains a %(found)s, which is never accepted."),
+    "attachment_content_mismatch": lazy_gettext("%(filename)s is not a %(expected)s file: its content looks like "
+                                                "%(found)s."),
+    "attachment_visibility": lazy_gettext("%(visibility)s is not a visibility of attachments."),
+    "attachment_forbidden": lazy_gettext("%(username)s may not add such a file to request %(instance_id)s: "
+                                         "requesters attach files to their own requests, staff working on the "
+                                         "request may also attach files for staff only."),
+    "attachment_task_missing": lazy_gettext("Request %(instance_id)s has no task %(task_id)s."),
+    "attachment_request_closed": lazy_gettext("Request %(instance_id)s is closed: %(filename)s was not attached."),
+    "attachment_too_many": lazy_gettext("%(filename)s was not attached: request %(instance_id)s already has "
+                                        "%(limit)s files, the most it may have."),
+    "attachment_missing": lazy_gettext("Attachment %(attachment_id)s does not exist."),
+    "attachment_content_missing": lazy_gettext("The content of attachment %(attachment_id)s (%(filename)s) is "
+                                               "missing from the file store."),
 }
 
 # flask-wtf names a CSRF failure only by an English sentence; these are all it sends.

@@ -48,12 +48,24 @@ def render_error(status: int, detail: str | None, *, code: str | None = None,
                  explanation: str | None = None) -> Any:
     """The error page (or JSON): a headline and explanation in the user's language, the exact cause,
     and whatever the user had typed, so nothing is lost."""
-    typed = posted_form_data(request.form) if request.method == "POST" and request.form else {}
+    form = _posted_form()
+    typed = posted_form_data(form) if form else {}
     body = render_template("errors/error.html", status=status, code=code,
                            headline=_HEADLINES.get(status, _HEADLINES[400]),
                            explanation=explanation or _EXPLANATIONS.get(status, ""), detail=detail,
-                           typed=labelled(request.form.get("_form"), typed) if typed else [])
+                           typed=labelled(form.get("_form"), typed) if typed else [])
     return body, status
+
+
+def _posted_form() -> Any:
+    """The posted form, if it can be read: a body over the size limit (413) cannot, and reading it again
+    here would raise the 413 again inside its own handler."""
+    if request.method != "POST":
+        return None
+    try:
+        return request.form
+    except HTTPException:
+        return None
 
 
 def register_errors(app: Flask) -> None:

@@ -40,7 +40,7 @@ _ACTIONS = frozenset({history.INSTANCE_STARTED, history.TASK_COMPLETED, history.
                       history.FAULT_LEVEL_CHANGED, history.ZONE_CORRECTED})
 _OUTCOMES = frozenset({history.GATEWAY_TAKEN, history.TASK_CANCELLED, history.TASK_READY, history.INSTANCE_ENDED})
 _ON_OPEN_TASKS = frozenset({history.TASK_CLAIMED, history.TASK_RELEASED, history.TASK_ASSIGNED})
-_WHILE_RUNNING = frozenset({history.REQUEST_CHASED, history.COMPLAINT_RAISED})
+_WHILE_RUNNING = frozenset({history.REQUEST_CHASED, history.COMPLAINT_RAISED, history.ATTACHMENT_ADDED})
 
 BATCH_SIZE = 200
 EXPORT_FORMATS = ("json", "csv")

@@ -32,7 +32,7 @@ KINDS = (history.INSTANCE_STARTED, history.TASK_READY, history.TASK_CLAIMED, his
          history.TIMER_FIRED, history.FAULT_LEVEL_CHANGED, history.REQUEST_CHASED, history.COMPLAINT_RAISED,
          history.SOLUTION_LINKED, history.NO_REUSABLE_SOLUTION, history.INSTANCE_MIGRATED, history.INSTANCE_ENDED,
          history.INSTANCE_FAILED, history.ALERT_REPEATED, history.ALERT_RESOLVED, history.ZONE_CORRECTED,
-         history.HANDED_OVER, history.CASE_AUTO_CLOSED)
+         history.HANDED_OVER, history.CASE_AUTO_CLOSED, history.ATTACHMENT_ADDED)
 # The case record's deadline columns (engine.desk.case, engine.desk.sla), one per SLA target.
 SLA_TARGETS = ("respond", "plan", "resolve", "emergency_plan", "fault_report")
 # Events that record an element being entered: counted for the replay's "visited n times".

@@ -49,6 +49,10 @@ ZONE_CORRECTED = "zone_corrected"
 HANDED_OVER = "handed_over"
 CASE_AUTO_CLOSED = "case_auto_closed"
 
+# Attachments (engine.desk.attachments): a file added to the request (name, size, sha256; the bytes live in
+# the attachment store). Not a workflow input: the audit's re-execution passes it by, the hash chain covers it.
+ATTACHMENT_ADDED = "attachment_added"
+
 
 _INSERT_EVENTS = DirectStatement(insert(cast(Table, HistoryEvent.__table__)))
 

@@ -345,6 +345,7 @@ class Membership(Base):
 # in their own modules; importing them here puts them in Base.metadata.
 from engine.store import (  # noqa: E402,F401
     api_models,
+    attachment_models,
     complaint_models,
     customer_models,
     knowledge_models,

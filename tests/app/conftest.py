@@ -50,7 +50,8 @@ def web_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def make_app(tmp_path: Path, template: Path, **settings: Any) -> Flask:
     path = tmp_path / "web.db"
     shutil.copy(template, path)
-    attributes = {"DATABASE_URL": f"sqlite:///{path}", "WTF_CSRF_ENABLED": False, **settings}
+    attributes = {"DATABASE_URL": f"sqlite:///{path}", "WTF_CSRF_ENABLED": False,
+                  "ATTACHMENT_DIR": str(tmp_path / "attachments"), **settings}
     web_config = type("WebTestConfig", (config.TestConfig,), attributes)
     return create_app(web_config)
 
