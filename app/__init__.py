@@ -58,6 +58,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.audit import bp as audit_bp
     from app.auth import bp as auth_bp
+    from app.conversation import bp as conversation_bp
     from app.customers import bp as customers_bp
     from app.inbox import bp as inbox_bp
     from app.kb import bp as kb_bp
@@ -82,3 +83,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(parts_bp, url_prefix="/parts")
     app.register_blueprint(report_archive_bp)  # url_prefix /reports/archive
     app.register_blueprint(reports_bp, url_prefix="/reports")
+    app.register_blueprint(conversation_bp)  # POST /requests/<id>/comments

@@ -32,6 +32,7 @@ KIND_NAMES = {
     history.INSTANCE_FAILED: lazy_gettext("Request failed"),
     history.HANDED_OVER: lazy_gettext("Handed over to another process"),
     history.CASE_AUTO_CLOSED: lazy_gettext("Closed automatically"),
+    history.COMMENT_ADDED: lazy_gettext("Comment added"),
 }
 SLA_TARGET_NAMES = {
     "respond": lazy_gettext("Response target"),

@@ -110,6 +110,15 @@ DETAILS: dict[str, LazyString] = {
     "complaint_not_by_hand": lazy_gettext("A complaint flow is started from a request (its 3rd chase, the complaint "
                                           "channel or category complaint), not by hand."),
     "complaints_hidden": lazy_gettext("%(username)s may not read the complaint records."),
+    # The conversation on a request (engine.desk.conversation).
+    "comment_forbidden": lazy_gettext("%(username)s may not post this on request %(instance_id)s: replies are the "
+                                      "requester's and the agents', internal notes the agents' only."),
+    "comment_empty": lazy_gettext("The message is empty."),
+    "comment_too_long": lazy_gettext("The message is %(length)s characters long; at most %(limit)s are allowed."),
+    "comment_not_text": lazy_gettext("The message contains characters that are not text."),
+    "comment_visibility": lazy_gettext("A message is a reply or an internal note, not %(visibility)s."),
+    "conversation_closed": lazy_gettext("Request %(instance_id)s is closed; replies are no longer possible. "
+                                        "Raise a new request if something remains."),
 }
 
 # flask-wtf names a CSRF failure only by an English sentence; these are all it sends.

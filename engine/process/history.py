@@ -49,6 +49,10 @@ ZONE_CORRECTED = "zone_corrected"
 HANDED_OVER = "handed_over"
 CASE_AUTO_CLOSED = "case_auto_closed"
 
+# The conversation (engine.desk.conversation): a reply or an internal note; the payload holds the comment's
+# id, visibility, length and the sha256 of its text (the text itself is in request_comment).
+COMMENT_ADDED = "comment_added"
+
 
 _INSERT_EVENTS = DirectStatement(insert(cast(Table, HistoryEvent.__table__)))
 
