@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from engine.desk.conversation import BODY_LIMIT, REPLY, VISIBILITIES
+from engine.desk.conversation import REPLY, VISIBILITIES
 
 
 class CommentArgs(Schema):
-    """The shape only; the engine trims the text and refuses an empty one (and decides who may post what)."""
+    """The shape only; the engine trims the text and refuses an empty or too long one in the page's language
+    (and decides who may post what)."""
 
     class Meta:
         unknown = EXCLUDE
 
-    body = fields.String(required=True, validate=validate.Length(max=BODY_LIMIT))
+    body = fields.String(required=True)
     visibility = fields.String(load_default=REPLY, validate=validate.OneOf(VISIBILITIES))
     next = fields.String(load_default=None, validate=validate.Length(max=2000))
