@@ -139,11 +139,13 @@ def add_comment(session: Session, *, instance_id: int, actor: Actor, body: str, 
     """Post a reply or an internal note on a request: the row and its comment_added event, in this
     transaction (the caller commits). Replies only while the request is open."""
     request = _request(session, instance_id)
+    works = works_on(session, request, actor)
+    access.require_read_conversation(request, actor, works_on_it=works)  # first: a stranger learns nothing more
     if visibility not in VISIBILITIES:
         raise InvalidInput(f"visibility must be one of {', '.join(VISIBILITIES)}, not {visibility!r}",
                            field_errors={"visibility": [f"one of {', '.join(VISIBILITIES)}"]},
                            reason="comment_visibility", params={"visibility": visibility})
-    access.require_comment(request, actor, visibility, works_on_it=works_on(session, request, actor))
+    access.require_comment(request, actor, visibility, works_on_it=works)
     if visibility == REPLY and request.status != InstanceStatus.RUNNING:
         raise Conflict(f"request {instance_id} is closed ({request.status}): its conversation ended with it; "
                        "raise a new request if something remains", reason="conversation_closed",
@@ -197,28 +199,33 @@ def comments_page(session: Session, *, instance_id: int, actor: Actor, visibilit
 
 
 def thread(session: Session, *, instance_id: int, actor: Actor) -> Thread:
-    """The conversation panel of the request page and the task page."""
+    """The conversation panel of the request page."""
     request = _request(session, instance_id)
     works = works_on(session, request, actor)
     access.require_read_conversation(request, actor, works_on_it=works)
-    internal = access.may_read_internal_notes(request, actor, works_on_it=works)
-    rows = session.connection().execute(_comments_query(instance_id, internal=internal, visibility=None)
-                                        .order_by(_comments.c.id))
-    comments = _with_check(rows, _recorded_hashes(session, instance_id))
-    is_open = request.status == InstanceStatus.RUNNING
-    return Thread(instance_id, comments,
-                  may_reply=is_open and access.may_comment(request, actor, REPLY, works_on_it=works),
-                  may_note=access.may_comment(request, actor, INTERNAL, works_on_it=works),
-                  shows_internal=internal, is_closed=not is_open, resolution=resolution(session, instance_id))
+    return _thread(session, request, actor, works)
 
 
 def panel(session: Session, *, instance_id: int, actor: Actor) -> Thread | None:
     """The panel of a task page: None for whoever sees the task but not the conversation (a customer
     deciding on a colleague's request)."""
     request = _request(session, instance_id)
-    if not access.may_read_conversation(request, actor, works_on_it=works_on(session, request, actor)):
+    works = works_on(session, request, actor)
+    if not access.may_read_conversation(request, actor, works_on_it=works):
         return None
-    return thread(session, instance_id=instance_id, actor=actor)
+    return _thread(session, request, actor, works)
+
+
+def _thread(session: Session, request: _Request, actor: Actor, works: bool) -> Thread:
+    internal = access.may_read_internal_notes(request, actor, works_on_it=works)
+    rows = session.connection().execute(_comments_query(request.id, internal=internal, visibility=None)
+                                        .order_by(_comments.c.id))
+    comments = _with_check(rows, _recorded_hashes(session, request.id))
+    is_open = request.status == InstanceStatus.RUNNING
+    return Thread(request.id, comments,
+                  may_reply=is_open and access.may_comment(request, actor, REPLY, works_on_it=works),
+                  may_note=access.may_comment(request, actor, INTERNAL, works_on_it=works),
+                  shows_internal=internal, is_closed=not is_open, resolution=resolution(session, request.id))
 
 
 def for_audit(session: Session, instance_id: int) -> dict[int, Comment]:

@@ -8,10 +8,21 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from app import database
-from tests.app.conftest import PASSWORD, at_remote_fix, complete, csrf_token_on, open_task, visible_text
+from engine.store.customer_models import Customer
+from tests.app.conftest import (
+    PASSWORD,
+    at_remote_fix,
+    complete,
+    csrf_token_on,
+    open_task,
+    start_request,
+    visible_text,
+)
 from tests.app.test_api import Call, assert_problem, make_token, start
+from tests.bpmn import helpers as h
 from tests.support.flows import REQUEST, allow_closing
 
 NOTE = "内部：客户的交换机固件过旧"
@@ -177,3 +188,21 @@ def test_api_a_requester_replies_on_their_own_request(api: Callable[[str], Call]
     posted = requester("POST", f"/instances/{instance_id}/comments", json={"body": "请尽快处理"})
     assert posted.status_code == 201 and posted.json["author"] == "requester"
     assert [c["body"] for c in api("service_desk")("GET", f"/instances/{instance_id}/comments").json] == ["请尽快处理"]
+
+
+def test_a_customer_deciding_on_a_colleagues_request_sees_the_step_not_the_conversation(
+        app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
+    desk = client_for("service_desk")
+    desk.post("/customers/", data={"name": "市医院信息科", "vip_tier": "key", "need_owner": "requester2"})
+    with database(app).transaction() as session:
+        customer_id = session.scalars(select(Customer.id)).one()
+    desk.post(f"/customers/{customer_id}/users", data={"username": "requester"})
+    instance_id = start_request(client_for("requester"), process="other_service", organisation="市医院信息科")
+    say(desk, instance_id, "需要停机十分钟", "reply")
+    for element, data, who in (("record_analyse", h.record_analyse(), "service_desk"),
+                               ("onsite_check", h.onsite_check(), "engineer"),
+                               ("feasible_plan", h.feasible_plan(), "engineer"),
+                               ("ask_permission", h.ask_permission(), "project_manager")):
+        complete(client_for(who), open_task(app, instance_id, element), data)
+    page = client_for("requester2").get(f"/tasks/{open_task(app, instance_id, 'customer_permission')}")
+    assert page.status_code == 200 and 'id="conversation"' not in page.text and "需要停机十分钟" not in page.text
