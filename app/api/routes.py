@@ -27,6 +27,7 @@ from app.api.schemas import (
     TaskListArgs,
     TaskSchema,
 )
+from app.conversation import routes as comments
 from app.web.session import unit_of_work
 from engine import access, users
 from engine.desk import conversation, knowledge, sla, tasks
@@ -156,10 +157,7 @@ def list_comments(args: dict[str, Any], instance_id: int, pagination_parameters:
 @documented_errors(instances, 404, 409, 422)
 def post_comment(args: dict[str, Any], instance_id: int) -> Any:
     """Post a reply (the requester reads it; while the request is open) or an internal note (agents only)."""
-    with unit_of_work() as session:
-        posted = conversation.add_comment(session, instance_id=instance_id, actor=actor(), body=args["body"],
-                                          visibility=args["visibility"])
-    return posted.to_dict(), 201
+    return comments.post(instance_id, who=actor(), body=args["body"], visibility=args["visibility"]).to_dict(), 201
 
 
 # --- tasks ------------------------------------------------------------------------------------------

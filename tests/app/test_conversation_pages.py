@@ -11,6 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app import database
+from engine.desk import conversation
+from engine.errors import Conflict
 from engine.store.customer_models import Customer
 from tests.app.conftest import (
     PASSWORD,
@@ -206,3 +208,20 @@ def test_a_customer_deciding_on_a_colleagues_request_sees_the_step_not_the_conve
         complete(client_for(who), open_task(app, instance_id, element), data)
     page = client_for("requester2").get(f"/tasks/{open_task(app, instance_id, 'customer_permission')}")
     assert page.status_code == 200 and 'id="conversation"' not in page.text and "需要停机十分钟" not in page.text
+
+
+def test_losing_the_race_to_a_colleagues_change_posts_after_it(
+        app: Flask, client_for: Callable[[str], FlaskClient], monkeypatch: pytest.MonkeyPatch) -> None:
+    instance_id, _ = at_remote_fix(app, client_for)
+    real, calls = conversation.add_comment, []
+
+    def raced(session: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["body"])
+        if len(calls) == 1:  # as runtime's version check answers when another change saved the request first
+            raise Conflict("instance changed meanwhile")
+        return real(session, **kwargs)
+
+    monkeypatch.setattr(conversation, "add_comment", raced)
+    assert say(client_for("requester"), instance_id, "还在等").status_code == 302
+    assert calls == ["还在等", "还在等"]
+    assert "还在等" in visible_text(client_for("requester").get(f"/portal/requests/{instance_id}").text)
