@@ -135,7 +135,7 @@ def instance_history(instance_id: int, pagination_parameters: Any) -> Any:
     return events
 
 
-@instances.get("/<int(max=2147483647):instance_id>/comments")
+@instances.get("/<int:instance_id>/comments")
 @instances.arguments(CommentListArgs, location="query")
 @instances.response(200, CommentSchema(many=True))
 @instances.paginate(page_size=50, max_page_size=200)
@@ -151,7 +151,7 @@ def list_comments(args: dict[str, Any], instance_id: int, pagination_parameters:
     return [c.to_dict() for c in comments]
 
 
-@instances.post("/<int(max=2147483647):instance_id>/comments")
+@instances.post("/<int:instance_id>/comments")
 @instances.arguments(CommentArgs)
 @instances.response(201, CommentSchema)
 @documented_errors(instances, 404, 409, 422)
