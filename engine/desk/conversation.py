@@ -96,14 +96,20 @@ def _request(session: Session, instance_id: int) -> _Request:
 
 
 def works_on(session: Session, request: access.RequestFacts, actor: Actor) -> bool:
-    """Whether the actor sees one of the request's tasks (open or done): the fact the conversation rules weigh."""
+    """Whether the actor sees one of the request's tasks (open or done) other than the requester's own (their
+    answers, their survey): the fact the conversation rules weigh."""
     if not access.may_use_inbox(actor):
-        return False  # a customer's own tasks make them no agent
+        return False  # a customer's tasks make them no agent
     rows = session.connection().execute(
         select(_tasks.c.id, _tasks.c.instance_id, _tasks.c.name, _tasks.c.element_id, _tasks.c.candidate_group,
                _tasks.c.assignee, _tasks.c.form_key).where(_tasks.c.instance_id == request.id))
-    return any(access.may_see_task(access.Task(r.id, r.instance_id, r.name, r.element_id, r.candidate_group,
-                                               r.assignee, request.started_by, r.form_key), actor) for r in rows)
+    for r in rows:
+        task = access.Task(r.id, r.instance_id, r.name, r.element_id, r.candidate_group, r.assignee,
+                           request.started_by, r.form_key)
+        if not access.is_initiators(task) and not access.answers_own_survey(task, actor) \
+                and access.may_see_task(task, actor):
+            return True
+    return False
 
 
 def shows_internal_notes(session: Session, request: access.RequestFacts, actor: Actor) -> bool:

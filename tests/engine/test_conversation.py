@@ -118,6 +118,26 @@ def test_an_agent_who_never_saw_a_task_of_the_request_may_not_post(bundled: Data
     assert post(bundled, flow, "engineer", "看看", conversation.INTERNAL).id  # remote_fix is the engineers'
 
 
+def test_staff_raising_a_request_of_their_own_are_its_requester_there(bundled: Database) -> None:
+    """A vendor engineer's own request waits on their permission (a task of theirs as its requester): that
+    makes them no agent of it — replies only, no internal notes."""
+    with bundled.transaction() as session:
+        users.create_user(session, username="vendor_raiser", password="pw", groups=["vendor"])
+    flow = Flow(bundled, "other_service", user="vendor_raiser")
+    for element, data, user in (("record_analyse", h.record_analyse(), "service_desk"),
+                                ("onsite_check", h.onsite_check(), "engineer"),
+                                ("feasible_plan", h.feasible_plan(), "engineer"),
+                                ("ask_permission", h.ask_permission(), "project_manager")):
+        flow.complete(element, data, user)
+    assert flow.open_elements() == ["customer_permission"]
+    note = post(bundled, flow, "engineer", "停机窗口需要客户签字", conversation.INTERNAL)
+    with pytest.raises(Forbidden):
+        post(bundled, flow, "vendor_raiser", "我也是工程师", conversation.INTERNAL)
+    reply = post(bundled, flow, "vendor_raiser", "周六可以停机")
+    assert seen_by(bundled, flow, "vendor_raiser") == [("reply", reply.body)]
+    assert ("internal", note.body) in seen_by(bundled, flow, "engineer")
+
+
 def test_auditors_read_but_never_write(bundled: Database) -> None:
     flow = at_remote_fix(bundled)
     for visibility in conversation.VISIBILITIES:
