@@ -66,6 +66,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.attachments import bp as attachments_bp
     from app.audit import bp as audit_bp
     from app.auth import bp as auth_bp
+    from app.conversation import bp as conversation_bp
     from app.customers import bp as customers_bp
     from app.inbox import bp as inbox_bp
     from app.kb import bp as kb_bp
@@ -93,3 +94,4 @@ def _register_blueprints(app: Flask) -> None:
     from app.requests import bp as requests_bp  # the agents' search and all-requests list
     app.register_blueprint(requests_bp)
     app.register_blueprint(attachments_bp)  # files on requests and tasks (engine.desk.attachments)
+    app.register_blueprint(conversation_bp)  # POST /requests/<id>/comments

@@ -749,17 +749,13 @@ def found_requests(actor: Actor) -> ColumnElement[bool]:
     # against an IN over every task of the agent's groups, which reads the whole task table).
     return or_(_instances.c.started_by == me,
                exists(select(_tasks.c.id).where(_tasks.c.instance_id == _instances.c.id, worked)))
+
+
 # --- attachments on requests and tasks (engine.desk.attachments) ------------------------------------
 # `works_on_it`: the actor sees one of the request's tasks (may_see_task over its task records, open or
 # done), which the engine reads from the database; the rules here only weigh it. A customer who sees a task
 # of a colleague's request (a need owner's decision, engine.desk.zones) reads its customer-visible files.
 ATTACHMENT_VISIBILITIES = ("customer", "internal")  # customer: the requester sees it; internal: staff only
-
-
-def _works_on_request(actor: Actor, *, works_on_it: bool) -> bool:
-    """Staff on the request: the service desk (it takes every request) and whoever sees one of its tasks as a
-    member of a group other than the customers'; never an auditor."""
-    return may_use_inbox(actor) and not actor.is_auditor and (SERVICE_DESK in actor.groups or works_on_it)
 
 
 def may_read_attachments(request: RequestFacts, actor: Actor, *, works_on_it: bool) -> bool:
@@ -784,7 +780,7 @@ def may_attach(request: RequestFacts, actor: Actor, visibility: str, *, works_on
     either kind; auditors never."""
     if actor.is_auditor:
         return False
-    if _works_on_request(actor, works_on_it=works_on_it):
+    if is_agent_of(request, actor, works_on_it=works_on_it):  # the conversation's agents, below
         return True
     return visibility == "customer" and request.started_by == actor.username
 
@@ -799,3 +795,55 @@ def require_attach(request: RequestFacts, actor: Actor, visibility: str, *, work
     raise Forbidden(f"{actor.username} may not add {visibility} attachments to request {request.id}: requesters "
                     "add customer-visible files to their own requests, staff working on the request either kind",
                     reason="attachment_forbidden", params={"username": actor.username, "instance_id": request.id})
+
+
+# --- the conversation on a request (engine.desk.conversation) -------------------------------------
+# `works_on_it`: the actor sees one of the request's tasks (may_see_task over its task records, open or
+# done), which the engine reads from the database; the rules here only weigh it.
+
+def is_agent_of(request: RequestFacts, actor: Actor, *, works_on_it: bool) -> bool:
+    """Staff answering the request: the service desk (it takes every request) and whoever sees one of its
+    tasks as a member of a group other than the customers'; auditors read, they are never agents."""
+    return (may_use_inbox(actor) and not actor.is_auditor
+            and (SERVICE_DESK in actor.groups or works_on_it))
+
+
+def may_read_conversation(request: RequestFacts, actor: Actor, *, works_on_it: bool) -> bool:
+    """The replies on a request: whoever follows it (requester, service desk, auditors), the overseers who
+    read every history, and the agents working on it."""
+    return may_view_instance(request, actor) or is_agent_of(request, actor, works_on_it=works_on_it)
+
+
+def require_read_conversation(request: RequestFacts, actor: Actor, *, works_on_it: bool) -> None:
+    if not may_read_conversation(request, actor, works_on_it=works_on_it):
+        require_view_request(request, actor)  # the portal's refusal: another customer learns nothing
+
+
+def may_read_internal_notes(request: RequestFacts, actor: Actor, *, works_on_it: bool) -> bool:
+    """Internal work notes: staff only — the agents, the auditors and overseers; never a customer, not even
+    on a request they raised (a member of staff who raised a request and does not work on it reads replies)."""
+    return may_use_inbox(actor) and (is_agent_of(request, actor, works_on_it=works_on_it) or may_audit(actor))
+
+
+def may_comment(request: RequestFacts, actor: Actor, visibility: str, *, works_on_it: bool) -> bool:
+    """Posting on a request: a reply (the requester reads it) by its requester or an agent; an internal
+    note by an agent only. Auditors never write."""
+    if actor.is_auditor:
+        return False
+    if is_agent_of(request, actor, works_on_it=works_on_it):
+        return True
+    return visibility == "reply" and request.started_by == actor.username
+
+
+def require_comment(request: RequestFacts, actor: Actor, visibility: str, *, works_on_it: bool) -> None:
+    if may_comment(request, actor, visibility, works_on_it=works_on_it):
+        return
+    require_read_conversation(request, actor, works_on_it=works_on_it)  # a stranger: the same refusal as reading
+    if actor.is_auditor:
+        raise Forbidden(f"{actor.username} is an auditor: auditors read, they never change anything",
+                        reason="auditor_read_only", params={"username": actor.username})
+    what = "internal notes" if visibility == "internal" else "replies"
+    raise Forbidden(f"{actor.username} may not post {what} on request {request.id}: replies are the requester's "
+                    "and the agents' (the service desk and whoever works on the request), internal notes the "
+                    "agents' only", reason="comment_forbidden",
+                    params={"username": actor.username, "instance_id": request.id})

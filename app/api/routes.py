@@ -12,6 +12,9 @@ from app.api.auth import actor, etag, expected_version, token_required
 from app.api.schemas import (
     AssignArgs,
     AtRiskSchema,
+    CommentArgs,
+    CommentListArgs,
+    CommentSchema,
     CompleteArgs,
     HistoryEventSchema,
     InstanceSchema,
@@ -27,9 +30,10 @@ from app.api.schemas import (
     TaskListArgs,
     TaskSchema,
 )
+from app.conversation import routes as comments
 from app.web.session import unit_of_work
 from engine import access, users
-from engine.desk import knowledge, request_list, request_search, sla, tasks
+from engine.desk import conversation, knowledge, request_list, request_search, sla, tasks
 from engine.process import definitions, runtime
 
 
@@ -134,6 +138,31 @@ def instance_history(instance_id: int, pagination_parameters: Any) -> Any:
                                               offset=pagination_parameters.first_item)
     pagination_parameters.item_count = total
     return events
+
+
+@instances.get("/<int:instance_id>/comments")
+@instances.arguments(CommentListArgs, location="query")
+@instances.response(200, CommentSchema(many=True))
+@instances.paginate(page_size=50, max_page_size=200)
+@documented_errors(instances, 404, 422)
+def list_comments(args: dict[str, Any], instance_id: int, pagination_parameters: Any) -> Any:
+    """The request's conversation, oldest first: replies, and internal notes for the agents and auditors."""
+    with unit_of_work() as session:
+        comments, total = conversation.comments_page(session, instance_id=instance_id, actor=actor(),
+                                                     visibility=args["visibility"],
+                                                     limit=pagination_parameters.page_size,
+                                                     offset=pagination_parameters.first_item)
+    pagination_parameters.item_count = total
+    return [c.to_dict() for c in comments]
+
+
+@instances.post("/<int:instance_id>/comments")
+@instances.arguments(CommentArgs)
+@instances.response(201, CommentSchema)
+@documented_errors(instances, 404, 409, 422)
+def post_comment(args: dict[str, Any], instance_id: int) -> Any:
+    """Post a reply (the requester reads it; while the request is open) or an internal note (agents only)."""
+    return comments.post(instance_id, who=actor(), body=args["body"], visibility=args["visibility"]).to_dict(), 201
 
 
 # --- tasks ------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from app.kb.schemas import SearchArgs
 from app.requests.schemas import RequestListArgs
 from app.sla.schemas import AtRiskSchema, PolicySchema
 from engine import tokens
-from engine.desk import alerts, attachments
+from engine.desk import alerts, attachments, conversation
 from engine.desk.levels import FAULT_LEVELS
 from engine.desk.tasks import TASK_SCOPES
 
@@ -98,6 +98,35 @@ class HistoryEventSchema(Schema):
     task_id = fields.Integer(allow_none=True)
     payload = fields.Dict(required=True)
     hash = fields.String(required=True)
+
+
+class CommentListArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    visibility = fields.String(load_default=None, validate=validate.OneOf(conversation.VISIBILITIES),
+                               metadata={"description": "only replies or only internal notes (a requester "
+                                                        "never gets internal notes)"})
+
+
+class CommentArgs(Schema):
+    body = fields.String(required=True, validate=validate.Length(min=1, max=conversation.BODY_LIMIT),
+                         metadata={"description": "the text; blank space around it is trimmed, it may not be "
+                                                  "empty"})
+    visibility = fields.String(load_default=conversation.REPLY, validate=validate.OneOf(conversation.VISIBILITIES),
+                               metadata={"description": "reply: the requester reads it; internal: a work note "
+                                                        "for the agents (not the requester's to post)"})
+
+
+class CommentSchema(Schema):
+    id = fields.Integer(required=True)
+    instance_id = fields.Integer(required=True)
+    author = fields.String(required=True)
+    visibility = fields.String(required=True, validate=validate.OneOf(conversation.VISIBILITIES))
+    body = fields.String(required=True)
+    created_at = fields.DateTime(required=True, format="iso")
+    intact = fields.Boolean(required=True, metadata={"description": "false when the text no longer matches "
+                                                                    "the sha256 its history event recorded"})
 
 
 class ProcessSchema(Schema):

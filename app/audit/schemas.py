@@ -33,6 +33,7 @@ KIND_NAMES = {
     history.HANDED_OVER: lazy_gettext("Handed over to another process"),
     history.CASE_AUTO_CLOSED: lazy_gettext("Closed automatically"),
     history.ATTACHMENT_ADDED: lazy_gettext("File attached"),
+    history.COMMENT_ADDED: lazy_gettext("Comment added"),
 }
 SLA_TARGET_NAMES = {
     "respond": lazy_gettext("Response target"),

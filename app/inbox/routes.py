@@ -16,7 +16,7 @@ from app.web.i18n import locale
 from app.web.requests import load_args, safe_next, wants_json
 from app.web.session import actor, unit_of_work
 from engine import access, users
-from engine.desk import complaint, inbox, zones
+from engine.desk import complaint, conversation, inbox, zones
 from engine.errors import Conflict, InvalidInput, TaskTaken
 from engine.process import runtime
 
@@ -38,8 +38,9 @@ def _task_page(task_id: int, *, values: dict[str, Any] | None = None, errors: di
                conflict: Markup | None = None, taken_by: str | None = None, status: int = 200) -> Any:
     with unit_of_work() as session:
         page = inbox.task_page(session, task_id=task_id, actor=actor())
+        thread = conversation.panel(session, instance_id=page["instance"]["id"], actor=actor())
     return render_template("inbox/task.html", page=page, values=values or {}, errors=errors or {},
-                           conflict=conflict, taken_by=taken_by), status
+                           conflict=conflict, taken_by=taken_by, thread=thread), status
 
 
 @bp.get("/tasks/<int:task_id>")

@@ -13,7 +13,7 @@ from app.web.form_display import posted_form_data
 from app.web.i18n import locale
 from app.web.requests import load_args, wants_json
 from app.web.session import actor, unit_of_work
-from engine.desk import case, customers, inbox
+from engine.desk import case, conversation, customers, inbox
 from engine.errors import Conflict, InvalidInput
 from engine.process import runtime
 
@@ -63,7 +63,8 @@ def submit_request() -> Any:
 def request_detail(instance_id: int) -> Any:
     with unit_of_work() as session:
         page = inbox.request_page(session, instance_id=instance_id, actor=actor())
-    return render_template("portal/request.html", page=page)
+        thread = conversation.thread(session, instance_id=instance_id, actor=actor())
+    return render_template("portal/request.html", page=page, thread=thread)
 
 
 @bp.post("/requests/<int:instance_id>/chase")

@@ -139,6 +139,15 @@ DETAILS: dict[str, LazyString] = {
     "attachment_missing": lazy_gettext("Attachment %(attachment_id)s does not exist."),
     "attachment_content_missing": lazy_gettext("The content of attachment %(attachment_id)s (%(filename)s) is "
                                                "missing from the file store."),
+    # The conversation on a request (engine.desk.conversation).
+    "comment_forbidden": lazy_gettext("%(username)s may not post this on request %(instance_id)s: replies are the "
+                                      "requester's and the agents', internal notes the agents' only."),
+    "comment_empty": lazy_gettext("The message is empty."),
+    "comment_too_long": lazy_gettext("The message is %(length)s characters long; at most %(limit)s are allowed."),
+    "comment_not_text": lazy_gettext("The message contains characters that are not text."),
+    "comment_visibility": lazy_gettext("A message is a reply or an internal note, not %(visibility)s."),
+    "conversation_closed": lazy_gettext("Request %(instance_id)s is closed; replies are no longer possible. "
+                                        "Raise a new request if something remains."),
 }
 
 # flask-wtf names a CSRF failure only by an English sentence; these are all it sends.

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 import forms
 from engine import access, clock
 from engine.audit import verification as audit
+from engine.desk import conversation
 from engine.desk.sla import REMINDER_FORMS
 from engine.errors import NotFound, OpsflowError
 from engine.process import definitions, history
@@ -32,7 +33,7 @@ KINDS = (history.INSTANCE_STARTED, history.TASK_READY, history.TASK_CLAIMED, his
          history.TIMER_FIRED, history.FAULT_LEVEL_CHANGED, history.REQUEST_CHASED, history.COMPLAINT_RAISED,
          history.SOLUTION_LINKED, history.NO_REUSABLE_SOLUTION, history.INSTANCE_MIGRATED, history.INSTANCE_ENDED,
          history.INSTANCE_FAILED, history.ALERT_REPEATED, history.ALERT_RESOLVED, history.ZONE_CORRECTED,
-         history.HANDED_OVER, history.CASE_AUTO_CLOSED, history.ATTACHMENT_ADDED)
+         history.HANDED_OVER, history.CASE_AUTO_CLOSED, history.ATTACHMENT_ADDED, history.COMMENT_ADDED)
 # The case record's deadline columns (engine.desk.case, engine.desk.sla), one per SLA target.
 SLA_TARGETS = ("respond", "plan", "resolve", "emergency_plan", "fault_report")
 # Events that record an element being entered: counted for the replay's "visited n times".
@@ -264,7 +265,8 @@ def history_page(session: Session, *, instance_id: int, actor: Actor, kind: str 
     return {"instance": instance, "events": shown, "total_events": len(events),
             "kinds": [k for k in KINDS if k in present] + sorted(present - set(KINDS)),
             "actors": sorted({e["actor"] for e in events if e["actor"]}),
-            "verdict": verdict, "sla": sla_outcomes(session, instance), "element_names": element_names}
+            "verdict": verdict, "sla": sla_outcomes(session, instance), "element_names": element_names,
+            "comments": conversation.for_audit(session, instance_id)}
 
 
 # --- replay ---------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import access
+from engine.desk import conversation
 from engine.errors import InvalidInput, NotFound
 from engine.process import history
 from engine.status import TaskState
@@ -166,4 +167,7 @@ def visible_history(session: Session, *, instance_id: int, actor: Actor, limit: 
     access.require_view_instance(instance, actor)
     events = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id)
                              .order_by(HistoryEvent.seq).limit(limit).offset(offset))
-    return [history.event_to_dict(e) for e in events], instance.last_event_seq
+    found = [history.event_to_dict(e) for e in events]
+    if not conversation.shows_internal_notes(session, instance, actor):  # a requester: internal notes redacted
+        found = conversation.redact(found)
+    return found, instance.last_event_seq

@@ -52,6 +52,9 @@ CASE_AUTO_CLOSED = "case_auto_closed"
 # Attachments (engine.desk.attachments): a file added to the request (name, size, sha256; the bytes live in
 # the attachment store). Not a workflow input: the audit's re-execution passes it by, the hash chain covers it.
 ATTACHMENT_ADDED = "attachment_added"
+# The conversation (engine.desk.conversation): a reply or an internal note; the payload holds the comment's
+# id, visibility, length and the sha256 of its text (the text itself is in request_comment).
+COMMENT_ADDED = "comment_added"
 
 
 _INSERT_EVENTS = DirectStatement(insert(cast(Table, HistoryEvent.__table__)))

@@ -341,12 +341,13 @@ class Membership(Base):
 
 
 # The knowledge base's, the REST API's (tokens, alert intake), the zones' and customers', the spare parts',
-# the service reports', the KPI roll-up's, the chases' and complaints' and the request search's tables live
-# in their own modules; importing them here puts them in Base.metadata.
+# the service reports', the KPI roll-up's, the chases' and complaints', the request search's and the
+# conversations' tables live in their own modules; importing them here puts them in Base.metadata.
 from engine.store import (  # noqa: E402,F401
     api_models,
     attachment_models,
     complaint_models,
+    conversation_models,
     customer_models,
     knowledge_models,
     kpi_models,
