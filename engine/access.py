@@ -694,3 +694,16 @@ def require_read_complaints(actor: Actor) -> None:
     if not may_read_complaints(actor):
         raise Forbidden(f"{actor.username} may not read the complaint records", reason="complaints_hidden",
                         params={"username": actor.username})
+
+
+# --- notifications (engine.desk.notifications) -----------------------------------------------------
+
+def may_read_notification(owner: str, actor: Actor) -> bool:
+    """A notice is its recipient's alone: nobody else reads or marks it, auditors included."""
+    return owner == actor.username
+
+
+def notification_condition(owner: ColumnElement[str], actor: Actor) -> ColumnElement[bool]:
+    """may_read_notification in its SQL form, on the column holding the recipient's name."""
+    return owner == actor.username
+
