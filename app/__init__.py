@@ -82,3 +82,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(parts_bp, url_prefix="/parts")
     app.register_blueprint(report_archive_bp)  # url_prefix /reports/archive
     app.register_blueprint(reports_bp, url_prefix="/reports")
+    from app.notifications import bp as notifications_bp  # the bell, the list and the settings
+    app.register_blueprint(notifications_bp)

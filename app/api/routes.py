@@ -24,9 +24,11 @@ from app.api.schemas import (
     TaskListArgs,
     TaskSchema,
 )
+from app.notifications.schemas import MarkedSchema, NotificationListArgs, NotificationPageSchema
+from app.web.i18n import locale
 from app.web.session import unit_of_work
 from engine import access, users
-from engine.desk import knowledge, sla, tasks
+from engine.desk import knowledge, notifications, sla, tasks
 from engine.process import definitions, runtime
 
 
@@ -57,7 +59,9 @@ task_api = Blueprint("api_tasks", __name__, url_prefix="/api/v1/tasks",
 sla_api = Blueprint("api_sla", __name__, url_prefix="/api/v1/sla", description="SLA policies and targets at risk")
 knowledge_api = Blueprint("api_knowledge", __name__, url_prefix="/api/v1/knowledge",
                           description="Knowledge-base search")
-BLUEPRINTS = (processes, instances, task_api, sla_api, knowledge_api)
+notification_api = Blueprint("api_notifications", __name__, url_prefix="/api/v1/notifications",
+                             description="My notifications: list, mark read")
+BLUEPRINTS = (processes, instances, task_api, sla_api, knowledge_api, notification_api)
 for _blueprint in BLUEPRINTS:
     token_required(_blueprint, "api")
 
@@ -249,3 +253,38 @@ def search(args: dict[str, Any]) -> Any:
                                 device_type=args["device_type"], category=args["category"], status=args["status"],
                                 author=who.username if args["mine"] else None, limit=args["page_size"],
                                 offset=(args["page"] - 1) * args["page_size"])
+
+
+# --- notifications ----------------------------------------------------------------------------------
+
+@notification_api.get("")
+@notification_api.arguments(NotificationListArgs, location="query")
+@notification_api.response(200, NotificationPageSchema)
+@documented_errors(notification_api, 422)
+def list_notifications(args: dict[str, Any]) -> Any:
+    """My in-app notifications, newest first, in my language, with how many are unread."""
+    with unit_of_work() as session:
+        items, total, unread = notifications.list_for(session, actor=actor(), unread_only=args["unread"],
+                                                      limit=args["limit"], offset=args["offset"], locale=locale())
+    return {"items": items, "total": total, "unread": unread}
+
+
+@notification_api.post("/<int(max=2147483647):notification_id>/read")
+@notification_api.response(200, MarkedSchema)
+@documented_errors(notification_api, 404)
+def mark_notification_read(notification_id: int) -> Any:
+    """Mark one of my notifications read (404 for anyone else's)."""
+    with unit_of_work() as session:
+        marked = notifications.mark_read(session, actor=actor(), notification_id=notification_id)
+        unread = notifications.unread_count(session, actor=actor())
+    return {"marked": marked, "unread": unread}
+
+
+@notification_api.post("/read-all")
+@notification_api.response(200, MarkedSchema)
+@documented_errors(notification_api)
+def mark_all_notifications_read() -> Any:
+    """Mark all my notifications read."""
+    with unit_of_work() as session:
+        marked = notifications.mark_read(session, actor=actor())
+    return {"marked": marked, "unread": 0}

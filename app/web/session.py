@@ -58,6 +58,16 @@ def may(action: str) -> bool:
     return bool(current_user.is_authenticated and getattr(access, f"may_{action}")(actor()))
 
 
+def unread_notifications() -> int:
+    """The bell's count in the navigation bar: the signed-in user's unread in-app notices (0 when signed out)."""
+    if not current_user.is_authenticated:
+        return 0
+    from engine.desk import notifications
+
+    with unit_of_work() as db_session:
+        return notifications.unread_count(db_session, actor=actor())
+
+
 def login_required_for(blueprint: Blueprint, *, read_only_for_auditors: bool = True) -> None:
     """Every view of the blueprint needs a signed-in user; auditors may look but never POST."""
 

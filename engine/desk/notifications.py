@@ -380,7 +380,7 @@ def deliver_due(bind: Engine, *, ids: list[int] | None = None, limit: int = BATC
 def link_path(kind: str, *, instance_id: int | None, task_id: int | None) -> str | None:
     """Where a notice leads in the app: the requester's request page, or the task, or the inbox."""
     if kind in ("request_resolved", "survey_requested") and instance_id:
-        return f"/requests/{instance_id}"
+        return f"/portal/requests/{instance_id}"
     if task_id:
         return f"/tasks/{task_id}"
     return "/inbox" if instance_id else None
