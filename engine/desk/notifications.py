@@ -114,7 +114,7 @@ def _write(session: Session, notice: _Notice) -> list[int]:
     off = {(row.username, row.channel) for row in session.execute(
         select(_opt_outs.c.username, _opt_outs.c.channel)
         .where(_opt_outs.c.username.in_(names), _opt_outs.c.kind == notice.kind))}
-    mail_on = notify.settings_from_env() is not None
+    mail_on = _mail_on()
     now = clock.now()
     new_rows = []
     for name in names:
@@ -138,6 +138,15 @@ def _write(session: Session, notice: _Notice) -> list[int]:
         if isinstance(bind, Engine):
             after_commit(session, lambda: send_soon(bind, due))
     return ids
+
+
+def _mail_on() -> bool:
+    """Whether mail is configured; settings that cannot work (checked at start-up too) never fail a change."""
+    try:
+        return notify.settings_from_env() is not None
+    except ValueError as error:
+        log.warning("notification mail is off: %s", error)
+        return False
 
 
 def _stage(instance: runtime.InstanceState, notice: _Notice) -> None:
