@@ -131,7 +131,8 @@ def _write(session: Session, notice: _Notice) -> list[int]:
                          "next_attempt_at": now if mailed else None})
     if not new_rows:
         return []
-    ids = [session.connection().execute(insert(_rows).returning(_rows.c.id), row).scalar_one() for row in new_rows]
+    ids = list(session.connection().execute(insert(_rows).returning(_rows.c.id, sort_by_parameter_order=True),
+                                            new_rows).scalars())
     due = [i for i, row in zip(ids, new_rows, strict=True) if row["email_state"] == PENDING]
     if due:
         bind = session.get_bind()
