@@ -72,6 +72,21 @@ class Config:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"OPSFLOW_TIMEZONE must be a time zone such as Asia/Shanghai, "
                               f"got {cls.BABEL_DEFAULT_TIMEZONE!r}") from None
+        _validate_mail()
+
+
+def _validate_mail() -> None:
+    """OPSFLOW_SMTP_* (engine.desk.notify; README "E-mail notifications") and OPSFLOW_BASE_URL, the address mails
+    link to: a typo stops the start instead of every notification failing later."""
+    from engine.desk import notify
+
+    try:
+        notify.settings_from_env()
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    base = os.environ.get("OPSFLOW_BASE_URL", "").strip()
+    if base and not base.startswith(("http://", "https://")):
+        raise ConfigError(f"OPSFLOW_BASE_URL must start with http:// or https://, got {base!r}")
 
 
 class TestConfig(Config):

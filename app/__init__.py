@@ -95,3 +95,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(requests_bp)
     app.register_blueprint(attachments_bp)  # files on requests and tasks (engine.desk.attachments)
     app.register_blueprint(conversation_bp)  # POST /requests/<id>/comments
+    from app.notifications import bp as notifications_bp  # the bell, the list and the settings
+    app.register_blueprint(notifications_bp)

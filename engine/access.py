@@ -847,3 +847,16 @@ def require_comment(request: RequestFacts, actor: Actor, visibility: str, *, wor
                     "and the agents' (the service desk and whoever works on the request), internal notes the "
                     "agents' only", reason="comment_forbidden",
                     params={"username": actor.username, "instance_id": request.id})
+
+
+# --- notifications (engine.desk.notifications) -----------------------------------------------------
+
+def may_read_notification(owner: str, actor: Actor) -> bool:
+    """A notice is its recipient's alone: nobody else reads or marks it, auditors included."""
+    return owner == actor.username
+
+
+def notification_condition(owner: ColumnElement[str], actor: Actor) -> ColumnElement[bool]:
+    """may_read_notification in its SQL form, on the column holding the recipient's name."""
+    return owner == actor.username
+

@@ -68,7 +68,7 @@ def _upload_size(endpoint: str | None, _values: Any) -> None:
                                "limit_size": attachment_store.size_text(limit)})
 
 
-@api.post("/instances/<int(max=2147483647):instance_id>/attachments")
+@api.post("/instances/<int:instance_id>/attachments")
 @api.arguments(AttachmentUploadArgs, location=MULTIPART)
 @api.response(201, AttachmentSchema)
 @api.alt_response(413, response=_TOO_LARGE)
@@ -84,7 +84,7 @@ def add_attachment(args: dict[str, Any], instance_id: int) -> Any:
     return added, 201, {"Location": url_for("api_attachments.attachment_content", attachment_id=added["id"])}
 
 
-@api.get("/instances/<int(max=2147483647):instance_id>/attachments")
+@api.get("/instances/<int:instance_id>/attachments")
 @api.response(200, AttachmentSchema(many=True))
 @documented_errors(api, 404)
 def list_attachments(instance_id: int) -> Any:
@@ -93,7 +93,7 @@ def list_attachments(instance_id: int) -> Any:
         return attachments.list_attachments(session, instance_id=instance_id, actor=actor())
 
 
-@api.get("/attachments/<int(max=2147483647):attachment_id>/content")
+@api.get("/attachments/<int:attachment_id>/content")
 @api.doc(responses=_DOWNLOAD)
 @documented_errors(api, 404)
 def attachment_content(attachment_id: int) -> Any:

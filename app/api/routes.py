@@ -31,9 +31,11 @@ from app.api.schemas import (
     TaskSchema,
 )
 from app.conversation import routes as comments
+from app.notifications.schemas import MarkedSchema, NotificationListArgs, NotificationPageSchema
+from app.web.i18n import locale
 from app.web.session import unit_of_work
 from engine import access, users
-from engine.desk import conversation, knowledge, request_list, request_search, sla, tasks
+from engine.desk import conversation, knowledge, notifications, request_list, request_search, sla, tasks
 from engine.process import definitions, runtime
 
 
@@ -49,7 +51,7 @@ def documented_errors(blp: Blueprint, *statuses: int) -> Any:
     return decorate
 
 
-# Ids in paths are <int(max=…)>: the columns are 32-bit integers, and a larger id is simply not found (404)
+# Ids in paths are <int:…> (app.web.requests.DatabaseIdConverter): a larger id than the column holds is not found (404)
 # rather than an error of the database driver.
 IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
             "description": 'The ETag of the task\'s instance ("<instance id>.<lock version>"); 428 without it, '
@@ -66,7 +68,9 @@ knowledge_api = Blueprint("api_knowledge", __name__, url_prefix="/api/v1/knowled
                           description="Knowledge-base search")
 requests_api = Blueprint("api_requests", __name__, url_prefix="/api/v1/requests",
                          description="The agents' request search and list; a request by its number")
-BLUEPRINTS = (processes, instances, task_api, sla_api, knowledge_api, requests_api)
+notification_api = Blueprint("api_notifications", __name__, url_prefix="/api/v1/notifications",
+                             description="My notifications: list, mark read")
+BLUEPRINTS = (processes, instances, task_api, sla_api, knowledge_api, requests_api, notification_api)
 for _blueprint in BLUEPRINTS:
     token_required(_blueprint, "api")
 
@@ -314,3 +318,36 @@ def get_request(number: str) -> Any:
     """A request by its number (INC-2026-000123); 404 for one I may not find, as for one that does not exist."""
     with unit_of_work() as session:
         return request_list.by_number(session, number=number, actor=actor())
+# --- notifications ----------------------------------------------------------------------------------
+
+@notification_api.get("")
+@notification_api.arguments(NotificationListArgs, location="query")
+@notification_api.response(200, NotificationPageSchema)
+@documented_errors(notification_api, 422)
+def list_notifications(args: dict[str, Any]) -> Any:
+    """My in-app notifications, newest first, in my language, with how many are unread."""
+    with unit_of_work() as session:
+        items, total, unread = notifications.list_for(session, actor=actor(), unread_only=args["unread"],
+                                                      limit=args["limit"], offset=args["offset"], locale=locale())
+    return {"items": items, "total": total, "unread": unread}
+
+
+@notification_api.post("/<int:notification_id>/read")
+@notification_api.response(200, MarkedSchema)
+@documented_errors(notification_api, 404)
+def mark_notification_read(notification_id: int) -> Any:
+    """Mark one of my notifications read (404 for anyone else's)."""
+    with unit_of_work() as session:
+        marked = notifications.mark_read(session, actor=actor(), notification_id=notification_id)
+        unread = notifications.unread_count(session, actor=actor())
+    return {"marked": marked, "unread": unread}
+
+
+@notification_api.post("/read-all")
+@notification_api.response(200, MarkedSchema)
+@documented_errors(notification_api)
+def mark_all_notifications_read() -> Any:
+    """Mark all my notifications read."""
+    with unit_of_work() as session:
+        marked = notifications.mark_read(session, actor=actor())
+    return {"marked": marked, "unread": 0}

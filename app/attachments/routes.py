@@ -52,7 +52,7 @@ def _back(instance_id: int, args: dict[str, Any]) -> Any:
     return redirect(safe_next(args["next"], default) + "#attachments")
 
 
-@bp.post("/requests/<int(max=2147483647):instance_id>/attachments")
+@bp.post("/requests/<int:instance_id>/attachments")
 def upload(instance_id: int) -> Any:
     args = load_args(UploadArgs(), request.form)
     upload = request.files.get("file")
@@ -98,7 +98,7 @@ def download_response(found: attachments.Download) -> Response:
     return response
 
 
-@bp.get("/attachments/<int(max=2147483647):attachment_id>")
+@bp.get("/attachments/<int:attachment_id>")
 def download(attachment_id: int) -> Any:
     with unit_of_work() as session:
         found = attachments.open_attachment(session, settings=settings(), attachment_id=attachment_id,

@@ -74,7 +74,7 @@ def save_filter() -> Any:
     return _back(query)
 
 
-@bp.post("/requests/filters/<int(max=2147483647):filter_id>/rename")
+@bp.post("/requests/filters/<int:filter_id>/rename")
 def rename_filter(filter_id: int) -> Any:
     args = load_args(SavedFilterArgs(), request.form)
     try:
@@ -90,7 +90,7 @@ def rename_filter(filter_id: int) -> Any:
     return _back()
 
 
-@bp.post("/requests/filters/<int(max=2147483647):filter_id>/delete")
+@bp.post("/requests/filters/<int:filter_id>/delete")
 def delete_filter(filter_id: int) -> Any:
     with unit_of_work() as session:
         request_list.delete_filter(session, actor=actor(), filter_id=filter_id)

@@ -39,6 +39,7 @@ DETAILS: dict[str, LazyString] = {
     "instance_missing": lazy_gettext("Instance %(instance_id)s does not exist."),
     "instance_not_of_process": lazy_gettext("%(process_id)s has no instance %(instance_id)s."),
     "task_missing": lazy_gettext("Task %(task_id)s does not exist."),
+    "notification_missing": lazy_gettext("Notification %(notification_id)s does not exist."),
     "task_completed": lazy_gettext("Task %(task_id)s (%(task)s) was already completed by %(completed_by)s "
                                    "at %(completed_at)s."),
     "task_hidden_assigned": lazy_gettext("Task %(task_id)s (%(task)s) is assigned to %(assignee)s; "

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g, request
 from flask_login import LoginManager, UserMixin, current_user
 from sqlalchemy.orm import Session
 
@@ -56,6 +56,23 @@ def actor() -> users.Actor:
 def may(action: str) -> bool:
     """Templates ask engine.access what the signed-in user may do: may('audit') is access.may_audit(actor)."""
     return bool(current_user.is_authenticated and getattr(access, f"may_{action}")(actor()))
+
+
+def count_unread_notifications() -> None:
+    """before_request: the bell's count, read before the view opens its unit of work — a page rendered inside
+    one must not open a second (on SQLite it would wait for the first one's write lock)."""
+    if request.method not in ("GET", "HEAD") or request.endpoint in (None, "static") \
+            or (request.blueprint or "").startswith("api") or not current_user.is_authenticated:
+        return
+    from engine.desk import notifications
+
+    with unit_of_work() as db_session:
+        g.unread_notifications = notifications.unread_count(db_session, actor=actor())
+
+
+def unread_notifications() -> int:
+    """The bell's count in the navigation bar: the signed-in user's unread in-app notices (0 when not read)."""
+    return int(g.get("unread_notifications", 0))
 
 
 def login_required_for(blueprint: Blueprint, *, read_only_for_auditors: bool = True) -> None:

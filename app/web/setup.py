@@ -24,7 +24,7 @@ from app.web.display import (
 from app.web.form_display import display_value, form_fields, form_title, labelled, unplaced_errors
 from app.web.i18n import CatalogDomain, babel, locale, select_locale
 from app.web.requests import DatabaseIdConverter
-from app.web.session import load_user, login_manager, may
+from app.web.session import count_unread_notifications, load_user, login_manager, may, unread_notifications
 from engine.errors import NotFound
 
 BPMN_JS_DIST = config_module.ROOT / "node_modules" / "bpmn-js" / "dist"
@@ -47,7 +47,9 @@ def init_app(app: Flask) -> None:
         labelled=labelled, form_fields=form_fields, form_title=form_title, process_name=process_name,
         group_name=group_name, step_name=step_name, when=when, time_left=time_left, locale=locale,
         fault_level_names=FAULT_LEVEL_NAMES, status_names=STATUS_NAMES, inbox_state_names=INBOX_STATE_NAMES,
-        display_value=display_value, unplaced_errors=unplaced_errors, data=data, may=may)
+        display_value=display_value, unplaced_errors=unplaced_errors, data=data, may=may,
+        unread_notifications=unread_notifications)
+    app.before_request(count_unread_notifications)
     app.add_url_rule("/vendor/bpmn-js/<path:filename>", "bpmn_js", _bpmn_js)
     api.register(app, csrf)  # /api/v1 (app/api): token auth, exempt from CSRF
 

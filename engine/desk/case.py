@@ -206,7 +206,8 @@ def chase_request(session: Session, *, instance_id: int, actor: Actor, note: str
 
     One chase per request per interval (engine.desk.complaint.chase_interval); the 3rd starts the
     complaint flow (engine.desk.complaint), in this transaction."""
-    from engine.desk import complaint  # here, not at the top: complaint stages case columns through this module
+    # Here, not at the top: complaint stages case columns through this module.
+    from engine.desk import complaint, notifications
 
     instance = runtime.load_instance(session, instance_id)
     access.require_chase(instance, actor)  # first: another customer learns nothing, not even the status
@@ -222,6 +223,7 @@ def chase_request(session: Session, *, instance_id: int, actor: Actor, note: str
     runtime.record_events(session, instance=instance, actor=actor.username,
                           events=[(history.REQUEST_CHASED, {"count": chases, "note": note})])
     complaint.record_chase(session, instance_id=instance_id, number=chases, actor=actor, note=note)
+    notifications.request_chased(session, instance=instance, count=chases, note=note, actor=actor.username)
     if chases == COMPLAINT_AFTER_CHASES and instance.process_id != complaint.PROCESS:  # a complaint stays one
         started = complaint.raise_complaint(session, request=instance, trigger="chases", actor=actor, summary=note)
         # The request's history names its complaint flow (one raised earlier, by channel or category, too).

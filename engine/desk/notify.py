@@ -1,15 +1,21 @@
-"""E-mail notice of SLA escalations through SMTP: optional, off unless OPSFLOW_SMTP_HOST is set.
+"""E-mail through SMTP, the one place opsflow sends mail from: optional, off unless OPSFLOW_SMTP_HOST is set.
 
-    OPSFLOW_SMTP_HOST   SMTP relay host; unset or empty: no mail is ever sent
-    OPSFLOW_SMTP_PORT   port (default 25)
-    OPSFLOW_SMTP_FROM   sender address (default opsflow@localhost)
+    OPSFLOW_SMTP_HOST      SMTP relay host; unset or empty: no mail is ever sent
+    OPSFLOW_SMTP_PORT      port (default 25; 587 with starttls, 465 with ssl are usual)
+    OPSFLOW_SMTP_SECURITY  none (default), starttls or ssl
+    OPSFLOW_SMTP_USER      login name; unset: no login
+    OPSFLOW_SMTP_PASSWORD  its password (required with a user)
+    OPSFLOW_SMTP_FROM      sender address (default opsflow@localhost)
+    OPSFLOW_SMTP_TIMEOUT   seconds to wait for the relay (default 10)
+
+`send_message` delivers one message and raises on failure: the notification outbox
+(engine.desk.notifications) counts the attempt and retries it later.
 
 `notify_escalation` sends one plain-text UTF-8 mail (Chinese first, English below) to the given
-addresses — the members of the group the escalation went to; users carry no address in the
-database yet, so the caller supplies them. Mail is best effort and happens after the escalation
-committed: a relay that is down or refuses is logged and reported as False, never raised, so
-it cannot undo or block an escalation. Call it after commit, outside the firing transaction —
-as `mail_escalations`, the receiver of the core's tasks_opened hook, does.
+addresses at once, best effort: a relay that is down or refuses is logged and reported as False,
+never raised. The engine's own notices — escalations among them — go through the notification
+outbox instead (engine.desk.notifications), which retries; it composes its mails in each recipient's
+language and hands them to `send_message`.
 """
 from __future__ import annotations
 
@@ -18,17 +24,16 @@ import logging
 import os
 import re
 import smtplib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from engine import clock, users
-from engine.process import hooks
-from engine.store.db import after_commit
+from engine import clock
 from engine.users import GROUPS
 
 log = logging.getLogger(__name__)
@@ -42,12 +47,18 @@ ESCALATION_FORM = "sla_escalation"  # the tasks whose group is mailed
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 
+SECURITY_MODES = ("none", "starttls", "ssl")
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str
     port: int = DEFAULT_PORT
     sender: str = DEFAULT_SENDER
     timeout: float = 10.0
+    security: str = "none"  # none, starttls or ssl
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> SmtpSettings | None:
@@ -66,7 +77,39 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> SmtpSettings 
     sender = env.get("OPSFLOW_SMTP_FROM", "").strip() or DEFAULT_SENDER
     if not _ADDRESS.match(sender):
         raise ValueError(f"OPSFLOW_SMTP_FROM {sender!r} is not a plain e-mail address")
-    return SmtpSettings(host=host, port=port, sender=sender)
+    security = env.get("OPSFLOW_SMTP_SECURITY", "").strip().lower() or "none"
+    if security not in SECURITY_MODES:
+        raise ValueError(f"OPSFLOW_SMTP_SECURITY must be one of {', '.join(SECURITY_MODES)}, not {security!r}")
+    user = env.get("OPSFLOW_SMTP_USER", "").strip() or None
+    password = env.get("OPSFLOW_SMTP_PASSWORD") or None
+    if user and not password:
+        raise ValueError("OPSFLOW_SMTP_PASSWORD must be set when OPSFLOW_SMTP_USER is")
+    raw_timeout = env.get("OPSFLOW_SMTP_TIMEOUT", "").strip()
+    try:
+        timeout = float(raw_timeout) if raw_timeout else 10.0
+    except ValueError:
+        raise ValueError(f"OPSFLOW_SMTP_TIMEOUT must be a number of seconds, not {raw_timeout!r}") from None
+    if not 0 < timeout <= 300:
+        raise ValueError(f"OPSFLOW_SMTP_TIMEOUT must be more than 0 and at most 300 seconds, not {raw_timeout!r}")
+    return SmtpSettings(host=host, port=port, sender=sender, timeout=timeout, security=security, user=user,
+                        password=password)
+
+
+def send_message(settings: SmtpSettings, message: EmailMessage, recipients: Sequence[str]) -> dict[str, Any]:
+    """Hand one message to the relay (STARTTLS/SSL and login as configured); returns the recipients it
+    refused. Raises smtplib.SMTPException or OSError when nothing was delivered — callers decide what that means."""
+    smtp: smtplib.SMTP
+    if settings.security == "ssl":
+        smtp = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
+                                context=ssl.create_default_context())
+    else:
+        smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    with smtp:
+        if settings.security == "starttls":
+            smtp.starttls(context=ssl.create_default_context())
+        if settings.user:
+            smtp.login(settings.user, settings.password or "")
+        return dict(smtp.send_message(message, from_addr=settings.sender, to_addrs=list(recipients)))
 
 
 def _one_line(text: str | None, limit: int = _TITLE_LIMIT) -> str:
@@ -167,8 +210,7 @@ def notify_escalation(recipients: Sequence[str], *, instance_id: int, title: str
                                        task_name=task_name, group=group, due_at=due_at, step=step,
                                        fault_level=fault_level, link=link, timezone=timezone)
     try:
-        with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
-            refused = smtp.send_message(message, from_addr=settings.sender, to_addrs=to)
+        refused = send_message(settings, message, to)
     except (smtplib.SMTPException, OSError) as exc:
         log.warning("escalation mail for request %s to %s via %s:%s failed: %s", instance_id, ", ".join(to),
                     settings.host, settings.port, exc)
@@ -176,27 +218,3 @@ def notify_escalation(recipients: Sequence[str], *, instance_id: int, title: str
     if refused:
         log.warning("escalation mail for request %s: the relay refused %s", instance_id, ", ".join(sorted(refused)))
     return True
-
-
-def mail_escalations(opened: hooks.Opened) -> None:
-    """tasks_opened: escalation tasks also reach their group by mail when SMTP is configured — after
-    commit, best effort, so mail can never undo or delay an escalation."""
-    escalations = [row for row in opened.tasks if row["form_key"] == ESCALATION_FORM]
-    settings = settings_from_env() if escalations else None
-    if settings is None:
-        return
-    session, instance = opened.session, opened.instance
-    for row in escalations:
-        recipients = users.group_emails(session, row["candidate_group"]) if row["candidate_group"] else []
-        if not recipients:
-            continue
-        step = int(row["element_id"].rsplit("_", 1)[-1]) if row["element_id"][-1:].isdigit() else 1
-        after_commit(session, _mailer(recipients, instance_id=instance.id, title=instance.title,
-                                      task_name=row["name"], group=row["candidate_group"], due_at=row["due_at"],
-                                      step=step, fault_level=instance.fault_level, settings=settings))
-
-
-def _mailer(recipients: list[str], **message: Any) -> Callable[[], None]:
-    def send() -> None:
-        notify_escalation(recipients, **message)
-    return send

@@ -126,6 +126,20 @@ class Opened:
 
 
 @dataclass(frozen=True)
+class Reassigned:
+    """A task's holder changed without the workflow moving: claimed, released or assigned (`kind` is the
+    history kind); the instance row is saved and the change recorded."""
+
+    session: Session
+    instance: InstanceState
+    task: dict[str, Any]  # the task record's id, element_id, name, candidate_group, form_key
+    kind: str
+    previous_assignee: str | None
+    assignee: str | None
+    actor: str
+
+
+@dataclass(frozen=True)
 class Moment:
     """A change of the instance as a whole (ended, saved)."""
 
@@ -159,6 +173,8 @@ task_completed: Hook[Completion, None] = Hook("task_completed")
 task_due: Hook[Due, dt.datetime | None] = Hook("task_due")
 # New user tasks get their records (work after commit, such as mail, goes through engine.store.db.after_commit).
 tasks_opened: Hook[Opened, None] = Hook("tasks_opened")
+# A task was claimed, released or assigned (work after commit goes through engine.store.db.after_commit).
+task_reassigned: Hook[Reassigned, None] = Hook("task_reassigned")
 # The workflow completed; the instance is saved next with status 'completed'.
 instance_ended: Hook[Moment, None] = Hook("instance_ended")
 # The instance row was written (version checked and bumped): write what `instance.pending` holds.

@@ -437,8 +437,14 @@ def _reassign(session: Session, record: TaskRecord, instance: InstanceState, new
         raise Conflict(f"task {record.id} ({record.name}) was changed by someone else just now",
                        element_id=record.element_id)
     recorder.flush(session)
+    previous = record.assignee
     set_committed_value(record, "assignee", new_assignee)
     _keep_cached_workflow(session, instance)
+    if hooks.task_reassigned.receivers:
+        hooks.task_reassigned.send(hooks.Reassigned(
+            session, instance, {"id": record.id, "element_id": record.element_id, "name": record.name,
+                                "candidate_group": record.candidate_group, "form_key": record.form_key},
+            kind, previous, new_assignee, actor))
 
 
 def _keep_cached_workflow(session: Session, instance: InstanceState) -> None:

@@ -351,6 +351,7 @@ from engine.store import (  # noqa: E402,F401
     customer_models,
     knowledge_models,
     kpi_models,
+    notification_models,
     parts_models,
     report_models,
     search_models,

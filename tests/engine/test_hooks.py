@@ -152,7 +152,8 @@ def test_installing_the_desk_twice_connects_each_rule_once(own_hooks: None) -> N
     assert {hook.name: len(hook.receivers) for hook in vars(hooks).values()
             if isinstance(hook, hooks.Hook)} == connected
     assert all(connected.values()), connected  # the desk has a rule on every moment
-    assert [job.id for job in hooks.jobs] == ["health_checks", "parts_report", "service_reports", "kpi_rollup"]
+    assert [job.id for job in hooks.jobs] == ["health_checks", "parts_report", "service_reports", "kpi_rollup",
+                                           "notifications"]
 
 
 def test_the_scheduler_runs_registered_jobs_in_their_own_transaction(

@@ -249,6 +249,12 @@ def test_an_escalation_timer_mails_the_group_after_commit(monkeypatch: pytest.Mo
             with db.transaction() as session:
                 runtime.fire_timer(session, timer_id=timer_id, fired_by="test")
     assert "work_escalation_1" in flow.open_elements()
-    # The warning goes to the engineer's inbox only; the escalation mails the service managers.
-    assert [m.rcpt_to for m in state.messages] == [["svcmgr@ops.example"]]
-    assert "SLA" in str(state.messages[0].message()["Subject"])
+    # Through the notification outbox (engine.desk.notifications), sent after commit on a worker thread: the
+    # warning mails the engineers, the escalation the service managers — one mail each, in their language.
+    from engine.desk import notifications
+    notifications.wait_for_sends()
+    by_recipient = {tuple(m.rcpt_to): m.message() for m in state.messages}
+    assert sorted(by_recipient) == [("eng@ops.example",), ("svcmgr@ops.example",)]
+    assert "SLA" in str(by_recipient[("svcmgr@ops.example",)]["Subject"])
+    assert "升级" in str(by_recipient[("svcmgr@ops.example",)]["Subject"])
+    assert "预警" in str(by_recipient[("eng@ops.example",)]["Subject"])
