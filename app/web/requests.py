@@ -17,11 +17,30 @@ DATABASE_ID_MAX = 2**31 - 1
 
 
 class DatabaseIdConverter(IntegerConverter):
-    """`<int:…>` in every route, bounded to what an id column holds unless the route names its own max."""
+    """`<int:…>` in every route, bounded to what an id column holds unless the route names its own max.
+
+    The bound is in the pattern, not only in `to_python`: werkzeug answers 405 when a path's pattern matched a
+    rule of another method (a POST beside the GET) and the GET's converter then refused the value."""
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", DATABASE_ID_MAX)
         super().__init__(map, *args, **kwargs)
+        if not self.signed and self.max is not None and not self.fixed_digits:
+            self.regex = digits_up_to(self.max)
+
+
+def digits_up_to(limit: int) -> str:
+    """A regular expression of the decimal numbers from 0 to `limit` (leading zeros allowed below its length):
+    shorter numbers, then each digit of `limit` taken lower with any digits after it, then `limit` itself."""
+    text = str(limit)
+    parts = [rf"\d{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    for position, digit in enumerate(text):
+        lowest = 1 if position == 0 and len(text) > 1 else 0
+        rest = len(text) - position - 1
+        if int(digit) > lowest:
+            parts.append(text[:position] + f"[{lowest}-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    parts.append(text)
+    return "(?:" + "|".join(parts) + ")"
 
 
 def wants_json() -> bool:

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from werkzeug.routing import IntegerConverter
 
 from app.web.error_details import DETAILS
+from app.web.requests import digits_up_to
 from engine.errors import Conflict
 from tests.app.conftest import csrf_token_on, make_app, open_task, sign_in, start_request, visible_text
 from tests.support.locks import write_locked
@@ -143,3 +144,10 @@ def test_an_id_beyond_the_id_column_is_a_missing_page_on_every_route(
         assert answer.status_code == 404, (path, answer.status_code)
     assert any(path.startswith(f"/tasks/{huge}") for path in checked)
     assert any(path.startswith(f"/api/v1/tasks/{huge}") for path in checked)
+
+
+@pytest.mark.parametrize("limit", [0, 7, 10, 99, 100, 7301, 2**31 - 1])
+def test_the_id_pattern_takes_exactly_the_numbers_up_to_its_bound(limit: int) -> None:
+    pattern = re.compile(digits_up_to(limit) + r"\Z")
+    numbers = [*range(0, 1200), limit - 1, limit, limit + 1, limit * 10, 2**63]
+    assert [n for n in numbers if pattern.match(str(n))] == [n for n in numbers if 0 <= n <= limit]
