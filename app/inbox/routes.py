@@ -39,8 +39,8 @@ def _task_page(task_id: int, *, values: dict[str, Any] | None = None, errors: di
     with unit_of_work() as session:
         page = inbox.task_page(session, task_id=task_id, actor=actor())
         thread = conversation.panel(session, instance_id=page["instance"]["id"], actor=actor())
-    return render_template("inbox/task.html", page=page, values=values or {}, errors=errors or {},
-                           conflict=conflict, taken_by=taken_by, thread=thread), status
+    return render_template("inbox/task.html", page=page, values=page["suggested"] if values is None else values,
+                           errors=errors or {}, conflict=conflict, taken_by=taken_by, thread=thread), status
 
 
 @bp.get("/tasks/<int:task_id>")

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Select, Table, and_, false, func, or_, sel
 from sqlalchemy.orm import Session
 
 from engine import access, clock, users
-from engine.desk import complaint, handover
+from engine.desk import complaint, handover, zones
 from engine.desk.levels import FAULT_LEVELS
 from engine.errors import InvalidInput, NotFound
 from engine.process import definitions, history
@@ -284,6 +284,9 @@ def task_page(session: Session, *, task_id: int, actor: Actor) -> dict[str, Any]
         "may_complete": may_act, "may_claim": is_ready and access.may_claim(row, actor),
         "may_release": is_ready and access.may_release(row, actor, bound_to_initiator=bound),
         "may_assign": may_assign, "members": members,
+        # What the form starts with: the zone's 社区经理 in 派发's engineer picker.
+        "suggested": zones.suggested_picks(session, instance_id=row.instance_id, form_key=row.form_key)
+        if may_act else {},
         # Chases (who, when, the note) for whoever handles the request; its complaint flow, or the request of one.
         "chases": complaint.chases_of(session, row.instance_id),
         "complaint": complaint.link_of(session, row.instance_id),

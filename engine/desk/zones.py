@@ -6,7 +6,8 @@ ZoneMapping): a zone named on the request form (code or name) first, then the or
 customer's address; a pattern contained in the text matches, the longest pattern wins.
 
 Routing, when the zone is known (otherwise the diagram's lane group, as before):
-- on-site work (ONSITE_FORMS) goes to the zone's maintenance group, assigned to the zone's 社区经理;
+- on-site work (ONSITE_FORMS) goes to the zone's maintenance group, assigned to the engineer 派发 named (issue 11),
+  the zone's 社区经理 when nobody was named; 派发's picker offers the 社区经理 first (`suggested_picks`);
 - escalation (ESCALATION_FORMS) goes to the maintenance group, assigned to its leader (组长);
 - the customer's permission step of 其他服务 (PERMISSION_FORMS) goes to the customer's 需求负责人
   (engine.desk.customers).
@@ -25,12 +26,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import access, clock
-from engine.desk import case, customers
+from engine.desk import case, customers, pickers
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.process import history, hooks, runtime
-from engine.process.step import TASK_ROUTES
+from engine.process.step import ROUTE_YIELDS_TO_NAMED, TASK_ROUTES
 from engine.store.customer_models import MaintenanceGroup, ServiceStation, Zone, ZoneMapping
-from engine.store.models import Group, Membership, User
+from engine.store.models import Group, Membership, ServiceCase, User
 from engine.users import Actor
 
 MAPPING_KINDS = ("organisation", "address")
@@ -222,7 +223,7 @@ def _routing(session: Session, zone: Zone | None, why: dict[str, Any],
         assert group is not None  # a foreign key
         routing.update(zone=zone.code, group=group.group_id, manager=zone.manager, leader=group.leader)
         for form in ONSITE_FORMS:
-            routes[form] = {"group": group.group_id, "assignee": zone.manager}
+            routes[form] = {"group": group.group_id, "assignee": zone.manager, ROUTE_YIELDS_TO_NAMED: True}
         for form in ESCALATION_FORMS:
             routes[form] = {"group": group.group_id, "assignee": group.leader}
     need_owner = customer.get("need_owner") if customer else None
@@ -246,6 +247,25 @@ def route_at_start(start: hooks.Start) -> dict[str, Any]:
     if zone is None and customer is not None and customer["name"] != organisation:
         zone, why = lookup(session, given=None, organisation=customer["name"], address=customer["address"])
     return _routing(session, zone, why, customer)
+
+
+# Pickers a zone fills in advance: form → (user field, its group). 派发 names the on-site engineer; the zone's
+# 社区经理 is the one to name unless the service desk knows better.
+_SUGGESTED_PICKS = {"dispatch_onsite": ("engineer", "engineer")}
+
+
+def suggested_picks(session: Session, *, instance_id: int, form_key: str | None) -> dict[str, str]:
+    """The values a task's form starts with from its request's zone: {field: user name} (empty when the form
+    picks nobody, the case has no zone, its zone no 社区经理, or the manager may not be picked there)."""
+    field_group = _SUGGESTED_PICKS.get(form_key or "")
+    if field_group is None:
+        return {}
+    manager = session.scalar(select(Zone.manager).join(ServiceCase, ServiceCase.zone == Zone.code)
+                             .where(ServiceCase.instance_id == instance_id))
+    field, group = field_group
+    if not manager or not pickers.is_member(session, manager, group):
+        return {}
+    return {field: manager}
 
 
 def record_routing(start: hooks.Start) -> None:

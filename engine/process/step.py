@@ -39,6 +39,8 @@ spiff_fixes.apply()
 # engine data, so it is recorded with the input that set it and the audit's re-execution offers each
 # task to the same group and person.
 TASK_ROUTES = "task_routes"
+# In a route of TASK_ROUTES: a person named in the form field of the task (assignee_field) wins over its assignee.
+ROUTE_YIELDS_TO_NAMED = "named_wins"
 
 _GATEWAY_KINDS = ("ExclusiveGateway", "InclusiveGateway", "ParallelGateway", "EventBasedGateway")
 
@@ -321,13 +323,20 @@ def _ready_task(task: SpiffTask, initiator: str | None) -> ReadyTask:
 
 def offer(task: SpiffTask, initiator: str | None) -> ReadyTask:
     """A ready user task as its record offers it: the diagram's group and assignee, unless the instance's
-    TASK_ROUTES name its form."""
+    TASK_ROUTES name its form. A route marked ROUTE_YIELDS_TO_NAMED gives way to a person named in the case's
+    own form field (派发's engineer): the route's group, the named assignee. Routes recorded without the mark
+    (before it existed) keep overriding, so their audits re-execute as they ran."""
     ready = _ready_task(task, initiator)
     routes = task.workflow.top_workflow.data.get(TASK_ROUTES)
     route = routes.get(ready.form_key) if isinstance(routes, Mapping) and ready.form_key else None
     if not isinstance(route, Mapping):
         return ready
-    return ready._replace(group=route.get("group", ready.group), assignee=route.get("assignee", ready.assignee))
+    assignee = route.get("assignee", ready.assignee)
+    if route.get(ROUTE_YIELDS_TO_NAMED):
+        extensions = getattr(task.task_spec, "extensions", {}) or {}
+        named = _from_field(task, extensions, ASSIGNEE_FIELD)
+        assignee = (initiator if named == INITIATOR else named) or assignee
+    return ready._replace(group=route.get("group", ready.group), assignee=assignee)
 
 
 def _passed_tasks(workflow: BpmnWorkflow, since: float) -> list[SpiffTask]:

@@ -1,6 +1,7 @@
 """The customer, contract and zone pages (app/customers), the inbox's zone filter, and the need owner's portal."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from flask import Flask
@@ -108,6 +109,13 @@ def test_zones_route_on_site_work_and_the_inbox_filters_by_zone(app: Flask, clie
     assert 'id="verdict" data-ok="true"' in history_html  # the correction re-executes
     assert f"/tasks/{open_task(app, elsewhere, 'dispatch_onsite')}" in desk.get("/inbox?zone=W1").text
     assert f"/tasks/{open_task(app, zoned, 'dispatch_onsite')}" not in desk.get("/inbox?zone=W1").text
+    # 派发 of the E1 case starts at its community manager; W1 has none, so its picker starts empty.
+    def picked(instance_id: int) -> list[str]:
+        page = desk.get(f"/tasks/{open_task(app, instance_id, 'dispatch_onsite')}").text
+        picker = re.search(r'<select id="f-engineer" name="engineer".*?</select>', page, re.S)
+        assert picker is not None
+        return re.findall(r'<option value="(\w+)"[^>]* selected', picker[0])
+    assert (picked(zoned), picked(elsewhere)) == (["engineer2"], [])
     page = visible_text(desk.get("/zones/").text)
     assert "东片区" in page and "市医院" in page and "engineer2" in page
 

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, inspect, select, text
 from engine import users
 from engine.audit import verification as audit
 from engine.desk import case, customers, sla, zones
-from engine.errors import Forbidden, InvalidInput
+from engine.errors import Forbidden, InvalidInput, TaskTaken
 from engine.process import definitions, history, migration
 from engine.store import schema
 from engine.store.db import Database
@@ -127,9 +127,18 @@ def test_a_maintenance_group_serves_at_most_five_zones(zoned: Database) -> None:
 
 # --- routing -----------------------------------------------------------------------------------------------
 
-def test_on_site_work_goes_to_the_zones_group_and_community_manager(zoned: Database) -> None:
+def _suggested(db: Database, flow: Flow, element_id: str) -> dict[str, str]:
+    [task] = [t for t in flow.open_tasks() if t["element_id"] == element_id]
+    with db.transaction() as session:
+        return zones.suggested_picks(session, instance_id=flow.id, form_key=task["form_key"])
+
+
+def test_on_site_work_goes_to_the_zones_group_and_the_engineer_dispatched(zoned: Database) -> None:
     flow = Flow(zoned, "service_desk", h.request())
-    h.drive(flow, TO_ONSITE)
+    h.drive(flow, TO_ONSITE[:-1])
+    # 派发's picker starts at the zone's 社区经理; the service desk names whom it sends (issue 11 item 1).
+    assert _suggested(zoned, flow, "dispatch_onsite") == {"engineer": "mgr_east"}
+    h.drive(flow, [SD.DISPATCH._replace(data=h.dispatch_onsite("mgr_east"))])
     ready = _ready(flow, "onsite_fix")
     assert (ready["group"], ready["assignee"]) == ("zone_G1", "mgr_east")
     # The community manager works it; an engineer outside the group does not even see it.
@@ -143,6 +152,28 @@ def test_on_site_work_goes_to_the_zones_group_and_community_manager(zoned: Datab
     assert _verdict(zoned, flow.id).ok
 
 
+def test_the_engineer_named_at_dispatch_wins_over_the_zones_community_manager(zoned: Database) -> None:
+    flow = Flow(zoned, "service_desk", h.request())
+    h.drive(flow, TO_ONSITE)  # 派发 names "engineer", not mgr_east
+    ready = _ready(flow, "onsite_fix")
+    assert (ready["group"], ready["assignee"]) == ("zone_G1", "engineer")
+    with pytest.raises(TaskTaken):  # the zone's manager does not take it over
+        flow.complete("onsite_fix", h.onsite_resolution(resolved=False), "mgr_east")
+    flow.complete("onsite_fix", h.onsite_resolution(resolved=False), "engineer")
+    assert _verdict(zoned, flow.id).ok
+
+
+def test_no_pick_is_suggested_without_a_zone_manager_in_the_pickers_group(zoned: Database) -> None:
+    with zoned.transaction() as session:
+        users.create_user(session, username="mgr_desk", password="pw", groups=["service_desk"])
+        zones.save_zone(session, actor=_desk(session), code="S1", name="南片区", group="G1", manager="mgr_desk")
+    flow = Flow(zoned, "service_desk", {**h.request(), "zone": "S1"})
+    h.drive(flow, TO_ONSITE[:-1])
+    assert _suggested(zoned, flow, "dispatch_onsite") == {}  # not an engineer: 派发 could not name them
+    with zoned.transaction() as session:
+        assert zones.suggested_picks(session, instance_id=flow.id, form_key="onsite_resolution") == {}
+
+
 def test_without_a_zone_the_lane_group_takes_the_work_as_before(zoned: Database) -> None:
     flow = Flow(zoned, "service_desk", {**h.request(), "organisation": "某公司"})
     routing = _started(flow)["routing"]
@@ -154,13 +185,15 @@ def test_without_a_zone_the_lane_group_takes_the_work_as_before(zoned: Database)
     assert _verdict(zoned, flow.id).ok
 
 
-def test_a_zone_without_a_community_manager_offers_on_site_work_to_its_whole_group(zoned: Database) -> None:
+def test_a_zone_without_a_community_manager_gives_on_site_work_to_its_group(zoned: Database) -> None:
     with zoned.transaction() as session:
         zones.save_zone(session, actor=_desk(session), code="N1", name="北片区", group="G1")
     flow = Flow(zoned, "service_desk", {**h.request(), "zone": "N1"})
-    h.drive(flow, TO_ONSITE)
-    assert (_ready(flow, "onsite_fix")["group"], _ready(flow, "onsite_fix")["assignee"]) == ("zone_G1", None)
-    flow.complete("onsite_fix", h.onsite_resolution(resolved=False), "mgr_west")  # a member of the group
+    h.drive(flow, TO_ONSITE[:-1])
+    assert _suggested(zoned, flow, "dispatch_onsite") == {}
+    h.drive(flow, [SD.DISPATCH._replace(data=h.dispatch_onsite("mgr_west"))])  # a member of the group
+    assert (_ready(flow, "onsite_fix")["group"], _ready(flow, "onsite_fix")["assignee"]) == ("zone_G1", "mgr_west")
+    flow.complete("onsite_fix", h.onsite_resolution(resolved=False), "mgr_west")
 
 
 def test_a_corrected_zone_is_recorded_and_routes_the_next_tasks(zoned: Database) -> None:
@@ -175,8 +208,10 @@ def test_a_corrected_zone_is_recorded_and_routes_the_next_tasks(zoned: Database)
     assert (corrected["payload"]["from"], corrected["payload"]["to"]) == ("E1", "W1")
     assert corrected["payload"]["engine_data"]["routing"]["why"]["by"] == "correction"
     assert _case(zoned, flow.id).zone == "W1"
-    h.drive(flow, [SD.ONSITE_FAILED[0], SD.DISPATCH])
-    assert (_ready(flow, "onsite_fix")["group"], _ready(flow, "onsite_fix")["assignee"]) == ("zone_G1", "mgr_west")
+    h.drive(flow, [SD.ONSITE_FAILED[0]])
+    assert _suggested(zoned, flow, "dispatch_onsite") == {"engineer": "mgr_west"}
+    h.drive(flow, [SD.DISPATCH])  # "engineer" named: the corrected zone's group, the named engineer
+    assert (_ready(flow, "onsite_fix")["group"], _ready(flow, "onsite_fix")["assignee"]) == ("zone_G1", "engineer")
     assert _verdict(zoned, flow.id).ok
 
 
@@ -189,9 +224,9 @@ def test_a_routed_task_keeps_its_group_when_the_instance_moves_to_a_new_version(
         migration.migrate_instance(session, instance_id=flow.id, to_version=2,
                                    actor=users.actor(session, "process_owner"))
     [task] = flow.open_tasks()
-    assert (task["element_id"], task["group"], task["assignee"]) == ("onsite_fix", "zone_G1", "mgr_east")
+    assert (task["element_id"], task["group"], task["assignee"]) == ("onsite_fix", "zone_G1", "engineer")
     assert task["name"] == "现场服务（新）"
-    flow.complete("onsite_fix", h.onsite_resolution(resolved=True), "mgr_east")
+    flow.complete("onsite_fix", h.onsite_resolution(resolved=True), "engineer")
     assert _verdict(zoned, flow.id).ok
 
 
@@ -205,7 +240,7 @@ def test_a_forged_assignee_of_a_routed_task_is_found(zoned: Database) -> None:
     rehash(zoned, flow.id)
     first = _verdict(zoned, flow.id).first_divergence
     assert (first.seq, first.kind, first.check) == (ready, "task_ready", "replay")
-    assert (first.expected["assignee"], first.found["assignee"]) == ("mgr_east", "mgr_west")
+    assert (first.expected["assignee"], first.found["assignee"]) == ("engineer", "mgr_west")
 
 
 def test_forged_routing_inputs_are_found_at_the_task_they_route(zoned: Database) -> None:
@@ -218,7 +253,8 @@ def test_forged_routing_inputs_are_found_at_the_task_they_route(zoned: Database)
     rehash(zoned, flow.id)
     first = _verdict(zoned, flow.id).first_divergence
     assert (first.seq, first.kind, first.check) == (seq_of(flow, "task_ready", "onsite_fix"), "task_ready", "replay")
-    assert (first.expected["assignee"], first.found["assignee"]) == ("x", "mgr_east")
+    # A route recorded without the "named wins" mark (as before it existed) overrides the engineer named.
+    assert (first.expected["assignee"], first.found["assignee"]) == ("x", "engineer")
 
 
 def test_a_forged_zone_correction_is_found(zoned: Database) -> None:
@@ -235,7 +271,8 @@ def test_a_forged_zone_correction_is_found(zoned: Database) -> None:
     rehash(zoned, flow.id)
     first = _verdict(zoned, flow.id).first_divergence
     assert (first.kind, first.check) == ("task_ready", "replay")
-    assert (first.expected["assignee"], first.found["assignee"]) == ("mgr_east", "mgr_west")
+    # A route recorded without the "named wins" mark (as before it existed) overrides the engineer named.
+    assert (first.expected["assignee"], first.found["assignee"]) == ("mgr_east", "engineer")
 
 
 # --- customers and contracts ------------------------------------------------------------------------------
