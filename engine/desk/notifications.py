@@ -27,7 +27,7 @@ from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, delete, false, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -64,6 +64,7 @@ _PENDING_KEY = "notifications"
 _rows = cast(Table, Notification.__table__)
 _opt_outs = cast(Table, NotificationOptOut.__table__)
 _users = cast(Table, User.__table__)
+_memberships = cast(Table, Membership.__table__)
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
@@ -81,18 +82,9 @@ class _Notice:
     users: list[str] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
     task_id: int | None = None
-    spiff_task_id: str | None = None  # a task opened in this change: its record's id is known once written
+    # A task opened in this change: its record's row, whose id the runtime sets once the row is written.
+    task_row: dict[str, Any] | None = None
     exclude: str | None = None  # who made the change is not told of it
-
-
-def _recipients(session: Session, notice: _Notice) -> list[str]:
-    names = list(dict.fromkeys(u for u in notice.users if u))
-    if notice.groups:
-        members = session.scalars(select(User.username).join(Membership, Membership.user_id == User.id)
-                                  .where(Membership.group_id.in_(notice.groups), User.is_active.is_(True))
-                                  .order_by(User.username))
-        names += [name for name in members if name not in names]
-    return [name for name in names if name != notice.exclude]
 
 
 def record(session: Session, *, kind: str, instance_id: int | None, params: dict[str, Any],
@@ -100,45 +92,69 @@ def record(session: Session, *, kind: str, instance_id: int | None, params: dict
            exclude: str | None = None) -> list[int]:
     """Write one notice per recipient (the users, the active members of the groups, never `exclude`) in this
     transaction; returns the new rows' ids. Mail goes out after commit."""
-    return _write(session, _Notice(kind, instance_id, params, list(users), list(groups), task_id, exclude=exclude))
+    return _write(session, [_Notice(kind, instance_id, params, list(users), list(groups), task_id, exclude=exclude)])
 
 
-def _write(session: Session, notice: _Notice) -> list[int]:
-    if notice.kind not in KINDS:
-        raise ValueError(f"unknown notification kind {notice.kind!r}")
-    names = _recipients(session, notice)
-    if not names:
-        return []
-    people = {row.username: row for row in session.execute(
-        select(_users.c.username, _users.c.email, _users.c.is_active).where(_users.c.username.in_(names)))}
-    off = {(row.username, row.channel) for row in session.execute(
-        select(_opt_outs.c.username, _opt_outs.c.channel)
-        .where(_opt_outs.c.username.in_(names), _opt_outs.c.kind == notice.kind))}
+def _write(session: Session, notices: list[_Notice]) -> list[int]:
+    """The notices' rows, in two statements whatever their number (a change may note several): the recipients
+    with their addresses, groups and opt-outs of these kinds; one INSERT."""
+    for notice in notices:
+        if notice.kind not in KINDS:
+            raise ValueError(f"unknown notification kind {notice.kind!r}")
+    connection = session.connection()
+    named = {u for n in notices for u in n.users if u}
+    groups = {g for n in notices for g in n.groups if g}
+    kinds = sorted({n.kind for n in notices})
+    # active user → (address, their groups among `groups`, the (kind, channel) they turned off of these kinds)
+    people: dict[str, tuple[str | None, set[str], set[tuple[str, str]]]] = {}
+    if named or groups:
+        query = (select(_users.c.username, _users.c.email, _memberships.c.group_id, _opt_outs.c.kind,
+                        _opt_outs.c.channel)
+                 .outerjoin(_opt_outs, (_opt_outs.c.username == _users.c.username) & _opt_outs.c.kind.in_(kinds))
+                 .where(_users.c.is_active))
+        in_groups = _memberships.c.group_id.in_(sorted(groups)) if groups else false()
+        query = query.outerjoin(_memberships, (_memberships.c.user_id == _users.c.id) & in_groups).where(
+            _users.c.username.in_(sorted(named)) | _memberships.c.group_id.is_not(None))
+        for row in connection.execute(query):
+            person = people.setdefault(row.username, (row.email, set(), set()))
+            if row.group_id:
+                person[1].add(row.group_id)
+            if row.kind:
+                person[2].add((row.kind, row.channel))
+    addressed = [(notice, _recipients(notice, people)) for notice in notices]
     mail_on = _mail_on()
     now = clock.now()
     new_rows = []
-    for name in names:
-        person = people.get(name)
-        if person is None or not person.is_active:
-            continue
-        in_app = (name, "in_app") not in off
-        mailed = mail_on and bool(person.email) and (name, "email") not in off
-        if not in_app and not mailed:
-            continue
-        new_rows.append({"username": name, "kind": notice.kind, "instance_id": notice.instance_id,
-                         "task_id": notice.task_id, "params": notice.params, "in_app": in_app, "created_at": now,
-                         "email_state": PENDING if mailed else SKIPPED, "attempts": 0,
-                         "next_attempt_at": now if mailed else None})
+    for notice, names in addressed:
+        task_id = notice.task_row.get("id") if notice.task_row is not None else notice.task_id
+        for name in names:
+            address, _, off = people[name]
+            in_app = (notice.kind, "in_app") not in off
+            mailed = mail_on and bool(address) and (notice.kind, "email") not in off
+            if not in_app and not mailed:
+                continue
+            new_rows.append({"username": name, "kind": notice.kind, "instance_id": notice.instance_id,
+                             "task_id": task_id, "params": notice.params, "in_app": in_app, "created_at": now,
+                             "email_state": PENDING if mailed else SKIPPED, "attempts": 0,
+                             "next_attempt_at": now if mailed else None})
     if not new_rows:
         return []
-    ids = list(session.connection().execute(insert(_rows).returning(_rows.c.id, sort_by_parameter_order=True),
-                                            new_rows).scalars())
+    ids = list(connection.execute(insert(_rows).returning(_rows.c.id, sort_by_parameter_order=True),
+                                  new_rows).scalars())
     due = [i for i, row in zip(ids, new_rows, strict=True) if row["email_state"] == PENDING]
     if due:
         bind = session.get_bind()
         if isinstance(bind, Engine):
             after_commit(session, lambda: send_soon(bind, due))
     return ids
+
+
+def _recipients(notice: _Notice, people: dict[str, tuple[str | None, set[str], set[tuple[str, str]]]]) -> list[str]:
+    """The notice's named users, then its groups' members by name: active ones, never who made the change."""
+    names = list(dict.fromkeys(u for u in notice.users if u in people))
+    wanted = set(notice.groups)
+    names += [name for name in sorted(people) if people[name][1] & wanted and name not in names]
+    return [name for name in names if name != notice.exclude]
 
 
 def _mail_on() -> bool:
@@ -175,19 +191,18 @@ def on_tasks_opened(opened: hooks.Opened) -> None:
     instance = opened.instance
     for row in opened.tasks:
         params = _base_params(instance, task=row["name"], group=row["candidate_group"])
-        spiff = row["spiff_task_id"]
         if row["form_key"] in REMINDER_FORMS and row["candidate_group"]:
             element = str(row["element_id"])
             if row["form_key"] == "sla_escalation":
                 params["step"] = int(element.rsplit("_", 1)[-1]) if element[-1:].isdigit() else 1
             _stage(instance, _Notice("sla_warning", instance.id, params, groups=[row["candidate_group"]],
-                                     spiff_task_id=spiff))
+                                     task_row=row))
         elif row["form_key"] == SURVEY_FORM and instance.started_by:
             _stage(instance, _Notice("survey_requested", instance.id, params, users=[instance.started_by],
-                                     spiff_task_id=spiff))
+                                     task_row=row))
         elif row["assignee"]:
             _stage(instance, _Notice("task_assigned", instance.id, params, users=[row["assignee"]],
-                                     spiff_task_id=spiff))
+                                     task_row=row))
 
 
 def on_task_completed(completion: hooks.Completion) -> None:
@@ -221,20 +236,10 @@ def request_chased(session: Session, *, instance: runtime.InstanceState, count: 
 
 
 def write_staged(saved: hooks.Moment) -> None:
-    """instance_saved: the notices this change noted, with the ids of the task records it opened."""
+    """instance_saved: the notices this change noted (the task records it opened have their ids by now)."""
     staged: list[_Notice] | None = saved.instance.pending.pop(_PENDING_KEY, None)
-    if not staged:
-        return
-    wanted = [n.spiff_task_id for n in staged if n.spiff_task_id]
-    ids: dict[str, int] = {}
-    if wanted:
-        ids = {spiff: task_id for spiff, task_id in saved.session.execute(
-            select(TaskRecord.spiff_task_id, TaskRecord.id).where(TaskRecord.instance_id == saved.instance.id,
-                                                                  TaskRecord.spiff_task_id.in_(wanted)))}
-    for notice in staged:
-        if notice.spiff_task_id:
-            notice.task_id = ids.get(notice.spiff_task_id)
-        _write(saved.session, notice)
+    if staged:
+        _write(saved.session, staged)
 
 
 # --- delivery (after commit, outside any request's transaction) ------------------------------------

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, column, delete, func, insert, literal_column, select, table
+from sqlalchemy import Table, and_, bindparam, column, func, insert, literal_column, select, table, update
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.orm import Session
 
@@ -75,16 +75,17 @@ def _quoted(word: str) -> str:
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def write(session: Session, instance_id: int, fields: dict[str, str]) -> None:
-    """Replace the request's search row with these fields' words."""
+def write(session: Session, instance_id: int, fields: dict[str, str], *, new: bool = False) -> None:
+    """Set the request's search row to these fields' words (`new`: a request just started, which has none)."""
     dialect = session.get_bind().dialect.name
     more = " ".join(source(session, instance_id) for source in TEXT_SOURCES)
     row = search_row(fields, dialect, more=more)
-    session.execute(delete(_search).where(_search.c.instance_id == instance_id))
     document = func.cast(bindparam("document", row["document"]), TSVECTOR) if dialect == "postgresql" else None
-    session.execute(insert(_search).values(instance_id=instance_id, fields=row["fields"], text=row["text"],
-                                           words=row["words"],
-                                           document=document))
+    values = {"fields": row["fields"], "text": row["text"], "words": row["words"], "document": document}
+    if not new and session.connection().execute(update(_search).where(_search.c.instance_id == instance_id)
+                                   .values(**values)).rowcount == 1:
+        return  # SQLite's FTS5 table follows by its update trigger
+    session.execute(insert(_search).values(instance_id=instance_id, **values))
 
 
 def reindex(session: Session, instance_id: int, **changed: str) -> None:
@@ -117,10 +118,12 @@ def index_saved(saved: hooks.Moment) -> None:
     session = saved.session
     number = instance.pending.pop("request_number", None)
     if number is not None:  # the start: the request's facts too
-        name = session.scalar(select(_users.c.display_name).where(_users.c.username == instance.started_by))
-        customer = session.scalar(select(_cases.c.customer).where(_cases.c.instance_id == instance.id))
+        customer = select(_cases.c.customer).where(_cases.c.instance_id == instance.id).scalar_subquery()
+        name = select(_users.c.display_name).where(_users.c.username == instance.started_by).scalar_subquery()
+        facts = session.execute(select(name.label("name"), customer.label("customer"))).one()
         write(session, instance.id, fields_of(data, title=instance.title, requester=instance.started_by,
-                                              requester_name=name, customer=customer, number=number))
+                                              requester_name=facts.name, customer=facts.customer, number=number),
+              new=True)
     else:
         reindex(session, instance.id, **fields_of(data, title=instance.title))
 

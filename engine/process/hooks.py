@@ -118,7 +118,8 @@ class Due:
 @dataclass(frozen=True)
 class Opened:
     """New task records as they are written (element_id, name, candidate_group, form_key, assignee, due_at …);
-    receivers read them and leave them as they are."""
+    receivers read them and leave them as they are. Each row gains its "id" once inserted, right after the
+    receivers ran: one kept for later (a notice written at instance_saved) reads it then."""
 
     session: Session
     instance: InstanceState

@@ -165,7 +165,8 @@ def _write_task_records(change: _Change, outcome: step.Outcome) -> None:
         hooks.tasks_opened.send(hooks.Opened(session, instance, new_rows))
         ids: dict[str, int] = dict(_INSERT_TASKS.run(session, new_rows).rows)
         for new in new_rows:
-            task_id = ids[new["spiff_task_id"]]
+            # The rows the tasks_opened receivers were given learn their id (noted notices link the task).
+            task_id = new["id"] = ids[new["spiff_task_id"]]
             open_records[new["spiff_task_id"]] = OpenTask(task_id, new["element_id"])
             change.new_tasks.append({"id": task_id, "element_id": new["element_id"],
                                      "group": new["candidate_group"], "assignee": new["assignee"]})
