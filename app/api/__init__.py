@@ -55,12 +55,13 @@ class OpsflowApi(Api):
 
 def register(app: Flask, csrf: CSRFProtect) -> None:
     """The API's blueprints, exempt from CSRF (a token authenticates them, never the session cookie)."""
-    from app.api import alerts, attachments, routes, tokens
+    from app.api import alerts, attachments, reports, routes, tokens
 
     for name, value in SETTINGS.items():
         app.config.setdefault(name, value)
     api = OpsflowApi(app)
-    for blueprint in (*routes.BLUEPRINTS, *alerts.BLUEPRINTS, *attachments.BLUEPRINTS, tokens.api):
+    for blueprint in (*routes.BLUEPRINTS, *alerts.BLUEPRINTS, *attachments.BLUEPRINTS, *reports.BLUEPRINTS,
+                      tokens.api):
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint)
     app.register_blueprint(tokens.page)
