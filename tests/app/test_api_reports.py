@@ -34,7 +34,8 @@ def test_the_kpis_are_the_dashboards_figures(api: Callable[[str], Call],  # noqa
 
 @pytest.mark.parametrize(("query", "field"), [("period=2026-13", "period"), ("period=2026-12-05..2026-12-01", "period"),
                                               ("dimension=colour", "dimension")])
-def test_a_bad_period_or_breakdown_is_a_problem_naming_it(api: Callable[[str], Call], query: str, field: str) -> None:  # noqa: F811
+def test_a_bad_period_or_breakdown_is_a_problem_naming_it(api: Callable[[str], Call],  # noqa: F811
+                                                          query: str, field: str) -> None:
     body = assert_problem(api("auditor")("GET", f"/reports/kpis?{query}"), 422)
     assert field in str(body)
 
@@ -56,8 +57,8 @@ def test_the_archive_lists_reports_and_hands_out_checked_pdfs(app: Flask, api: C
 
 
 @pytest.mark.parametrize("username", ["requester", "engineer"])
-def test_outsiders_read_no_reports(app: Flask, api: Callable[[str], Call], client_for: Callable[[str], FlaskClient],  # noqa: F811
-                                   username: str) -> None:
+def test_outsiders_read_no_reports(app: Flask, api: Callable[[str], Call],  # noqa: F811
+                                   client_for: Callable[[str], FlaskClient], username: str) -> None:
     _archived(app, client_for)
     outsider = api(username)
     assert_problem(outsider("GET", "/reports/kpis"), 403)
