@@ -27,7 +27,7 @@ from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, make_msgid
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, false, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -67,6 +67,19 @@ _users = cast(Table, User.__table__)
 _memberships = cast(Table, Membership.__table__)
 
 
+# Built once (a change's notices are written on every step that has any, timer firings included): the named
+# users and the groups' members, active, with their address, groups and opt-outs of the notices' kinds.
+_ADDRESSEES = (
+    select(_users.c.username, _users.c.email, _memberships.c.group_id, _opt_outs.c.kind, _opt_outs.c.channel)
+    .outerjoin(_opt_outs, (_opt_outs.c.username == _users.c.username)
+               & _opt_outs.c.kind.in_(bindparam("kinds", expanding=True)))
+    .outerjoin(_memberships, (_memberships.c.user_id == _users.c.id)
+               & _memberships.c.group_id.in_(bindparam("groups", expanding=True)))
+    .where(_users.c.is_active,
+           _users.c.username.in_(bindparam("names", expanding=True)) | _memberships.c.group_id.is_not(None)))
+_INSERT_ROWS = insert(_rows).returning(_rows.c.id, sort_by_parameter_order=True)
+
+
 def retry_delay(attempts: int) -> dt.timedelta:
     """How long after its `attempts`-th failed attempt a mail is tried again: doubling from FIRST_RETRY."""
     return min(FIRST_RETRY * (2 ** max(0, attempts - 1)), LONGEST_RETRY)
@@ -104,18 +117,11 @@ def _write(session: Session, notices: list[_Notice]) -> list[int]:
     connection = session.connection()
     named = {u for n in notices for u in n.users if u}
     groups = {g for n in notices for g in n.groups if g}
-    kinds = sorted({n.kind for n in notices})
     # active user → (address, their groups among `groups`, the (kind, channel) they turned off of these kinds)
     people: dict[str, tuple[str | None, set[str], set[tuple[str, str]]]] = {}
     if named or groups:
-        query = (select(_users.c.username, _users.c.email, _memberships.c.group_id, _opt_outs.c.kind,
-                        _opt_outs.c.channel)
-                 .outerjoin(_opt_outs, (_opt_outs.c.username == _users.c.username) & _opt_outs.c.kind.in_(kinds))
-                 .where(_users.c.is_active))
-        in_groups = _memberships.c.group_id.in_(sorted(groups)) if groups else false()
-        query = query.outerjoin(_memberships, (_memberships.c.user_id == _users.c.id) & in_groups).where(
-            _users.c.username.in_(sorted(named)) | _memberships.c.group_id.is_not(None))
-        for row in connection.execute(query):
+        for row in connection.execute(_ADDRESSEES, {"names": sorted(named), "groups": sorted(groups),
+                                                    "kinds": sorted({n.kind for n in notices})}):
             person = people.setdefault(row.username, (row.email, set(), set()))
             if row.group_id:
                 person[1].add(row.group_id)
@@ -139,8 +145,7 @@ def _write(session: Session, notices: list[_Notice]) -> list[int]:
                              "next_attempt_at": now if mailed else None})
     if not new_rows:
         return []
-    ids = list(connection.execute(insert(_rows).returning(_rows.c.id, sort_by_parameter_order=True),
-                                  new_rows).scalars())
+    ids = list(connection.execute(_INSERT_ROWS, new_rows).scalars())
     due = [i for i, row in zip(ids, new_rows, strict=True) if row["email_state"] == PENDING]
     if due:
         bind = session.get_bind()
