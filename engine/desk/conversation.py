@@ -18,6 +18,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from engine import access, clock
+from engine.desk import notifications
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.process import history, runtime
 from engine.status import InstanceStatus
@@ -164,6 +165,8 @@ def add_comment(session: Session, *, instance_id: int, actor: Actor, body: str, 
         .returning(_comments.c.id)).scalar_one())
     runtime.record_events(session, instance=instance, actor=actor.username, events=[(history.COMMENT_ADDED, {
         "comment_id": comment_id, "visibility": visibility, "length": len(text), "sha256": body_sha256(text)})])
+    if visibility == REPLY:  # the other side hears of it (in the app, and by mail unless they opted out)
+        notifications.reply_posted(session, instance=instance, author=actor.username, text=text)
     return Comment(comment_id, instance_id, actor.username, visibility, text, now)
 
 

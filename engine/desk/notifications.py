@@ -37,7 +37,7 @@ from engine.desk import notify
 from engine.errors import InvalidInput, NotFound
 from engine.process import history, hooks, runtime
 from engine.store.db import after_commit, busy_as_error
-from engine.store.models import Membership, TaskRecord, User
+from engine.store.models import Membership, ProcessInstance, TaskRecord, User
 from engine.store.notification_models import Notification, NotificationOptOut
 from engine.users import Actor
 
@@ -60,11 +60,14 @@ SERVICE_DESK = access.SERVICE_DESK
 REMINDER_FORMS = frozenset({"sla_warning", "sla_escalation"})
 SURVEY_FORM = "satisfaction"
 _PENDING_KEY = "notifications"
+TO_REQUESTER = "to_requester"  # in a notice's params: it leads to the requester's own page
+EXCERPT = 300  # characters of a reply quoted in its notice
 
 _rows = cast(Table, Notification.__table__)
 _opt_outs = cast(Table, NotificationOptOut.__table__)
 _users = cast(Table, User.__table__)
 _memberships = cast(Table, Membership.__table__)
+_instances = cast(Table, ProcessInstance.__table__)
 
 
 # Built once (a change's notices are written on every step that has any, timer firings included): the named
@@ -240,6 +243,25 @@ def request_chased(session: Session, *, instance: runtime.InstanceState, count: 
            groups=[SERVICE_DESK], exclude=actor)
 
 
+def reply_posted(session: Session, *, instance: runtime.InstanceState, author: str, text: str) -> None:
+    """A reply on a request (engine.desk.conversation): an agent's tells the requester; the requester's tells
+    whoever holds its open tasks, or the service desk when nobody holds one."""
+    params = _base_params(instance, actor=author, excerpt=text[:EXCERPT])
+    if author != instance.started_by:
+        if instance.started_by:
+            _write(session, [_Notice("reply_posted", instance.id, {**params, TO_REQUESTER: True},
+                                     users=[instance.started_by])])
+        return
+    open_tasks = session.execute(select(TaskRecord.id, TaskRecord.assignee).where(
+        TaskRecord.instance_id == instance.id, TaskRecord.state == "ready").order_by(TaskRecord.id)).all()
+    notices = [_Notice("reply_posted", instance.id, params, users=[row.assignee], task_id=row.id, exclude=author)
+               for row in open_tasks if row.assignee]
+    if not notices:
+        notices = [_Notice("reply_posted", instance.id, params, groups=[SERVICE_DESK], exclude=author,
+                           task_id=open_tasks[0].id if open_tasks else None)]
+    _write(session, notices)
+
+
 def write_staged(saved: hooks.Moment) -> None:
     """instance_saved: the notices this change noted (the task records it opened have their ids by now)."""
     staged: list[_Notice] | None = saved.instance.pending.pop(_PENDING_KEY, None)
@@ -310,6 +332,7 @@ class _Claimed:
     params: dict[str, Any]
     email: str | None
     locale: str | None
+    number: str | None = None  # the request's number (INC-2026-000123)
 
 
 _CLAIMABLE = (select(_rows.c.id, _rows.c.attempts, _rows.c.kind, _rows.c.username, _rows.c.instance_id,
@@ -341,13 +364,15 @@ def _claim(bind: Engine, *, ids: list[int] | None, limit: int) -> list[_Claimed]
         people = {p.username: p for p in session.execute(
             select(_users.c.username, _users.c.email, _users.c.locale, _users.c.is_active)
             .where(_users.c.username.in_({row.username for row in taken})))}
+        numbers = {r.id: r.number for r in session.execute(select(_instances.c.id, _instances.c.number).where(
+            _instances.c.id.in_({row.instance_id for row in taken if row.instance_id})))}
     claimed = []
     for row in taken:
         person = people.get(row.username)
         active = person is not None and person.is_active
         claimed.append(_Claimed(row.id, row.attempts + 1, row.kind, row.username, row.instance_id, row.task_id,
                                 dict(row.params or {}), person.email if active and person else None,
-                                person.locale if person else None))
+                                person.locale if person else None, numbers.get(row.instance_id)))
     return claimed
 
 
@@ -397,9 +422,11 @@ def deliver_due(bind: Engine, *, ids: list[int] | None = None, limit: int = BATC
     return done
 
 
-def link_path(kind: str, *, instance_id: int | None, task_id: int | None) -> str | None:
+def link_path(kind: str, *, instance_id: int | None, task_id: int | None,
+              params: dict[str, Any] | None = None) -> str | None:
     """Where a notice leads in the app: the requester's request page, or the task, or the inbox."""
-    if kind in ("request_resolved", "survey_requested") and instance_id:
+    to_requester = kind in ("request_resolved", "survey_requested") or (params or {}).get(TO_REQUESTER)
+    if to_requester and instance_id:
         return f"/portal/requests/{instance_id}"
     if task_id:
         return f"/tasks/{task_id}"
@@ -408,12 +435,12 @@ def link_path(kind: str, *, instance_id: int | None, task_id: int | None) -> str
 
 def build_message(claimed: _Claimed, settings: notify.SmtpSettings) -> EmailMessage:
     """The plain-text UTF-8 mail of one notice, in the recipient's language."""
-    path = link_path(claimed.kind, instance_id=claimed.instance_id, task_id=claimed.task_id)
+    path = link_path(claimed.kind, instance_id=claimed.instance_id, task_id=claimed.task_id, params=claimed.params)
     base = os.environ.get(BASE_URL_SETTING, "").strip().rstrip("/")
     link = f"{base}{path}" if base and path else None
     message = EmailMessage(policy=SMTP_POLICY)
     message["Subject"] = texts.subject(claimed.kind, claimed.params, instance_id=claimed.instance_id,
-                                       locale=claimed.locale)
+                                       locale=claimed.locale, number=claimed.number)
     message["From"] = settings.sender
     message["To"] = claimed.email or ""
     message["Date"] = format_datetime(clock.now())
@@ -421,7 +448,7 @@ def build_message(claimed: _Claimed, settings: notify.SmtpSettings) -> EmailMess
                                        domain=settings.sender.rpartition("@")[2])
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
     message.set_content(texts.body(claimed.kind, claimed.params, instance_id=claimed.instance_id,
-                                   locale=claimed.locale, link=link), charset="utf-8")
+                                   locale=claimed.locale, link=link, number=claimed.number), charset="utf-8")
     return message
 
 
@@ -438,8 +465,9 @@ JOB = hooks.Job("notifications", JOB_SECONDS, _job)
 
 def _as_dict(row: Any, locale: str | None) -> dict[str, Any]:
     return {"id": row.id, "kind": row.kind, "instance_id": row.instance_id, "task_id": row.task_id,
-            "text": texts.subject(row.kind, row.params or {}, instance_id=row.instance_id, locale=locale),
-            "link": link_path(row.kind, instance_id=row.instance_id, task_id=row.task_id),
+            "text": texts.subject(row.kind, row.params or {}, instance_id=row.instance_id, locale=locale,
+                                  number=row.number),
+            "link": link_path(row.kind, instance_id=row.instance_id, task_id=row.task_id, params=row.params),
             "created_at": row.created_at, "read_at": row.read_at, "email_state": row.email_state}
 
 
@@ -447,7 +475,8 @@ def list_for(session: Session, *, actor: Actor, unread_only: bool = False, limit
              locale: str | None = None) -> tuple[list[dict[str, Any]], int, int]:
     """The actor's in-app notices, newest first, with how many there are and how many are unread."""
     mine = access.notification_condition(_rows.c.username, actor)
-    shown = select(_rows).where(mine, _rows.c.in_app.is_(True))
+    shown = (select(_rows, _instances.c.number).outerjoin(_instances, _instances.c.id == _rows.c.instance_id)
+             .where(mine, _rows.c.in_app.is_(True)))
     if unread_only:
         shown = shown.where(_rows.c.read_at.is_(None))
     total = session.scalar(select(func.count()).select_from(shown.subquery())) or 0

@@ -19,7 +19,7 @@ from engine import bootstrap, users
 from engine.process import persistence
 from engine.store import schema
 from engine.store.db import Database
-from engine.store.models import TaskRecord
+from engine.store.models import ProcessInstance, TaskRecord
 from tests.conftest import BPMN_DIR
 from tests.support.flows import REQUEST
 
@@ -102,6 +102,14 @@ def start_request(client: FlaskClient, process: str = "service_desk", **changes:
     match = re.fullmatch(r"/portal/requests/(\d+)", response.location)
     assert match, response.location
     return int(match[1])
+
+
+def request_number(app: Flask, instance_id: int) -> str:
+    """The readable number a request got when it started (INC-2026-000123)."""
+    with database(app).transaction() as session:
+        number = session.scalar(select(ProcessInstance.number).where(ProcessInstance.id == instance_id))
+    assert number and re.fullmatch(r"[A-Z]{3}-\d{4}-\d{6}", number), number
+    return str(number)
 
 
 def open_task(app: Flask, instance_id: int, element_id: str) -> int:

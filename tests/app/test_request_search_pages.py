@@ -8,19 +8,8 @@ from collections.abc import Callable
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import database
-from engine.store.models import ProcessInstance
-from tests.app.conftest import at_remote_fix, start_request, visible_text
+from tests.app.conftest import at_remote_fix, request_number, start_request, visible_text
 from tests.app.test_i18n import english_words
-
-NUMBER = re.compile(r"INC-\d{4}-\d{6}")
-
-
-def _number(app: Flask, instance_id: int) -> str:
-    with database(app).transaction() as session:
-        number = session.get(ProcessInstance, instance_id).number  # type: ignore[union-attr]
-    assert number and NUMBER.fullmatch(number)
-    return str(number)
 
 
 def test_the_nav_has_the_search_box_for_agents_only(client_for: Callable[[str], FlaskClient]) -> None:
@@ -30,7 +19,7 @@ def test_the_nav_has_the_search_box_for_agents_only(client_for: Callable[[str], 
 
 def test_a_whole_number_jumps_to_the_request(app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
     instance_id = start_request(client_for("requester"), title="打印机卡纸")
-    number = _number(app, instance_id)
+    number = request_number(app, instance_id)
     desk = client_for("service_desk")
     found = desk.get("/search", query_string={"q": number.lower()})
     assert found.status_code == 302 and found.location == f"/requests/{number}"
@@ -46,16 +35,16 @@ def test_search_results_by_words_and_by_number_prefix(app: Flask, client_for: Ca
     desk = client_for("service_desk")
     page = desk.get("/search", query_string={"q": "人民医院"})
     assert page.status_code == 200
-    assert _number(app, printer) in page.text and _number(app, other) not in page.text
-    by_prefix = desk.get("/search", query_string={"q": _number(app, printer)[:8]}).text
-    assert _number(app, printer) in by_prefix and _number(app, other) in by_prefix
+    assert request_number(app, printer) in page.text and request_number(app, other) not in page.text
+    by_prefix = desk.get("/search", query_string={"q": request_number(app, printer)[:8]}).text
+    assert request_number(app, printer) in by_prefix and request_number(app, other) in by_prefix
     assert "没有您可查看的请求" in desk.get("/search", query_string={"q": "蓝屏"}).text
 
 
 def test_another_group_sees_nothing_until_the_request_reaches_it(app: Flask,
                                                                client_for: Callable[[str], FlaskClient]) -> None:
     instance_id, task_id = at_remote_fix(app, client_for)  # the desk handed it to the engineers
-    number = _number(app, instance_id)
+    number = request_number(app, instance_id)
     vendor = client_for("vendor")
     assert number not in vendor.get("/search", query_string={"q": "HIS"}).text
     assert vendor.get(f"/requests/{number}").status_code == 404
@@ -76,11 +65,11 @@ def test_the_list_filters_and_pages(app: Flask, client_for: Callable[[str], Flas
     second = start_request(client_for("requester"), organisation="市医院信息科")
     desk = client_for("service_desk")
     page = desk.get("/requests").text
-    assert _number(app, first) in page and _number(app, second) in page
+    assert request_number(app, first) in page and request_number(app, second) in page
     filtered = desk.get("/requests", query_string={"customer": "教育局", "state": "open"})
     assert filtered.status_code == 200
     text = visible_text(filtered.text)
-    assert _number(app, first) in text and _number(app, second) not in text
+    assert request_number(app, first) in text and request_number(app, second) not in text
     assert desk.get("/requests", query_string={"sort": "sideways"}).status_code == 422
     assert desk.get("/requests", query_string={"opened_from": "yesterday"}).status_code == 422
 
@@ -118,7 +107,7 @@ def test_a_filter_shared_with_a_group_is_seen_by_its_members(client_for: Callabl
 
 def test_numbers_are_shown_in_the_inbox_and_on_task_pages(app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
     instance_id, task_id = at_remote_fix(app, client_for)
-    number = _number(app, instance_id)
+    number = request_number(app, instance_id)
     engineer = client_for("engineer")
     assert number in engineer.get("/inbox").text
     assert number in engineer.get(f"/tasks/{task_id}").text

@@ -21,7 +21,7 @@ from engine.desk import notification_texts as texts
 from engine.errors import NotFound
 from engine.process import definitions, runtime, timers
 from engine.store.db import Database
-from engine.store.models import User
+from engine.store.models import ProcessInstance, User
 from engine.store.notification_models import Notification
 from tests.bpmn import helpers as h
 from tests.support.flows import REQUEST, Flow
@@ -61,6 +61,11 @@ def rows(db: Database, **where: Any) -> list[Notification]:
 
 def recipients(db: Database, kind: str, instance_id: int) -> list[str]:
     return sorted(n.username for n in rows(db, kind=kind, instance_id=instance_id))
+
+
+def number_of(db: Database, instance_id: int) -> str:
+    with db.transaction() as session:
+        return str(session.scalar(select(ProcessInstance.number).where(ProcessInstance.id == instance_id)))
 
 
 def act(db: Database, name: str) -> users.Actor:
@@ -203,7 +208,7 @@ def test_retries_with_backoff_until_the_relay_takes_it(people: Database, monkeyp
             assert notifications.deliver_due(bind) == notifications.Delivery()  # sent once, never again
     message = sink.messages[0].message()
     assert sink.messages[0].rcpt_to == ["desk2@ops.example"] and len(sink.messages) == 1
-    assert str(message["Subject"]) == f"【新请求】#{flow.id}「HIS 无法登录」"  # desk2 reads Chinese
+    assert str(message["Subject"]) == f"【新请求】{number_of(people, flow.id)}「HIS 无法登录」"  # desk2 reads Chinese
     assert message["Auto-Submitted"] == "auto-generated"
 
 
@@ -310,7 +315,7 @@ def test_two_senders_never_send_one_notice_twice(db: Database, monkeypatch: pyte
 @pytest.mark.parametrize("kind", texts.KINDS)
 def test_every_kind_reads_well_in_both_languages(kind: str, locale: str) -> None:
     params = {"title": "HIS 无法登录\r\nBcc: evil@example.com", "task": "远程处理", "group": "engineer",
-              "actor": "engineer", "count": 2, "note": "快点", "step": 1, "fault_level": "I"}
+              "actor": "engineer", "count": 2, "note": "快点", "step": 1, "fault_level": "I", "excerpt": "快点"}
     subject = texts.subject(kind, params, instance_id=42, locale=locale)
     body = texts.body(kind, params, instance_id=42, locale=locale, link="https://ops.example/tasks/7")
     assert "#42" in subject and "\n" not in subject and "\r" not in subject  # no header injection
@@ -321,14 +326,61 @@ def test_every_kind_reads_well_in_both_languages(kind: str, locale: str) -> None
     assert chinese == (locale == "zh_CN"), body
 
 
+def test_a_request_is_named_by_its_number_once_it_has_one() -> None:
+    params = {"title": "HIS 无法登录"}
+    assert texts.subject("request_opened", params, instance_id=42, locale="en",
+                         number="INC-2026-000042") == "New request INC-2026-000042: HIS 无法登录"
+    assert texts.subject("request_opened", params, instance_id=42, locale="zh_CN") == "【新请求】#42「HIS 无法登录」"
+
+
+def _reply(db: Database, flow: Flow, who: str, body: str, visibility: str = "reply") -> None:
+    from engine.desk import conversation
+    with db.transaction() as session:
+        conversation.add_comment(session, instance_id=flow.id, actor=users.actor(session, who), body=body,
+                                 visibility=visibility)
+
+
+def test_a_reply_tells_the_other_side(people: Database) -> None:
+    flow = Flow(people, "service_desk")
+    number = number_of(people, flow.id)
+    # The desk's reply tells the requester, with its words, and leads to their own request page.
+    _reply(people, flow, "service_desk", "请先重启客户端再试一次。\n如仍不行请回复。")
+    [to_requester] = rows(people, kind="reply_posted", instance_id=flow.id)
+    assert to_requester.username == "requester" and to_requester.task_id is None
+    with people.transaction() as session:
+        [listed] = [n for n in notifications.list_for(session, actor=users.actor(session, "requester"),
+                                                      locale="zh_CN")[0] if n["kind"] == "reply_posted"]
+    assert listed["text"] == f"【新回复】请求 {number}「HIS 无法登录」"
+    assert listed["link"] == f"/portal/requests/{flow.id}"
+    body = texts.body("reply_posted", to_requester.params, instance_id=flow.id, locale="zh_CN", number=number)
+    assert "service_desk 在服务请求" in body and "请先重启客户端再试一次。 如仍不行请回复。" in body
+    # Internal notes tell nobody.
+    _reply(people, flow, "service_desk", "内部：怀疑证书过期", visibility="internal")
+    assert len(rows(people, kind="reply_posted", instance_id=flow.id)) == 1
+    # The requester's answer goes to the service desk while nobody holds a task (linked to the open task) …
+    _reply(people, flow, "requester", "重启后仍然无法登录")
+    to_desk = rows(people, kind="reply_posted", instance_id=flow.id)[1:]
+    assert sorted(n.username for n in to_desk) == ["desk2", "service_desk"]
+    [accept] = [task["id"] for task in flow.open_tasks()]
+    assert {n.task_id for n in to_desk} == {accept}
+    # … and to whoever holds the request's task once someone does.
+    with people.transaction() as session:
+        runtime.claim_task(session, task_id=accept, actor=users.actor(session, "desk2"))
+    _reply(people, flow, "requester", "还有一个问题")
+    [to_holder] = rows(people, kind="reply_posted", instance_id=flow.id)[3:]
+    assert (to_holder.username, to_holder.task_id) == ("desk2", accept)
+
+
 def test_the_list_and_marking_read_are_the_recipients_own(people: Database) -> None:
     Flow(people, "service_desk")
-    Flow(people, "service_desk")
+    second = Flow(people, "service_desk")
+    number = number_of(people, second.id)
     desk2, other = act(people, "desk2"), act(people, "service_desk")
     with people.transaction() as session:
         listed, total, unread = notifications.list_for(session, actor=desk2, locale="en")
         assert (total, unread) == (2, 2) and listed[0]["id"] > listed[1]["id"]  # newest first
-        assert listed[0]["text"].startswith("New request #") and listed[0]["link"] == "/inbox"
+        assert listed[0]["text"] == f"New request {number}: HIS 无法登录"
+        assert listed[0]["link"] == "/inbox"
         with pytest.raises(NotFound):
             notifications.mark_read(session, actor=other, notification_id=listed[0]["id"])
         assert notifications.mark_read(session, actor=desk2, notification_id=listed[0]["id"]) == 1
