@@ -257,12 +257,18 @@ def resolution(session: Session, instance_id: int) -> dict[str, Any] | None:
     return None
 
 
+# The events whose payload names a visibility, and the one visibility a customer may read.
+_CUSTOMER_VISIBLE = {history.COMMENT_ADDED: REPLY, history.ATTACHMENT_ADDED: access.ATTACHMENT_VISIBILITIES[0]}
+
+
 def redact(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """History events (history.event_to_dict) as someone who may not read internal notes sees them: an
-    internal note's event keeps its place in the chain, nothing else (not its author, length or hash)."""
+    internal note's or internal file's event keeps its place in the chain, nothing else (not its author,
+    length, file name or hash)."""
     redacted = []
     for event in events:
-        if event["kind"] == history.COMMENT_ADDED and event["payload"].get("visibility") != REPLY:
+        shown = _CUSTOMER_VISIBLE.get(event["kind"])
+        if shown is not None and event["payload"].get("visibility") != shown:
             event = {**event, "actor": None, "payload": {"redacted": True}}
         redacted.append(event)
     return redacted

@@ -43,6 +43,27 @@ def test_add_list_and_download_through_the_api(app: Flask, client_for: Callable[
     assert [e["payload"]["filename"] for e in history if e["kind"] == "attachment_added"] == ["屏幕截图.png"]
 
 
+def test_the_requester_reads_no_internal_file_in_the_history(app: Flask,
+                                                              client_for: Callable[[str], FlaskClient]) -> None:
+    """The service desk's internal file keeps its place in the history the requester reads, without its name,
+    size, hash or uploader; the desk reads it whole."""
+    instance_id = start_request(client_for("requester"))
+    client = app.test_client()
+    desk_token, requester_token = make_token(app, "service_desk"), make_token(app, "requester")
+    assert post_file(client, desk_token, instance_id, "内部排查记录.txt", b"cert expired", visibility="internal"
+                     ).status_code == 201
+    assert post_file(client, desk_token, instance_id, "操作说明.txt", b"restart it").status_code == 201
+
+    def attachment_events(token: str) -> list[dict[str, object]]:
+        answer = client.get(f"/api/v1/instances/{instance_id}/history", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200
+        return [e for e in answer.json if e["kind"] == "attachment_added"]
+    internal, shown = attachment_events(requester_token)
+    assert internal["payload"] == {"redacted": True} and internal["actor"] is None
+    assert shown["payload"]["filename"] == "操作说明.txt" and shown["actor"] == "service_desk"
+    assert [e["payload"]["filename"] for e in attachment_events(desk_token)] == ["内部排查记录.txt", "操作说明.txt"]
+
+
 def test_api_refusals_are_problems_naming_the_file(app: Flask, client_for: Callable[[str], FlaskClient]) -> None:
     instance_id = start_request(client_for("requester"))
     client, token = app.test_client(), make_token(app, "requester")
