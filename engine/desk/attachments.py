@@ -20,13 +20,13 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from engine import access, clock
-from engine.desk import attachment_store
+from engine.desk import attachment_store, request_facts
 from engine.desk.attachment_store import AttachmentStore
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.process import history, runtime
 from engine.status import InstanceStatus
 from engine.store.attachment_models import Attachment
-from engine.store.models import ProcessInstance, TaskRecord
+from engine.store.models import TaskRecord
 from engine.users import Actor
 
 CUSTOMER, INTERNAL = access.ATTACHMENT_VISIBILITIES
@@ -81,7 +81,6 @@ _MARKUP = (b"<!doctype", b"<html", b"<head", b"<body", b"<script", b"<svg", b"<?
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
 
 _attachments = cast(Table, Attachment.__table__)
-_instances = cast(Table, ProcessInstance.__table__)
 _tasks = cast(Table, TaskRecord.__table__)
 
 
@@ -106,13 +105,6 @@ class Download:
     sha256: str
     path: Path | None
     chunks: Callable[[], Iterator[bytes]]
-
-
-@dataclass(frozen=True)
-class _Request:
-    id: int
-    started_by: str | None
-    status: str
 
 
 # --- names and types ------------------------------------------------------------------------------
@@ -201,28 +193,10 @@ def served_type(content_type: str) -> str:
 
 # --- who works on a request -----------------------------------------------------------------------
 
-def _request(session: Session, instance_id: int) -> _Request:
-    row = session.connection().execute(select(_instances.c.id, _instances.c.started_by, _instances.c.status)
-                                       .where(_instances.c.id == instance_id)).one_or_none()
-    if row is None:
-        raise NotFound(f"request {instance_id} does not exist", reason="request_missing",
-                       params={"instance_id": instance_id})
-    return _Request(row.id, row.started_by, row.status)
-
-
-def _task_facts(session: Session, request: _Request, *, task_id: int | None = None) -> list[access.Task]:
-    query = select(_tasks.c.id, _tasks.c.instance_id, _tasks.c.name, _tasks.c.element_id, _tasks.c.candidate_group,
-                   _tasks.c.assignee, _tasks.c.form_key).where(_tasks.c.instance_id == request.id)
-    if task_id is not None:
-        query = query.where(_tasks.c.id == task_id)
-    return [access.Task(r.id, r.instance_id, r.name, r.element_id, r.candidate_group, r.assignee, request.started_by,
-                        r.form_key) for r in session.connection().execute(query)]
-
-
-def works_on(session: Session, request: _Request, actor: Actor) -> bool:
+def works_on(session: Session, request: request_facts.Request, actor: Actor) -> bool:
     """Whether the actor sees one of the request's tasks (open or done): the fact the rules weigh (a customer
     deciding on a colleague's request reads its customer-visible files; only staff add to what is not theirs)."""
-    return any(access.may_see_task(task, actor) for task in _task_facts(session, request))
+    return any(access.may_see_task(task, actor) for task in request_facts.tasks(session, request))
 
 
 # --- adding ---------------------------------------------------------------------------------------
@@ -232,7 +206,7 @@ def add_attachment(session: Session, *, settings: Settings, instance_id: int, ac
                    filename: str, visibility: str = CUSTOMER, task_id: int | None = None) -> dict[str, Any]:
     """Add a file to a request (on one of its tasks, if given): checked, kept in the store, its row and its
     attachment_added event written in this transaction (the caller commits). Only while the request runs."""
-    request = _request(session, instance_id)
+    request = request_facts.load(session, instance_id)
     # Read now, saved with the event under the instance's version check: a racing upload conflicts rather
     # than pass the count limit with this one.
     instance = runtime.load_instance(session, instance_id)
@@ -242,7 +216,7 @@ def add_attachment(session: Session, *, settings: Settings, instance_id: int, ac
                            reason="attachment_visibility", params={"visibility": visibility})
     access.require_attach(request, actor, visibility, works_on_it=works_on(session, request, actor))
     if task_id is not None:
-        found = _task_facts(session, request, task_id=task_id)
+        found = request_facts.tasks(session, request, task_id=task_id)
         if not found or not access.may_see_task(found[0], actor):
             raise NotFound(f"request {instance_id} has no task {task_id}", reason="attachment_task_missing",
                            params={"instance_id": instance_id, "task_id": task_id})
@@ -282,7 +256,7 @@ _COLUMNS = (_attachments.c.id, _attachments.c.instance_id, _attachments.c.task_i
             _tasks.c.name.label("task_name"), _tasks.c.form_key.label("task_form_key"))
 
 
-def _readable(session: Session, request: _Request, actor: Actor) -> tuple[bool, bool]:
+def _readable(session: Session, request: request_facts.Request, actor: Actor) -> tuple[bool, bool]:
     """(whether the actor works on the request, whether they read its internal attachments), after checking
     they may read its attachments at all."""
     works = works_on(session, request, actor)
@@ -292,7 +266,7 @@ def _readable(session: Session, request: _Request, actor: Actor) -> tuple[bool, 
 
 def list_attachments(session: Session, *, instance_id: int, actor: Actor) -> list[dict[str, Any]]:
     """The request's attachments the actor may see, oldest first (a requester: the customer-visible ones)."""
-    request = _request(session, instance_id)
+    request = request_facts.load(session, instance_id)
     _works, internal = _readable(session, request, actor)
     return _rows(session, instance_id, internal)
 
@@ -308,7 +282,7 @@ def _rows(session: Session, instance_id: int, internal: bool) -> list[dict[str, 
 def panel(session: Session, *, settings: Settings, instance_id: int, actor: Actor) -> dict[str, Any] | None:
     """What an attachments panel shows one actor: the files they may see, whether they may add one (and an
     internal one), and the limits; None for whoever may not read them (the page shows no panel)."""
-    request = _request(session, instance_id)
+    request = request_facts.load(session, instance_id)
     works = works_on(session, request, actor)
     if not access.may_read_attachments(request, actor, works_on_it=works):
         return None
@@ -331,7 +305,7 @@ def open_attachment(session: Session, *, settings: Settings, attachment_id: int,
                        params={"attachment_id": attachment_id})
     if row is None:
         raise missing
-    _works, internal = _readable(session, _request(session, row.instance_id), actor)
+    _works, internal = _readable(session, request_facts.load(session, row.instance_id), actor)
     if row.visibility != CUSTOMER and not internal:
         raise missing
     store, key = settings.store, row.storage_key

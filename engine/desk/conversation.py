@@ -18,12 +18,12 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from engine import access, clock
-from engine.desk import notifications
-from engine.errors import Conflict, InvalidInput, NotFound
+from engine.desk import notifications, request_facts
+from engine.errors import Conflict, InvalidInput
 from engine.process import history, runtime
 from engine.status import InstanceStatus
 from engine.store.conversation_models import RequestComment
-from engine.store.models import HistoryEvent, ProcessInstance, TaskRecord
+from engine.store.models import HistoryEvent
 from engine.users import Actor
 
 REPLY = "reply"  # the requester reads it
@@ -35,8 +35,6 @@ PAGE_SIZE = 50
 RESOLUTION_FIELDS = ("answer", "method", "actions", "cause")
 
 _comments = cast(Table, RequestComment.__table__)
-_instances = cast(Table, ProcessInstance.__table__)
-_tasks = cast(Table, TaskRecord.__table__)
 _events = cast(Table, HistoryEvent.__table__)
 
 
@@ -76,24 +74,8 @@ class Thread:
     resolution: dict[str, Any] | None
 
 
-@dataclass(frozen=True)
-class _Request:
-    id: int
-    started_by: str | None
-    status: str
-
-
 def body_sha256(body: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
-
-
-def _request(session: Session, instance_id: int) -> _Request:
-    row = session.connection().execute(select(_instances.c.id, _instances.c.started_by, _instances.c.status)
-                                       .where(_instances.c.id == instance_id)).one_or_none()
-    if row is None:
-        raise NotFound(f"request {instance_id} does not exist", reason="request_missing",
-                       params={"instance_id": instance_id})
-    return _Request(row.id, row.started_by, row.status)
 
 
 def works_on(session: Session, request: access.RequestFacts, actor: Actor) -> bool:
@@ -101,12 +83,7 @@ def works_on(session: Session, request: access.RequestFacts, actor: Actor) -> bo
     answers, their survey): the fact the conversation rules weigh."""
     if not access.may_use_inbox(actor):
         return False  # a customer's tasks make them no agent
-    rows = session.connection().execute(
-        select(_tasks.c.id, _tasks.c.instance_id, _tasks.c.name, _tasks.c.element_id, _tasks.c.candidate_group,
-               _tasks.c.assignee, _tasks.c.form_key).where(_tasks.c.instance_id == request.id))
-    for r in rows:
-        task = access.Task(r.id, r.instance_id, r.name, r.element_id, r.candidate_group, r.assignee,
-                           request.started_by, r.form_key)
+    for task in request_facts.tasks(session, request):
         if not access.is_initiators(task) and not access.answers_own_survey(task, actor) \
                 and access.may_see_task(task, actor):
             return True
@@ -145,7 +122,7 @@ def check_body(body: str) -> str:
 def add_comment(session: Session, *, instance_id: int, actor: Actor, body: str, visibility: str) -> Comment:
     """Post a reply or an internal note on a request: the row and its comment_added event, in this
     transaction (the caller commits). Replies only while the request is open."""
-    request = _request(session, instance_id)
+    request = request_facts.load(session, instance_id)
     works = works_on(session, request, actor)
     access.require_read_conversation(request, actor, works_on_it=works)  # first: a stranger learns nothing more
     if visibility not in VISIBILITIES:
@@ -197,7 +174,7 @@ def comments_page(session: Session, *, instance_id: int, actor: Actor, visibilit
                   limit: int = PAGE_SIZE, offset: int = 0) -> tuple[list[Comment], int]:
     """A page of the comments the actor may read (oldest first) and how many there are; a customer never
     learns of internal notes (asking for them gives nothing)."""
-    request = _request(session, instance_id)
+    request = request_facts.load(session, instance_id)
     works = works_on(session, request, actor)
     access.require_read_conversation(request, actor, works_on_it=works)
     internal = access.may_read_internal_notes(request, actor, works_on_it=works)
@@ -209,7 +186,7 @@ def comments_page(session: Session, *, instance_id: int, actor: Actor, visibilit
 
 def thread(session: Session, *, instance_id: int, actor: Actor) -> Thread:
     """The conversation panel of the request page."""
-    request = _request(session, instance_id)
+    request = request_facts.load(session, instance_id)
     works = works_on(session, request, actor)
     access.require_read_conversation(request, actor, works_on_it=works)
     return _thread(session, request, actor, works)
@@ -218,14 +195,14 @@ def thread(session: Session, *, instance_id: int, actor: Actor) -> Thread:
 def panel(session: Session, *, instance_id: int, actor: Actor) -> Thread | None:
     """The panel of a task page: None for whoever sees the task but not the conversation (a customer
     deciding on a colleague's request)."""
-    request = _request(session, instance_id)
+    request = request_facts.load(session, instance_id)
     works = works_on(session, request, actor)
     if not access.may_read_conversation(request, actor, works_on_it=works):
         return None
     return _thread(session, request, actor, works)
 
 
-def _thread(session: Session, request: _Request, actor: Actor, works: bool) -> Thread:
+def _thread(session: Session, request: request_facts.Request, actor: Actor, works: bool) -> Thread:
     internal = access.may_read_internal_notes(request, actor, works_on_it=works)
     rows = session.connection().execute(_comments_query(request.id, internal=internal, visibility=None)
                                         .order_by(_comments.c.id))
